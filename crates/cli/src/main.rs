@@ -1,1 +1,35 @@
-fn main() {}
+//! `lodestone`: the command line of Lodestone. One subcommand family per capability.
+
+mod sx;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Lodestone — software that runs and designs rare-earth plants.
+#[derive(Parser)]
+#[command(name = "lodestone", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Solvent extraction: simulate cascades, design fractional extraction.
+    #[command(subcommand)]
+    Sx(sx::SxCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Sx(cmd) => sx::run(cmd),
+    };
+    match outcome {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}

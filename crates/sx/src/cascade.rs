@@ -92,11 +92,19 @@ impl Cascade {
         let mut aq = vec![0.0; stages];
         let mut org = vec![0.0; stages];
         for s in (0..stages).rev() {
-            let from_above = if s + 1 < stages { aq[s + 1] - drawn(&draws, Phase::Aqueous, s + 2) } else { 0.0 };
+            let from_above = if s + 1 < stages {
+                aq[s + 1] - drawn(&draws, Phase::Aqueous, s + 2)
+            } else {
+                0.0
+            };
             aq[s] = from_above + fed(&feeds, Phase::Aqueous, s + 1);
         }
         for s in 0..stages {
-            let from_below = if s > 0 { org[s - 1] - drawn(&draws, Phase::Organic, s) } else { 0.0 };
+            let from_below = if s > 0 {
+                org[s - 1] - drawn(&draws, Phase::Organic, s)
+            } else {
+                0.0
+            };
             org[s] = from_below + fed(&feeds, Phase::Organic, s + 1);
         }
         Self::with_outflows(stages, aq, org, feeds, draws)
@@ -112,7 +120,10 @@ impl Cascade {
         draws: Vec<Draw>,
     ) -> Result<Self, SxError> {
         check_topology(stages, &feeds, &draws)?;
-        for (phase, flows) in [(Phase::Aqueous, &aqueous_outflow), (Phase::Organic, &organic_outflow)] {
+        for (phase, flows) in [
+            (Phase::Aqueous, &aqueous_outflow),
+            (Phase::Organic, &organic_outflow),
+        ] {
             for (s, &q) in flows.iter().enumerate() {
                 if !(q.is_finite() && q > 0.0) {
                     return Err(SxError::invalid(
@@ -133,12 +144,19 @@ impl Cascade {
                 Phase::Aqueous => aqueous_outflow[d.stage - 1],
                 Phase::Organic => organic_outflow[d.stage - 1],
             };
-            let total: f64 = draws.iter().filter(|e| e.phase == d.phase && e.stage == d.stage).map(|e| e.flow).sum();
+            let total: f64 = draws
+                .iter()
+                .filter(|e| e.phase == d.phase && e.stage == d.stage)
+                .map(|e| e.flow)
+                .sum();
             if total > out * (1.0 + 1e-12) {
                 return Err(SxError::invalid(
                     &format!("draw[{i}].flow"),
                     &d.flow.to_string(),
-                    &format!("at most the {} flow out of stage {} ({out})", d.phase, d.stage),
+                    &format!(
+                        "at most the {} flow out of stage {} ({out})",
+                        d.phase, d.stage
+                    ),
                 ));
             }
         }
@@ -180,16 +198,28 @@ impl Cascade {
 }
 
 fn fed(feeds: &[Feed], phase: Phase, stage: usize) -> f64 {
-    feeds.iter().filter(|f| f.phase == phase && f.stage == stage).map(|f| f.flow).sum()
+    feeds
+        .iter()
+        .filter(|f| f.phase == phase && f.stage == stage)
+        .map(|f| f.flow)
+        .sum()
 }
 
 fn drawn(draws: &[Draw], phase: Phase, stage: usize) -> f64 {
-    draws.iter().filter(|d| d.phase == phase && d.stage == stage).map(|d| d.flow).sum()
+    draws
+        .iter()
+        .filter(|d| d.phase == phase && d.stage == stage)
+        .map(|d| d.flow)
+        .sum()
 }
 
 fn check_topology(stages: usize, feeds: &[Feed], draws: &[Draw]) -> Result<(), SxError> {
     if stages == 0 || stages > 100_000 {
-        return Err(SxError::invalid("cascade.stages", &stages.to_string(), "a stage count from 1 to 100000"));
+        return Err(SxError::invalid(
+            "cascade.stages",
+            &stages.to_string(),
+            "a stage count from 1 to 100000",
+        ));
     }
     for (i, f) in feeds.iter().enumerate() {
         if f.stage == 0 || f.stage > stages {
@@ -206,7 +236,11 @@ fn check_topology(stages: usize, feeds: &[Feed], draws: &[Draw]) -> Result<(), S
                 "a flow ≥ 0",
             ));
         }
-        if let Some(c) = f.concentration.iter().find(|c| !(c.is_finite() && **c >= 0.0)) {
+        if let Some(c) = f
+            .concentration
+            .iter()
+            .find(|c| !(c.is_finite() && **c >= 0.0))
+        {
             return Err(SxError::invalid(
                 &format!("feed[{i}].concentration (\"{}\")", f.name),
                 &c.to_string(),
@@ -237,7 +271,11 @@ fn check_topology(stages: usize, feeds: &[Feed], draws: &[Draw]) -> Result<(), S
             ));
         }
         if !(d.flow.is_finite() && d.flow > 0.0) {
-            return Err(SxError::invalid(&format!("draw[{i}].flow (\"{}\")", d.name), &d.flow.to_string(), "a flow > 0"));
+            return Err(SxError::invalid(
+                &format!("draw[{i}].flow (\"{}\")", d.name),
+                &d.flow.to_string(),
+                "a flow > 0",
+            ));
         }
     }
     Ok(())

@@ -5,9 +5,9 @@
 use crate::cascade::{Cascade, Draw, Feed, Phase, Section};
 use crate::error::SxError;
 use crate::model::{
-    DistributionModel, DistributionParameters, EquilibriumModel, FixedFractionModel, MassActionModel,
-    MassActionParameters, MetalDistribution, ReeDistributionFit, SaponificationCation, SeparationFactorModel,
-    SpeciesInfo,
+    DistributionModel, DistributionParameters, EquilibriumModel, FixedFractionModel,
+    MassActionModel, MassActionParameters, MetalDistribution, ReeDistributionFit,
+    SaponificationCation, SeparationFactorModel, SpeciesInfo,
 };
 use crate::result::{ConcentrationUnit, SimulationResult};
 use crate::solver::{solve, SolverOptions};
@@ -214,21 +214,31 @@ pub struct Case {
 
 impl std::fmt::Debug for Case {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Case").field("title", &self.title).field("model", &self.model.name()).finish()
+        f.debug_struct("Case")
+            .field("title", &self.title)
+            .field("model", &self.model.name())
+            .finish()
     }
 }
 
 impl Case {
     /// Parses and validates a case from TOML text.
     pub fn from_toml(text: &str) -> Result<Case, SxError> {
-        let file: CaseFile = toml::from_str(text).map_err(|e| SxError::Syntax(e.to_string().trim_end().to_string()))?;
+        let file: CaseFile = toml::from_str(text)
+            .map_err(|e| SxError::Syntax(e.to_string().trim_end().to_string()))?;
         build(file)
     }
 
     /// Solves the cascade from a cold start and assembles the result.
     pub fn simulate(&self) -> Result<SimulationResult, SxError> {
         let solution = solve(&self.cascade, self.model.as_ref(), &self.solver)?;
-        Ok(SimulationResult::build(&self.cascade, self.model.as_ref(), &solution, self.unit, &self.flow_unit))
+        Ok(SimulationResult::build(
+            &self.cascade,
+            self.model.as_ref(),
+            &solution,
+            self.unit,
+            &self.flow_unit,
+        ))
     }
 }
 
@@ -237,7 +247,11 @@ fn build(file: CaseFile) -> Result<Case, SxError> {
     if let Some(s) = &file.solver {
         if let Some(t) = s.tolerance {
             if !(t > 0.0 && t < 1e-3) {
-                return Err(SxError::invalid("solver.tolerance", &t.to_string(), "a tolerance in (0, 1e-3)"));
+                return Err(SxError::invalid(
+                    "solver.tolerance",
+                    &t.to_string(),
+                    "a tolerance in (0, 1e-3)",
+                ));
             }
             solver.tolerance = t;
         }
@@ -271,11 +285,21 @@ fn build(file: CaseFile) -> Result<Case, SxError> {
         });
     }
     if file.xu.is_some() {
-        return Err(SxError::invalid("xu", "present", "an [xu] table only with model type \"separation-factor\""));
+        return Err(SxError::invalid(
+            "xu",
+            "present",
+            "an [xu] table only with model type \"separation-factor\"",
+        ));
     }
-    let spec = file.cascade.as_ref().ok_or_else(|| SxError::missing("cascade", "add [cascade] with stages = N"))?;
+    let spec = file
+        .cascade
+        .as_ref()
+        .ok_or_else(|| SxError::missing("cascade", "add [cascade] with stages = N"))?;
     if file.feed.is_empty() {
-        return Err(SxError::missing("feed", "add at least one [[feed]] in each phase"));
+        return Err(SxError::missing(
+            "feed",
+            "add at least one [[feed]] in each phase",
+        ));
     }
     let masses = MolarMasses::new(&file.molar_mass_g_per_mol)?;
     let default_unit = parse_unit("cascade.concentration_unit", &spec.concentration_unit)?;
@@ -285,8 +309,12 @@ fn build(file: CaseFile) -> Result<Case, SxError> {
         _ => ConcentrationUnit::MolPerL,
     };
     let model: Box<dyn EquilibriumModel> = match &file.model {
-        ModelSpec::FixedFraction { fraction } => Box::new(build_fixed_fraction(fraction, &file, spec.stages, &masses)?),
-        ModelSpec::Distribution { .. } => Box::new(build_distribution(&file.model, &file, &masses)?),
+        ModelSpec::FixedFraction { fraction } => {
+            Box::new(build_fixed_fraction(fraction, &file, spec.stages, &masses)?)
+        }
+        ModelSpec::Distribution { .. } => {
+            Box::new(build_distribution(&file.model, &file, &masses)?)
+        }
         ModelSpec::MassAction { .. } => Box::new(build_mass_action(&file.model, &file, &masses)?),
         ModelSpec::SeparationFactor { .. } => unreachable!("handled above"),
     };
@@ -299,7 +327,12 @@ fn build(file: CaseFile) -> Result<Case, SxError> {
     let draws = file
         .draw
         .iter()
-        .map(|d| Draw { name: d.name.clone(), phase: d.phase, stage: d.stage, flow: d.flow })
+        .map(|d| Draw {
+            name: d.name.clone(),
+            phase: d.phase,
+            stage: d.stage,
+            flow: d.flow,
+        })
         .collect();
     let mut cascade = Cascade::from_feeds(spec.stages, feeds, draws)?;
     cascade.raffinate_name = spec.raffinate.clone();
@@ -312,19 +345,39 @@ fn build(file: CaseFile) -> Result<Case, SxError> {
                 &format!("1 ≤ first ≤ last ≤ {}", spec.stages),
             ));
         }
-        cascade.sections.push(Section { name: s.name.clone(), first: s.first, last: s.last });
+        cascade.sections.push(Section {
+            name: s.name.clone(),
+            first: s.first,
+            last: s.last,
+        });
     }
-    Ok(Case { title, cascade, model, unit, flow_unit: spec.flow_unit.clone(), solver })
+    Ok(Case {
+        title,
+        cascade,
+        model,
+        unit,
+        flow_unit: spec.flow_unit.clone(),
+        solver,
+    })
 }
 
 fn parse_unit(field: &str, text: &str) -> Result<lodestone_chem::ConcentrationUnit, SxError> {
-    text.parse()
-        .map_err(|_| SxError::invalid(field, &format!("\"{text}\""), "one of \"mol/L\", \"mmol/L\", \"mg/L\", \"g/L\", \"g/L REO\""))
+    text.parse().map_err(|_| {
+        SxError::invalid(
+            field,
+            &format!("\"{text}\""),
+            "one of \"mol/L\", \"mmol/L\", \"mg/L\", \"g/L\", \"g/L REO\"",
+        )
+    })
 }
 
 fn parse_element(field: &str, symbol: &str) -> Result<Element, SxError> {
     Element::from_symbol(symbol).map_err(|_| {
-        SxError::invalid(field, &format!("\"{symbol}\""), "an element symbol such as La, Ce, Pr, Nd, Sm, Y, Fe, Al, Ca")
+        SxError::invalid(
+            field,
+            &format!("\"{symbol}\""),
+            "an element symbol such as La, Ce, Pr, Nd, Sm, Y, Fe, Al, Ca",
+        )
     })
 }
 
@@ -337,10 +390,16 @@ impl MolarMasses {
     fn new(overrides: &BTreeMap<String, f64>) -> Result<Self, SxError> {
         for (name, &m) in overrides {
             if !(m.is_finite() && m > 0.0) {
-                return Err(SxError::invalid(&format!("molar_mass_g_per_mol.{name}"), &m.to_string(), "a molar mass > 0 g/mol"));
+                return Err(SxError::invalid(
+                    &format!("molar_mass_g_per_mol.{name}"),
+                    &m.to_string(),
+                    "a molar mass > 0 g/mol",
+                ));
             }
         }
-        Ok(Self { overrides: overrides.clone() })
+        Ok(Self {
+            overrides: overrides.clone(),
+        })
     }
     fn of(&self, name: &str, standard: f64) -> f64 {
         self.overrides.get(name).copied().unwrap_or(standard)
@@ -364,7 +423,10 @@ impl MolarMasses {
     }
 }
 
-fn build_xu(beta: &BTreeMap<String, f64>, xu: &XuSpec) -> Result<(Cascade, SeparationFactorModel), SxError> {
+fn build_xu(
+    beta: &BTreeMap<String, f64>,
+    xu: &XuSpec,
+) -> Result<(Cascade, SeparationFactorModel), SxError> {
     let mut pairs = Vec::new();
     for (sym, &b) in beta {
         pairs.push((parse_element(&format!("model.beta.{sym}"), sym)?, b));
@@ -374,16 +436,28 @@ fn build_xu(beta: &BTreeMap<String, f64>, xu: &XuSpec) -> Result<(Cascade, Separ
         let field = format!("xu.feed_mole_fraction.{sym}");
         let e = parse_element(&field, sym)?;
         let k = pairs.iter().position(|p| p.0 == e).ok_or_else(|| {
-            SxError::invalid(&field, sym, "an element that has a separation factor in [model.beta]")
+            SxError::invalid(
+                &field,
+                sym,
+                "an element that has a separation factor in [model.beta]",
+            )
         })?;
         if !(f.is_finite() && f >= 0.0) {
-            return Err(SxError::invalid(&field, &f.to_string(), "a mole fraction ≥ 0"));
+            return Err(SxError::invalid(
+                &field,
+                &f.to_string(),
+                "a mole fraction ≥ 0",
+            ));
         }
         feed[k] = f;
     }
     let total: f64 = feed.iter().sum();
     if (total - 1.0).abs() > 1e-6 {
-        return Err(SxError::invalid("xu.feed_mole_fraction", &format!("sum {total}"), "mole fractions summing to 1"));
+        return Err(SxError::invalid(
+            "xu.feed_mole_fraction",
+            &format!("sum {total}"),
+            "mole fractions summing to 1",
+        ));
     }
     // Elements of the model that the feed lacks cannot be present anywhere: drop them.
     let keep: Vec<usize> = (0..pairs.len()).filter(|&k| feed[k] > 0.0).collect();
@@ -392,7 +466,11 @@ fn build_xu(beta: &BTreeMap<String, f64>, xu: &XuSpec) -> Result<(Cascade, Separ
     let model = SeparationFactorModel::new(&pairs)?;
     let (n, m) = (xu.extraction_stages, xu.scrub_stages);
     if n == 0 {
-        return Err(SxError::invalid("xu.extraction_stages", "0", "at least 1 stage"));
+        return Err(SxError::invalid(
+            "xu.extraction_stages",
+            "0",
+            "at least 1 stage",
+        ));
     }
     if m == 0 {
         return Err(SxError::invalid("xu.scrub_stages", "0", "at least 1 stage"));
@@ -400,7 +478,11 @@ fn build_xu(beta: &BTreeMap<String, f64>, xu: &XuSpec) -> Result<(Cascade, Separ
     let (s, w) = (xu.extraction_amount, xu.scrub_amount);
     for (field, v) in [("xu.extraction_amount", s), ("xu.scrub_amount", w)] {
         if !(v.is_finite() && v > 0.0) {
-            return Err(SxError::invalid(field, &v.to_string(), "an REE flow > 0, in units of the feed flow"));
+            return Err(SxError::invalid(
+                field,
+                &v.to_string(),
+                "an REE flow > 0, in units of the feed flow",
+            ));
         }
     }
     let stages = n + m;
@@ -411,7 +493,9 @@ fn build_xu(beta: &BTreeMap<String, f64>, xu: &XuSpec) -> Result<(Cascade, Separ
             return Err(SxError::invalid(
                 "xu.extraction_amount / xu.scrub_amount",
                 &format!("S = {s}, W = {w}"),
-                &format!("amounts that leave a positive {what} flow ({flow}); see `lodestone sx design`"),
+                &format!(
+                    "amounts that leave a positive {what} flow ({flow}); see `lodestone sx design`"
+                ),
             ));
         }
     }
@@ -426,22 +510,42 @@ fn build_xu(beta: &BTreeMap<String, f64>, xu: &XuSpec) -> Result<(Cascade, Separ
     cascade.raffinate_name = xu.raffinate.clone();
     cascade.extract_name = xu.loaded_organic.clone();
     cascade.sections = vec![
-        Section { name: "extraction".into(), first: 1, last: n },
-        Section { name: "scrubbing".into(), first: n + 1, last: stages },
+        Section {
+            name: "extraction".into(),
+            first: 1,
+            last: n,
+        },
+        Section {
+            name: "scrubbing".into(),
+            first: n + 1,
+            last: stages,
+        },
     ];
     Ok((cascade, model))
 }
 
 /// Xu's REE flows out of each stage (1-based index − 1) for n extraction and m scrub stages,
 /// extraction amount S and scrub amount W, and the stage the feed enters.
-pub fn xu_flows(n: usize, m: usize, s: f64, w: f64, feed_phase: Phase) -> (Vec<f64>, Vec<f64>, usize) {
+pub fn xu_flows(
+    n: usize,
+    m: usize,
+    s: f64,
+    w: f64,
+    feed_phase: Phase,
+) -> (Vec<f64>, Vec<f64>, usize) {
     let stages = n + m;
     let mut aq = vec![0.0; stages];
     let mut org = vec![0.0; stages];
     match feed_phase {
         Phase::Aqueous => {
             for i in 1..=stages {
-                aq[i - 1] = if i == 1 { 1.0 + w - s } else if i <= n { 1.0 + w } else { w };
+                aq[i - 1] = if i == 1 {
+                    1.0 + w - s
+                } else if i <= n {
+                    1.0 + w
+                } else {
+                    w
+                };
                 org[i - 1] = if i < stages { s } else { s - w };
             }
             (aq, org, n)
@@ -449,7 +553,13 @@ pub fn xu_flows(n: usize, m: usize, s: f64, w: f64, feed_phase: Phase) -> (Vec<f
         Phase::Organic => {
             for i in 1..=stages {
                 aq[i - 1] = if i == 1 { w - s } else { w };
-                org[i - 1] = if i <= n { s } else if i < stages { s + 1.0 } else { s + 1.0 - w };
+                org[i - 1] = if i <= n {
+                    s
+                } else if i < stages {
+                    s + 1.0
+                } else {
+                    s + 1.0 - w
+                };
             }
             (aq, org, n + 1)
         }
@@ -490,7 +600,9 @@ fn build_fixed_fraction(
                     return Err(SxError::invalid(
                         &field,
                         &format!("{} values", list.len()),
-                        &format!("one fraction for all stages or a list of {stages} (stage 1 first)"),
+                        &format!(
+                            "one fraction for all stages or a list of {stages} (stage 1 first)"
+                        ),
                     ));
                 }
                 for (r, p) in rows.iter_mut().zip(list) {
@@ -507,13 +619,21 @@ fn build_fixed_fraction(
     }
     for (name, field) in feed_keys(file, Phase::Organic) {
         if !fraction.contains_key(&name) {
-            return Err(SxError::invalid(&field, &name, "an organic species listed in [model.fraction]"));
+            return Err(SxError::invalid(
+                &field,
+                &name,
+                "an organic species listed in [model.fraction]",
+            ));
         }
     }
     FixedFractionModel::new(aqueous_only, transferring, rows)
 }
 
-fn build_distribution(spec: &ModelSpec, file: &CaseFile, masses: &MolarMasses) -> Result<DistributionModel, SxError> {
+fn build_distribution(
+    spec: &ModelSpec,
+    file: &CaseFile,
+    masses: &MolarMasses,
+) -> Result<DistributionModel, SxError> {
     let ModelSpec::Distribution {
         extractant,
         extractant_molar_mass_g_per_mol,
@@ -538,14 +658,26 @@ fn build_distribution(spec: &ModelSpec, file: &CaseFile, masses: &MolarMasses) -
         let sp = masses.species(field, name)?;
         match sp.element {
             Some(e) => {
-                if metals.iter().any(|(m, _, _): &(SpeciesInfo, MetalDistribution, f64)| m.element == Some(e)) {
+                if metals
+                    .iter()
+                    .any(|(m, _, _): &(SpeciesInfo, MetalDistribution, f64)| m.element == Some(e))
+                {
                     continue;
                 }
                 let d = if let Some(f) = fit.get(name) {
-                    MetalDistribution::Fit(ReeDistributionFit { m0: f.m0, m1: f.m1, b0: f.b0, b1: f.b1 })
+                    MetalDistribution::Fit(ReeDistributionFit {
+                        m0: f.m0,
+                        m1: f.m1,
+                        b0: f.b0,
+                        b1: f.b1,
+                    })
                 } else if let Some(&d) = constant_d.get(name) {
                     if !(d.is_finite() && d > 0.0) {
-                        return Err(SxError::invalid(&format!("model.constant_d.{name}"), &d.to_string(), "a ratio > 0"));
+                        return Err(SxError::invalid(
+                            &format!("model.constant_d.{name}"),
+                            &d.to_string(),
+                            "a ratio > 0",
+                        ));
                     }
                     MetalDistribution::Constant(d)
                 } else {
@@ -554,14 +686,21 @@ fn build_distribution(spec: &ModelSpec, file: &CaseFile, masses: &MolarMasses) -
                         &format!("{field} feeds {name}: give its distribution as model.fit.{name} = {{ m0, m1, b0, b1 }} or model.constant_d.{name}"),
                     ));
                 };
-                let n = exchange.get(name).copied().unwrap_or(f64::from(e.aqueous_charge()));
+                let n = exchange
+                    .get(name)
+                    .copied()
+                    .unwrap_or(f64::from(e.aqueous_charge()));
                 metals.push((sp, d, n));
             }
             None => match name.as_str() {
                 "H" => {}
                 "HSO4" | "SO4" => has_sulfate = true,
                 _ if org_keys.iter().any(|k| &k.0 == name) => {
-                    return Err(SxError::invalid(field, name, &format!("a metal or the extractant \"{extractant}\"")));
+                    return Err(SxError::invalid(
+                        field,
+                        name,
+                        &format!("a metal or the extractant \"{extractant}\""),
+                    ));
                 }
                 _ => {
                     if !inert.iter().any(|s: &SpeciesInfo| &s.name == name) {
@@ -578,7 +717,11 @@ fn build_distribution(spec: &ModelSpec, file: &CaseFile, masses: &MolarMasses) -
         metals,
         proton: masses.species("H", "H")?,
         sulfate: if has_sulfate {
-            Some((masses.species("HSO4", "HSO4")?, masses.species("SO4", "SO4")?, *bisulfate_pka))
+            Some((
+                masses.species("HSO4", "HSO4")?,
+                masses.species("SO4", "SO4")?,
+                *bisulfate_pka,
+            ))
         } else {
             None
         },
@@ -588,15 +731,27 @@ fn build_distribution(spec: &ModelSpec, file: &CaseFile, masses: &MolarMasses) -
     })
 }
 
-fn build_mass_action(spec: &ModelSpec, file: &CaseFile, masses: &MolarMasses) -> Result<MassActionModel, SxError> {
-    let ModelSpec::MassAction { extractant, extractant_molar_mass_g_per_mol, log10_k, charge, saponification } = spec
+fn build_mass_action(
+    spec: &ModelSpec,
+    file: &CaseFile,
+    masses: &MolarMasses,
+) -> Result<MassActionModel, SxError> {
+    let ModelSpec::MassAction {
+        extractant,
+        extractant_molar_mass_g_per_mol,
+        log10_k,
+        charge,
+        saponification,
+    } = spec
     else {
         unreachable!()
     };
     let cation = match saponification {
         Some(s) => {
             let sp = masses.species("model.saponification.cation", &s.cation)?;
-            let z = Species::from_symbol(&s.cation).map(|x| x.charge()).unwrap_or(0);
+            let z = Species::from_symbol(&s.cation)
+                .map(|x| x.charge())
+                .unwrap_or(0);
             if !(1..=2).contains(&z) {
                 return Err(SxError::invalid(
                     "model.saponification.cation",
@@ -604,15 +759,21 @@ fn build_mass_action(spec: &ModelSpec, file: &CaseFile, masses: &MolarMasses) ->
                     "a cation of charge 1 or 2: Na, NH4, K or Mg",
                 ));
             }
-            Some(SaponificationCation { species: sp, charge: f64::from(z), log10_k: s.log10_k })
+            Some(SaponificationCation {
+                species: sp,
+                charge: f64::from(z),
+                log10_k: s.log10_k,
+            })
         }
         None => None,
     };
     let cation_name = cation.as_ref().map(|c| c.species.name.clone());
     let mut metals = Vec::new();
     let mut inert = Vec::new();
-    let keys: Vec<(String, String)> =
-        feed_keys(file, Phase::Aqueous).into_iter().chain(feed_keys(file, Phase::Organic)).collect();
+    let keys: Vec<(String, String)> = feed_keys(file, Phase::Aqueous)
+        .into_iter()
+        .chain(feed_keys(file, Phase::Organic))
+        .collect();
     for (name, field) in &keys {
         if Some(name) == cation_name.as_ref() || name == extractant || name == "H" {
             continue;
@@ -620,11 +781,17 @@ fn build_mass_action(spec: &ModelSpec, file: &CaseFile, masses: &MolarMasses) ->
         let sp = masses.species(field, name)?;
         match (sp.element, log10_k.get(name)) {
             (Some(_), Some(&k)) => {
-                if metals.iter().any(|m: &(SpeciesInfo, f64, f64)| m.0.name == sp.name) {
+                if metals
+                    .iter()
+                    .any(|m: &(SpeciesInfo, f64, f64)| m.0.name == sp.name)
+                {
                     continue;
                 }
                 let e = sp.element.expect("metal");
-                let z = charge.get(name).copied().unwrap_or(f64::from(e.aqueous_charge()));
+                let z = charge
+                    .get(name)
+                    .copied()
+                    .unwrap_or(f64::from(e.aqueous_charge()));
                 metals.push((sp, k, z));
             }
             (Some(_), None) => {
@@ -634,8 +801,16 @@ fn build_mass_action(spec: &ModelSpec, file: &CaseFile, masses: &MolarMasses) ->
                 ))
             }
             (None, _) => {
-                if file.feed.iter().any(|f| f.phase == Phase::Organic && f.concentration.contains_key(name)) {
-                    return Err(SxError::invalid(field, name, "a metal in the organic phase"));
+                if file
+                    .feed
+                    .iter()
+                    .any(|f| f.phase == Phase::Organic && f.concentration.contains_key(name))
+                {
+                    return Err(SxError::invalid(
+                        field,
+                        name,
+                        "a metal in the organic phase",
+                    ));
                 }
                 if !inert.iter().any(|s: &SpeciesInfo| s.name == sp.name) {
                     inert.push(sp);
@@ -674,22 +849,33 @@ fn feed_vector(
     for (name, &value) in &f.concentration {
         let field = format!("feed[{index}].concentration.{name}");
         if !(value.is_finite() && value >= 0.0) {
-            return Err(SxError::invalid(&field, &value.to_string(), "a concentration ≥ 0"));
+            return Err(SxError::invalid(
+                &field,
+                &value.to_string(),
+                "a concentration ≥ 0",
+            ));
         }
         if value == 0.0 {
             continue;
         }
-        let k = species.iter().position(|s| &s.name == name).ok_or_else(|| {
-            SxError::invalid(
-                &field,
-                name,
-                &format!(
-                    "a {} species of this model: {}",
-                    f.phase,
-                    species.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", ")
-                ),
-            )
-        })?;
+        let k = species
+            .iter()
+            .position(|s| &s.name == name)
+            .ok_or_else(|| {
+                SxError::invalid(
+                    &field,
+                    name,
+                    &format!(
+                        "a {} species of this model: {}",
+                        f.phase,
+                        species
+                            .iter()
+                            .map(|s| s.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                )
+            })?;
         let sp = &species[k];
         let chem_species = Species::from_symbol(&sp.name).ok();
         conc[k] = match (unit, chem_species) {
@@ -701,19 +887,29 @@ fn feed_vector(
                 return Err(SxError::invalid(
                     &format!("feed[{index}].unit"),
                     "\"g/L REO\"",
-                    &format!("a unit that applies to {name} too (g/L REO only applies to rare earths)"),
+                    &format!(
+                        "a unit that applies to {name} too (g/L REO only applies to rare earths)"
+                    ),
                 ))
             }
             (lodestone_chem::ConcentrationUnit::MolPerL, _) => value,
             (lodestone_chem::ConcentrationUnit::MmolPerL, _) => value / 1000.0,
-            (lodestone_chem::ConcentrationUnit::MgPerL, _) => value / 1000.0 / sp.molar_mass_g_per_mol,
+            (lodestone_chem::ConcentrationUnit::MgPerL, _) => {
+                value / 1000.0 / sp.molar_mass_g_per_mol
+            }
             (lodestone_chem::ConcentrationUnit::GPerL, _) => value / sp.molar_mass_g_per_mol,
         };
     }
     if let Some(x) = &f.extractant {
         apply_extractant(index, f, x, model, &mut conc)?;
     }
-    Ok(Feed { name: f.name.clone(), phase: f.phase, stage: f.stage, flow: f.flow, concentration: conc })
+    Ok(Feed {
+        name: f.name.clone(),
+        phase: f.phase,
+        stage: f.stage,
+        flow: f.flow,
+        concentration: conc,
+    })
 }
 
 /// Fills free and saponified extractant of an organic feed from its total and saponification degree.
@@ -726,10 +922,18 @@ fn apply_extractant(
 ) -> Result<(), SxError> {
     let field = format!("feed[{index}].extractant");
     if f.phase != Phase::Organic {
-        return Err(SxError::invalid(&field, "present", "an extractant table only on an organic feed"));
+        return Err(SxError::invalid(
+            &field,
+            "present",
+            "an extractant table only on an organic feed",
+        ));
     }
     if !(x.total_mol_per_l.is_finite() && x.total_mol_per_l > 0.0) {
-        return Err(SxError::invalid(&format!("{field}.total_mol_per_l"), &x.total_mol_per_l.to_string(), "a concentration > 0"));
+        return Err(SxError::invalid(
+            &format!("{field}.total_mol_per_l"),
+            &x.total_mol_per_l.to_string(),
+            "a concentration > 0",
+        ));
     }
     if !(0.0..1.0).contains(&x.saponification_degree) {
         return Err(SxError::invalid(
@@ -743,16 +947,32 @@ fn apply_extractant(
         .components()
         .iter()
         .find(|c| c.name == "extractant sites")
-        .ok_or_else(|| SxError::invalid(&field, "present", "an extractant table only with model type \"mass-action\""))?;
-    let free_index = model.organic_species().iter().position(|s| s.element.is_none()).expect("free extractant species");
-    let cation = sites.organic.iter().find(|&&(o, _)| o != free_index && model.organic_species()[o].element.is_none());
+        .ok_or_else(|| {
+            SxError::invalid(
+                &field,
+                "present",
+                "an extractant table only with model type \"mass-action\"",
+            )
+        })?;
+    let free_index = model
+        .organic_species()
+        .iter()
+        .position(|s| s.element.is_none())
+        .expect("free extractant species");
+    let cation = sites
+        .organic
+        .iter()
+        .find(|&&(o, _)| o != free_index && model.organic_species()[o].element.is_none());
     let saponified = x.saponification_degree * x.total_mol_per_l;
     match cation {
         Some(&(o, zm)) => conc[o] = saponified / zm,
         None if x.saponification_degree > 0.0 => {
             return Err(SxError::missing(
                 "model.saponification",
-                &format!("{field}.saponification_degree is {}: name the cation and its log10_k", x.saponification_degree),
+                &format!(
+                    "{field}.saponification_degree is {}: name the cation and its log10_k",
+                    x.saponification_degree
+                ),
             ))
         }
         None => {}
@@ -768,7 +988,9 @@ fn apply_extractant(
         return Err(SxError::invalid(
             &field,
             &format!("{} mol/L of sites", x.total_mol_per_l),
-            &format!("more sites than the saponified ({saponified}) and loaded ({metal_sites}) ones"),
+            &format!(
+                "more sites than the saponified ({saponified}) and loaded ({metal_sites}) ones"
+            ),
         ));
     }
     conc[free_index] = free;

@@ -39,10 +39,17 @@ pub enum SxError {
 impl SxError {
     /// Shorthand for [`SxError::Invalid`].
     pub fn invalid(field: &str, value: &str, allowed: &str) -> Self {
-        SxError::Invalid { field: field.to_string(), value: value.to_string(), allowed: allowed.to_string() }
+        SxError::Invalid {
+            field: field.to_string(),
+            value: value.to_string(),
+            allowed: allowed.to_string(),
+        }
     }
     /// Shorthand for [`SxError::Missing`].
     pub fn missing(field: &str, hint: &str) -> Self {
-        SxError::Missing { field: field.to_string(), hint: hint.to_string() }
+        SxError::Missing {
+            field: field.to_string(),
+            hint: hint.to_string(),
+        }
     }
 }

@@ -12,8 +12,8 @@ pub mod model;
 pub mod result;
 pub mod solver;
 
-pub use case::Case;
 pub use cascade::{Cascade, Draw, Feed, Phase, Section};
+pub use case::Case;
 pub use error::SxError;
 pub use model::EquilibriumModel;
 pub use result::{ConcentrationUnit, SimulationResult};

@@ -143,7 +143,13 @@ impl SimulationResult {
         let n = cascade.stages();
         let aq_species = model.aqueous_species();
         let org_species = model.organic_species();
-        let phase_species = |phase: Phase| if phase == Phase::Aqueous { aq_species } else { org_species };
+        let phase_species = |phase: Phase| {
+            if phase == Phase::Aqueous {
+                aq_species
+            } else {
+                org_species
+            }
+        };
         let conc_of = |phase: Phase, stage: usize| -> &Vec<f64> {
             match phase {
                 Phase::Aqueous => &solution.aqueous[stage - 1],
@@ -155,13 +161,26 @@ impl SimulationResult {
         let components = model.components();
         let component_flow = |phase: Phase, flow: f64, conc: &[f64], c: usize| -> f64 {
             let comp = &components[c];
-            let terms = if phase == Phase::Aqueous { &comp.aqueous } else { &comp.organic };
+            let terms = if phase == Phase::Aqueous {
+                &comp.aqueous
+            } else {
+                &comp.organic
+            };
             terms.iter().map(|&(i, coef)| coef * flow * conc[i]).sum()
         };
-        let element_components: Vec<(Element, usize)> =
-            components.iter().enumerate().filter_map(|(c, comp)| comp.element.map(|e| (e, c))).collect();
+        let element_components: Vec<(Element, usize)> = components
+            .iter()
+            .enumerate()
+            .filter_map(|(c, comp)| comp.element.map(|e| (e, c)))
+            .collect();
         let feed_total: Vec<f64> = (0..components.len())
-            .map(|c| cascade.feeds().iter().map(|f| component_flow(f.phase, f.flow, &f.concentration, c)).sum())
+            .map(|c| {
+                cascade
+                    .feeds()
+                    .iter()
+                    .map(|f| component_flow(f.phase, f.flow, &f.concentration, c))
+                    .sum()
+            })
             .collect();
 
         let mut outlets: Vec<(String, Phase, usize, f64)> = vec![(
@@ -173,7 +192,12 @@ impl SimulationResult {
         for d in cascade.draws() {
             outlets.push((d.name.clone(), d.phase, d.stage, d.flow));
         }
-        outlets.push((cascade.extract_name.clone(), Phase::Organic, n, cascade.outflow(Phase::Organic, n)));
+        outlets.push((
+            cascade.extract_name.clone(),
+            Phase::Organic,
+            n,
+            cascade.outflow(Phase::Organic, n),
+        ));
 
         let mut product_total = vec![0.0; components.len()];
         let products = outlets
@@ -199,18 +223,30 @@ impl SimulationResult {
                     concentration: species
                         .iter()
                         .zip(conc)
-                        .map(|(sp, &c)| (sp.name.clone(), unit.from_model(c, sp.molar_mass_g_per_mol)))
+                        .map(|(sp, &c)| {
+                            (sp.name.clone(), unit.from_model(c, sp.molar_mass_g_per_mol))
+                        })
                         .collect(),
                     concentration_unit: unit,
                     ree_mole_fraction: species
                         .iter()
                         .zip(conc)
                         .filter(|(sp, _)| sp.element.is_some_and(|e| e.is_rare_earth()))
-                        .map(|(sp, &c)| (sp.name.clone(), if ree_total > 0.0 { c / ree_total } else { 0.0 }))
+                        .map(|(sp, &c)| {
+                            (
+                                sp.name.clone(),
+                                if ree_total > 0.0 { c / ree_total } else { 0.0 },
+                            )
+                        })
                         .collect(),
                     recovery: element_components
                         .iter()
-                        .map(|&(e, c)| (e.symbol().to_string(), component_flow(phase, flow, conc, c) / feed_total[c]))
+                        .map(|&(e, c)| {
+                            (
+                                e.symbol().to_string(),
+                                component_flow(phase, flow, conc, c) / feed_total[c],
+                            )
+                        })
                         .collect(),
                 }
             })
@@ -218,7 +254,12 @@ impl SimulationResult {
 
         let by_element: BTreeMap<String, f64> = element_components
             .iter()
-            .map(|&(e, c)| (e.symbol().to_string(), ((feed_total[c] - product_total[c]) / feed_total[c]).abs()))
+            .map(|&(e, c)| {
+                (
+                    e.symbol().to_string(),
+                    ((feed_total[c] - product_total[c]) / feed_total[c]).abs(),
+                )
+            })
             .collect();
         let max_relative_error = by_element.values().fold(0.0_f64, |m, v| m.max(*v));
 
@@ -232,15 +273,23 @@ impl SimulationResult {
                     aqueous: aq_species
                         .iter()
                         .zip(aq)
-                        .map(|(sp, &c)| (sp.name.clone(), unit.from_model(c, sp.molar_mass_g_per_mol)))
+                        .map(|(sp, &c)| {
+                            (sp.name.clone(), unit.from_model(c, sp.molar_mass_g_per_mol))
+                        })
                         .collect(),
                     organic: org_species
                         .iter()
                         .zip(org)
-                        .map(|(sp, &c)| (sp.name.clone(), unit.from_model(c, sp.molar_mass_g_per_mol)))
+                        .map(|(sp, &c)| {
+                            (sp.name.clone(), unit.from_model(c, sp.molar_mass_g_per_mol))
+                        })
                         .collect(),
                     ph: d.ph,
-                    distribution_ratio: d.distribution_ratio.iter().map(|(e, v)| (e.symbol().to_string(), *v)).collect(),
+                    distribution_ratio: d
+                        .distribution_ratio
+                        .iter()
+                        .map(|(e, v)| (e.symbol().to_string(), *v))
+                        .collect(),
                     loading: d.loading,
                     free_extractant_mol_per_l: d.free_extractant_mol_per_l,
                 }
@@ -254,7 +303,10 @@ impl SimulationResult {
             model: model.name().to_string(),
             products,
             stages,
-            balance: Balance { max_relative_error, by_element },
+            balance: Balance {
+                max_relative_error,
+                by_element,
+            },
             convergence: solution.convergence.clone(),
         }
     }

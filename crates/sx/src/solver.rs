@@ -29,7 +29,12 @@ pub struct SolverOptions {
 
 impl Default for SolverOptions {
     fn default() -> Self {
-        Self { max_iterations: 400, tolerance: 1e-12, initial_time_step: 10.0, max_log_step: 2.0 }
+        Self {
+            max_iterations: 2000,
+            tolerance: 1e-12,
+            initial_time_step: 1.0,
+            max_log_step: 2.0,
+        }
     }
 }
 
@@ -79,8 +84,17 @@ struct Problem<'a> {
 }
 
 enum Row {
-    Balance { aq: Vec<(usize, f64)>, org: Vec<(usize, f64)>, inv_scale: f64, name: String },
-    Fraction { aq: usize, inv_scale: f64, name: String },
+    Balance {
+        aq: Vec<(usize, f64)>,
+        org: Vec<(usize, f64)>,
+        inv_scale: f64,
+        name: String,
+    },
+    Fraction {
+        aq: usize,
+        inv_scale: f64,
+        name: String,
+    },
 }
 
 struct Jacobian {
@@ -90,7 +104,11 @@ struct Jacobian {
 }
 
 /// Solves the cascade from a cold start: no initial guess is needed from the user.
-pub fn solve(cascade: &Cascade, model: &dyn EquilibriumModel, options: &SolverOptions) -> Result<StageSolution, SxError> {
+pub fn solve(
+    cascade: &Cascade,
+    model: &dyn EquilibriumModel,
+    options: &SolverOptions,
+) -> Result<StageSolution, SxError> {
     let problem = Problem::new(cascade, model)?;
     problem.run(options)
 }
@@ -112,7 +130,11 @@ impl<'a> Problem<'a> {
                 return Err(SxError::invalid(
                     &format!("feed \"{}\" concentration", f.name),
                     &format!("{} values", f.concentration.len()),
-                    &format!("{} values, one per {} species of the model", target.len(), f.phase),
+                    &format!(
+                        "{} values, one per {} species of the model",
+                        target.len(),
+                        f.phase
+                    ),
                 ));
             }
             for (t, c) in target.iter_mut().zip(&f.concentration) {
@@ -122,8 +144,14 @@ impl<'a> Problem<'a> {
         let total = |aq: &[(usize, f64)], org: &[(usize, f64)]| -> f64 {
             let mut sum = 0.0;
             for s in 0..n_stages {
-                sum += aq.iter().map(|&(i, c)| c.abs() * feed_aq[s][i]).sum::<f64>();
-                sum += org.iter().map(|&(o, c)| c.abs() * feed_org[s][o]).sum::<f64>();
+                sum += aq
+                    .iter()
+                    .map(|&(i, c)| c.abs() * feed_aq[s][i])
+                    .sum::<f64>();
+                sum += org
+                    .iter()
+                    .map(|&(o, c)| c.abs() * feed_org[s][o])
+                    .sum::<f64>();
             }
             sum
         };
@@ -137,15 +165,27 @@ impl<'a> Problem<'a> {
                     &format!("some feed carrying {}: a balance without any input has no positive solution", c.name),
                 ));
             }
-            rows.push(Row::Balance { aq: c.aqueous.clone(), org: c.organic.clone(), inv_scale: 1.0 / t, name: c.name.clone() });
+            rows.push(Row::Balance {
+                aq: c.aqueous.clone(),
+                org: c.organic.clone(),
+                inv_scale: 1.0 / t,
+                name: c.name.clone(),
+            });
         }
         if model.transfer_law() == TransferLaw::FixedFraction {
             for i in 0..n_aq {
                 if model.transfer_fraction(0, i).is_some() {
                     let name = &model.aqueous_species()[i].name;
-                    let c = model.components().iter().find(|c| c.aqueous.iter().any(|&(j, _)| j == i));
+                    let c = model
+                        .components()
+                        .iter()
+                        .find(|c| c.aqueous.iter().any(|&(j, _)| j == i));
                     let t = c.map_or(1.0, |c| total(&c.aqueous, &c.organic));
-                    rows.push(Row::Fraction { aq: i, inv_scale: 1.0 / t, name: format!("{name} transfer") });
+                    rows.push(Row::Fraction {
+                        aq: i,
+                        inv_scale: 1.0 / t,
+                        name: format!("{name} transfer"),
+                    });
                 }
             }
         }
@@ -156,11 +196,33 @@ impl<'a> Problem<'a> {
                 "as many equations as unknowns (a model bug; please report it)",
             ));
         }
-        let q_aq: Vec<f64> = (1..=n_stages).map(|s| cascade.outflow(Phase::Aqueous, s)).collect();
-        let q_org: Vec<f64> = (1..=n_stages).map(|s| cascade.outflow(Phase::Organic, s)).collect();
-        let onward_aq = (1..=n_stages).map(|s| cascade.onward_flow(Phase::Aqueous, s)).collect();
-        let onward_org = (1..=n_stages).map(|s| cascade.onward_flow(Phase::Organic, s)).collect();
-        Ok(Self { cascade, model, n_stages, k, n_aq, n_org, feed_aq, feed_org, rows, q_aq, q_org, onward_aq, onward_org })
+        let q_aq: Vec<f64> = (1..=n_stages)
+            .map(|s| cascade.outflow(Phase::Aqueous, s))
+            .collect();
+        let q_org: Vec<f64> = (1..=n_stages)
+            .map(|s| cascade.outflow(Phase::Organic, s))
+            .collect();
+        let onward_aq = (1..=n_stages)
+            .map(|s| cascade.onward_flow(Phase::Aqueous, s))
+            .collect();
+        let onward_org = (1..=n_stages)
+            .map(|s| cascade.onward_flow(Phase::Organic, s))
+            .collect();
+        Ok(Self {
+            cascade,
+            model,
+            n_stages,
+            k,
+            n_aq,
+            n_org,
+            feed_aq,
+            feed_org,
+            rows,
+            q_aq,
+            q_org,
+            onward_aq,
+            onward_org,
+        })
     }
 
     fn cold_start(&self) -> Vec<f64> {
@@ -177,11 +239,16 @@ impl<'a> Problem<'a> {
                 *m += f.flow * c;
             }
         }
-        aq_mix.iter_mut().for_each(|m| *m /= q_aq.max(f64::MIN_POSITIVE));
-        org_mix.iter_mut().for_each(|m| *m /= q_org.max(f64::MIN_POSITIVE));
+        aq_mix
+            .iter_mut()
+            .for_each(|m| *m /= q_aq.max(f64::MIN_POSITIVE));
+        org_mix
+            .iter_mut()
+            .for_each(|m| *m /= q_org.max(f64::MIN_POSITIVE));
         let mut v = vec![0.0; self.n_stages * self.k];
         for s in 0..self.n_stages {
-            self.model.cold_start(s, &aq_mix, &org_mix, &mut v[s * self.k..(s + 1) * self.k]);
+            self.model
+                .cold_start(s, &aq_mix, &org_mix, &mut v[s * self.k..(s + 1) * self.k]);
         }
         v
     }
@@ -200,15 +267,26 @@ impl<'a> Problem<'a> {
         for s in 0..self.n_stages {
             for i in 0..self.n_aq {
                 ain[i] = self.feed_aq[s][i]
-                    + if s + 1 < self.n_stages { self.onward_aq[s + 1] * spec[s + 1].aqueous[i] } else { 0.0 };
+                    + if s + 1 < self.n_stages {
+                        self.onward_aq[s + 1] * spec[s + 1].aqueous[i]
+                    } else {
+                        0.0
+                    };
             }
             for o in 0..self.n_org {
-                oin[o] = self.feed_org[s][o] + if s > 0 { self.onward_org[s - 1] * spec[s - 1].organic[o] } else { 0.0 };
+                oin[o] = self.feed_org[s][o]
+                    + if s > 0 {
+                        self.onward_org[s - 1] * spec[s - 1].organic[o]
+                    } else {
+                        0.0
+                    };
             }
             let sp = &spec[s];
             for (row_index, row) in self.rows.iter().enumerate() {
                 let value = match row {
-                    Row::Balance { aq, org, inv_scale, .. } => {
+                    Row::Balance {
+                        aq, org, inv_scale, ..
+                    } => {
                         let mut v = 0.0;
                         for &(i, c) in aq {
                             v += c * (ain[i] - self.q_aq[s] * sp.aqueous[i]);
@@ -241,22 +319,28 @@ impl<'a> Problem<'a> {
         let has_below = s > 0;
         for (row_index, row) in self.rows.iter().enumerate() {
             match row {
-                Row::Balance { aq, org, inv_scale, .. } => {
+                Row::Balance {
+                    aq, org, inv_scale, ..
+                } => {
                     for &(i, c) in aq {
                         let w = c * inv_scale;
                         for col in 0..k {
-                            diag[(row_index, col)] -= w * self.q_aq[s] * spec[s].d_aqueous[i * k + col];
+                            diag[(row_index, col)] -=
+                                w * self.q_aq[s] * spec[s].d_aqueous[i * k + col];
                             if has_above {
-                                upper[(row_index, col)] += w * self.onward_aq[s + 1] * spec[s + 1].d_aqueous[i * k + col];
+                                upper[(row_index, col)] +=
+                                    w * self.onward_aq[s + 1] * spec[s + 1].d_aqueous[i * k + col];
                             }
                         }
                     }
                     for &(o, c) in org {
                         let w = c * inv_scale;
                         for col in 0..k {
-                            diag[(row_index, col)] -= w * self.q_org[s] * spec[s].d_organic[o * k + col];
+                            diag[(row_index, col)] -=
+                                w * self.q_org[s] * spec[s].d_organic[o * k + col];
                             if has_below {
-                                lower[(row_index, col)] += w * self.onward_org[s - 1] * spec[s - 1].d_organic[o * k + col];
+                                lower[(row_index, col)] +=
+                                    w * self.onward_org[s - 1] * spec[s - 1].d_organic[o * k + col];
                             }
                         }
                     }
@@ -264,10 +348,13 @@ impl<'a> Problem<'a> {
                 Row::Fraction { aq, inv_scale, .. } => {
                     let (_, p) = self.model.transfer_fraction(s, *aq).unwrap_or((0, 0.0));
                     for col in 0..k {
-                        diag[(row_index, col)] += inv_scale * self.q_aq[s] * spec[s].d_aqueous[aq * k + col];
+                        diag[(row_index, col)] +=
+                            inv_scale * self.q_aq[s] * spec[s].d_aqueous[aq * k + col];
                         if has_above {
-                            upper[(row_index, col)] -=
-                                inv_scale * (1.0 - p) * self.onward_aq[s + 1] * spec[s + 1].d_aqueous[aq * k + col];
+                            upper[(row_index, col)] -= inv_scale
+                                * (1.0 - p)
+                                * self.onward_aq[s + 1]
+                                * spec[s + 1].d_aqueous[aq * k + col];
                         }
                     }
                 }
@@ -311,7 +398,9 @@ impl<'a> Problem<'a> {
     fn run(&self, options: &SolverOptions) -> Result<StageSolution, SxError> {
         let (n, k) = (self.n_stages, self.k);
         let mut v = self.cold_start();
-        let mut spec: Vec<Speciation> = (0..n).map(|_| Speciation::new(self.n_aq, self.n_org, k)).collect();
+        let mut spec: Vec<Speciation> = (0..n)
+            .map(|_| Speciation::new(self.n_aq, self.n_org, k))
+            .collect();
         let mut trial_spec = spec.clone();
         let mut jac = Jacobian {
             lower: vec![DMatrix::zeros(k, k); n],
@@ -321,15 +410,19 @@ impl<'a> Problem<'a> {
         let mut r = vec![0.0; n * k];
         let mut r_trial = vec![0.0; n * k];
         let mut v_trial = vec![0.0; n * k];
-        let mut dt = options.initial_time_step;
         let mut iterations = 0;
         let mut last_step = f64::INFINITY;
+        // Newton with a line search first; on a stall, pseudo-transient continuation (a linearly
+        // implicit time march of the stage holdups) until the pseudo-time step is large again.
+        let mut mode = Mode::Newton { stalls: 0 };
         self.speciate_all(&v, &mut spec);
         let mut converged = false;
         loop {
             self.evaluate(&spec, &mut r, Some(&mut jac));
             let r_max = max_abs(&r);
-            if r_max <= options.tolerance && (last_step <= 1e-9 || r_max <= 1e-3 * options.tolerance) {
+            if r_max <= options.tolerance
+                && (last_step <= 1e-9 || r_max <= 1e-3 * options.tolerance)
+            {
                 converged = true;
                 break;
             }
@@ -338,58 +431,119 @@ impl<'a> Problem<'a> {
             }
             iterations += 1;
             let r_norm = norm2(&r);
+            let dt = match mode {
+                Mode::Newton { .. } => f64::INFINITY,
+                Mode::Transient { dt } => dt,
+            };
             let delta = match self.solve_step(&jac, &r, 1.0 + 1.0 / dt) {
                 Ok(d) => d,
                 Err(stage) => {
-                    dt *= 0.1;
-                    if dt < 1e-12 {
-                        return Err(SxError::Singular {
-                            stage: stage + 1,
-                            hint: "check that every stage has both phases flowing and that every species \
-                                   present can reach a positive concentration"
-                                .into(),
-                        });
-                    }
+                    mode = match mode {
+                        Mode::Newton { .. } => Mode::Transient { dt: options.initial_time_step },
+                        Mode::Transient { dt } if dt > 1e-12 => Mode::Transient { dt: dt * 0.1 },
+                        Mode::Transient { .. } => {
+                            return Err(SxError::Singular {
+                                stage: stage + 1,
+                                hint: "check that every stage has both phases flowing and that every species \
+                                       present can reach a positive concentration"
+                                    .into(),
+                            })
+                        }
+                    };
                     continue;
                 }
             };
             let step_max = max_abs(&delta);
-            let mut alpha = if step_max > options.max_log_step { options.max_log_step / step_max } else { 1.0 };
-            let mut accepted = false;
-            for _ in 0..12 {
-                for ((t, x), d) in v_trial.iter_mut().zip(&v).zip(&delta) {
-                    *t = x + alpha * d;
-                }
-                self.speciate_all(&v_trial, &mut trial_spec);
-                self.evaluate(&trial_spec, &mut r_trial, None);
-                let trial_norm = norm2(&r_trial);
-                if trial_norm.is_finite() && trial_norm < r_norm * (1.0 - 1e-4 * alpha) {
-                    accepted = true;
-                    // Switched evolution relaxation: grow the pseudo-time step as the residual falls.
-                    dt = (dt * (r_norm / trial_norm).clamp(0.5, 10.0) * if alpha == 1.0 { 2.0 } else { 1.0 }).min(1e30);
-                    break;
-                }
-                alpha *= 0.5;
+            if std::env::var_os("SX_TRACE").is_some() {
+                eprintln!("it {iterations} {mode:?} r_max {r_max:.3e} r2 {r_norm:.3e} step {step_max:.3e}");
             }
-            if accepted {
-                std::mem::swap(&mut v, &mut v_trial);
-                std::mem::swap(&mut spec, &mut trial_spec);
-                last_step = alpha * step_max;
+            let clip = if step_max > options.max_log_step {
+                options.max_log_step / step_max
             } else {
-                if r_max <= options.tolerance {
-                    // At the round-off floor no step can reduce the residual further.
-                    converged = true;
-                    break;
+                1.0
+            };
+            match mode {
+                Mode::Newton { stalls } => {
+                    let mut alpha = clip;
+                    let mut accepted = false;
+                    while alpha >= 1.0 / 256.0 {
+                        let trial_norm = self.trial(
+                            &v,
+                            &delta,
+                            alpha,
+                            &mut v_trial,
+                            &mut trial_spec,
+                            &mut r_trial,
+                        );
+                        if trial_norm.is_finite() && trial_norm < r_norm * (1.0 - 1e-4 * alpha) {
+                            accepted = true;
+                            break;
+                        }
+                        alpha *= 0.5;
+                    }
+                    if accepted {
+                        std::mem::swap(&mut v, &mut v_trial);
+                        std::mem::swap(&mut spec, &mut trial_spec);
+                        last_step = alpha * step_max;
+                        // Many damped steps in a row mean Newton is wandering: march in pseudo-time.
+                        let stalls = if alpha < 0.1 { stalls + 1 } else { 0 };
+                        mode = if stalls > 5 {
+                            Mode::Transient {
+                                dt: options.initial_time_step,
+                            }
+                        } else {
+                            Mode::Newton { stalls }
+                        };
+                    } else if r_max <= options.tolerance {
+                        // At the round-off floor no step can reduce the residual further.
+                        converged = true;
+                        break;
+                    } else {
+                        mode = Mode::Transient {
+                            dt: options.initial_time_step,
+                        };
+                        last_step = f64::INFINITY;
+                    }
                 }
-                dt *= 0.1;
-                last_step = f64::INFINITY;
-                if dt < 1e-12 {
-                    break;
+                Mode::Transient { dt } => {
+                    let trial_norm = self.trial(
+                        &v,
+                        &delta,
+                        clip,
+                        &mut v_trial,
+                        &mut trial_spec,
+                        &mut r_trial,
+                    );
+                    if trial_norm.is_finite() && trial_norm < 10.0 * r_norm {
+                        std::mem::swap(&mut v, &mut v_trial);
+                        std::mem::swap(&mut spec, &mut trial_spec);
+                        last_step = clip * step_max;
+                        // Switched evolution relaxation: the step grows as the residual falls.
+                        let grown = dt
+                            * (r_norm / trial_norm).clamp(0.2, 4.0)
+                            * if clip == 1.0 { 1.5 } else { 1.0 };
+                        mode = if grown > 1e8 {
+                            Mode::Newton { stalls: 0 }
+                        } else {
+                            Mode::Transient { dt: grown }
+                        };
+                    } else {
+                        last_step = f64::INFINITY;
+                        if dt < 1e-12 {
+                            break;
+                        }
+                        mode = Mode::Transient { dt: dt * 0.1 };
+                    }
                 }
             }
         }
-        let (worst, max_residual) =
-            r.iter().enumerate().fold((0, 0.0_f64), |(wi, wv), (i, v)| if v.abs() > wv { (i, v.abs()) } else { (wi, wv) });
+        let (worst, max_residual) = r.iter().enumerate().fold((0, 0.0_f64), |(wi, wv), (i, v)| {
+            if v.abs() > wv {
+                (i, v.abs())
+            } else {
+                (wi, wv)
+            }
+        });
         let worst_equation = match &self.rows[worst % k] {
             Row::Balance { name, .. } => format!("{name} balance"),
             Row::Fraction { name, .. } => name.clone(),
@@ -397,13 +551,49 @@ impl<'a> Problem<'a> {
         Ok(StageSolution {
             aqueous: spec.iter().map(|s| s.aqueous.clone()).collect(),
             organic: spec.iter().map(|s| s.organic.clone()).collect(),
-            convergence: Convergence { converged, iterations, max_residual, worst_stage: worst / k + 1, worst_equation },
+            convergence: Convergence {
+                converged,
+                iterations,
+                max_residual,
+                worst_stage: worst / k + 1,
+                worst_equation,
+            },
         })
+    }
+
+    /// Evaluates `v + alpha·delta` into the trial buffers; returns the residual 2-norm.
+    fn trial(
+        &self,
+        v: &[f64],
+        delta: &[f64],
+        alpha: f64,
+        v_trial: &mut [f64],
+        spec: &mut [Speciation],
+        r_trial: &mut [f64],
+    ) -> f64 {
+        for ((t, x), d) in v_trial.iter_mut().zip(v).zip(delta) {
+            *t = x + alpha * d;
+        }
+        self.speciate_all(v_trial, spec);
+        self.evaluate(spec, r_trial, None);
+        norm2(r_trial)
     }
 }
 
+#[derive(Debug, Clone, Copy)]
+enum Mode {
+    Newton { stalls: u32 },
+    Transient { dt: f64 },
+}
+
 fn max_abs(x: &[f64]) -> f64 {
-    x.iter().fold(0.0_f64, |m, v| if v.is_nan() { f64::INFINITY } else { m.max(v.abs()) })
+    x.iter().fold(0.0_f64, |m, v| {
+        if v.is_nan() {
+            f64::INFINITY
+        } else {
+            m.max(v.abs())
+        }
+    })
 }
 
 fn norm2(x: &[f64]) -> f64 {

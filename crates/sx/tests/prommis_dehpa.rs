@@ -4,13 +4,19 @@
 use lodestone_sx::{Case, SimulationResult};
 
 fn simulate() -> SimulationResult {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/sx/prommis-dehpa-3stage.toml");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/sx/prommis-dehpa-3stage.toml"
+    );
     let case = Case::from_toml(&std::fs::read_to_string(path).unwrap()).unwrap();
     case.simulate().unwrap()
 }
 
 fn assert_rel(what: &str, got: f64, expected: f64, rel: f64) {
-    assert!(((got - expected) / expected).abs() <= rel, "{what}: got {got}, expected {expected} (rel {rel})");
+    assert!(
+        ((got - expected) / expected).abs() <= rel,
+        "{what}: got {got}, expected {expected} (rel {rel})"
+    );
 }
 
 #[test]
@@ -59,7 +65,11 @@ fn outlets_match_prommis() {
     for (sp, v) in expected_org {
         assert_rel(&format!("organic {sp}"), org[sp], v, 1e-4);
     }
-    assert!(r.balance.max_relative_error <= 1e-10, "closure {}", r.balance.max_relative_error);
+    assert!(
+        r.balance.max_relative_error <= 1e-10,
+        "closure {}",
+        r.balance.max_relative_error
+    );
 }
 
 #[test]
@@ -72,7 +82,12 @@ fn stage_ph_and_distribution_match_reference() {
         assert!((got - expected).abs() < 1e-3, "pH {got} vs {expected}");
     }
     // PrOMMiS stage 3 (our stage 1): D_Dy = 2.438 (rel 1e-3).
-    assert_rel("D_Dy stage 1", r.stages[0].distribution_ratio["Dy"], 2.438, 1e-3);
+    assert_rel(
+        "D_Dy stage 1",
+        r.stages[0].distribution_ratio["Dy"],
+        2.438,
+        1e-3,
+    );
 }
 
 #[test]

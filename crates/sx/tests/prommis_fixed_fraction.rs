@@ -5,8 +5,14 @@ use lodestone_sx::Case;
 
 #[test]
 fn outlets_match_prommis_0_7() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/sx/prommis-fixed-fraction.toml");
-    let r = Case::from_toml(&std::fs::read_to_string(path).unwrap()).unwrap().simulate().unwrap();
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/sx/prommis-fixed-fraction.toml"
+    );
+    let r = Case::from_toml(&std::fs::read_to_string(path).unwrap())
+        .unwrap()
+        .simulate()
+        .unwrap();
     assert!(r.converged, "{:?}", r.convergence);
     let aq = &r.product("raffinate").unwrap().concentration;
     let org = &r.product("loaded organic").unwrap().concentration;
@@ -38,13 +44,23 @@ fn outlets_match_prommis_0_7() {
         ("Ca", 27.817),
         ("Fe", 234.216),
     ];
-    for (phase, got, expected) in [("aqueous", aq, &expected_aq), ("organic", org, &expected_org)] {
+    for (phase, got, expected) in [
+        ("aqueous", aq, &expected_aq),
+        ("organic", org, &expected_org),
+    ] {
         for &(sp, v) in expected.iter() {
             let g = got[sp];
-            assert!((g - v).abs() <= 1e-4 * v.abs() + 1e-12, "{phase} {sp}: got {g}, expected {v}");
+            assert!(
+                (g - v).abs() <= 1e-4 * v.abs() + 1e-12,
+                "{phase} {sp}: got {g}, expected {v}"
+            );
         }
     }
     // Non-transferring species pass through unchanged.
     assert!((aq["HSO4"] - 693.459).abs() < 1e-9);
-    assert!(r.balance.max_relative_error <= 1e-10, "closure {}", r.balance.max_relative_error);
+    assert!(
+        r.balance.max_relative_error <= 1e-10,
+        "closure {}",
+        r.balance.max_relative_error
+    );
 }

@@ -81,7 +81,10 @@ impl DistributionModel {
         let metals: Vec<Element> = p
             .metals
             .iter()
-            .map(|(sp, _, _)| sp.element.ok_or_else(|| SxError::invalid("model.metals", &sp.name, "a metal element")))
+            .map(|(sp, _, _)| {
+                sp.element
+                    .ok_or_else(|| SxError::invalid("model.metals", &sp.name, "a metal element"))
+            })
             .collect::<Result<_, _>>()?;
         let mut aqueous: Vec<SpeciesInfo> = p.metals.iter().map(|(sp, _, _)| sp.clone()).collect();
         let mut organic = aqueous.clone();
@@ -143,7 +146,8 @@ impl DistributionModel {
             with_sulfate: p.sulfate.is_some(),
             inert: p.inert_aqueous.len(),
             ln_ka2,
-            dosage_per_mol_per_l: p.extractant.molar_mass_g_per_mol / p.extractant_density_g_per_l * 100.0,
+            dosage_per_mol_per_l: p.extractant.molar_mass_g_per_mol / p.extractant_density_g_per_l
+                * 100.0,
             aqueous,
             organic,
             components,
@@ -264,7 +268,9 @@ impl EquilibriumModel for DistributionModel {
         let sites: f64 = (0..n).map(|i| self.exchange[i] * organic[i]).sum();
         StageDiagnostics {
             ph: Some(-aqueous[n].log10()),
-            distribution_ratio: (0..n).map(|i| (self.metals[i], organic[i] / aqueous[i])).collect(),
+            distribution_ratio: (0..n)
+                .map(|i| (self.metals[i], organic[i] / aqueous[i]))
+                .collect(),
             loading: Some(sites / (sites + organic[n])),
             free_extractant_mol_per_l: Some(organic[n]),
         }

@@ -1,7 +1,9 @@
 //! Model A: a fixed fraction of each species in the aqueous stream entering a stage moves to
 //! the organic (PrOMMiS ≤ 0.7 "partition coefficients"). No equilibrium.
 
-use super::{ln_floor, Component, EquilibriumModel, Speciation, SpeciesInfo, StageDiagnostics, TransferLaw};
+use super::{
+    ln_floor, Component, EquilibriumModel, Speciation, SpeciesInfo, StageDiagnostics, TransferLaw,
+};
 use crate::error::SxError;
 
 /// Fixed transfer fractions per stage for the species that cross; the rest stay in their phase.
@@ -29,7 +31,10 @@ impl FixedFractionModel {
                 return Err(SxError::invalid(
                     "model.fraction",
                     &format!("{} values for stage {}", row.len(), s + 1),
-                    &format!("one value per transferring species ({})", transferring.len()),
+                    &format!(
+                        "one value per transferring species ({})",
+                        transferring.len()
+                    ),
                 ));
             }
             for (k, &p) in row.iter().enumerate() {
@@ -63,10 +68,18 @@ impl FixedFractionModel {
                 name: sp.name.clone(),
                 element: sp.element,
                 aqueous: vec![(i, 1.0)],
-                organic: organic_of_aqueous[i].map(|o| vec![(o, 1.0)]).unwrap_or_default(),
+                organic: organic_of_aqueous[i]
+                    .map(|o| vec![(o, 1.0)])
+                    .unwrap_or_default(),
             })
             .collect();
-        Ok(Self { aqueous, organic, organic_of_aqueous, fraction, components })
+        Ok(Self {
+            aqueous,
+            organic,
+            organic_of_aqueous,
+            fraction,
+            components,
+        })
     }
 
     /// Number of stages the fractions are given for.
@@ -120,7 +133,11 @@ impl EquilibriumModel for FixedFractionModel {
             out[i] = ln_floor(aqueous_mix[i], 1e-30);
         }
         for o in 0..self.organic.len() {
-            let aq = self.organic_of_aqueous.iter().position(|&l| l == Some(o)).map_or(0.0, |i| aqueous_mix[i]);
+            let aq = self
+                .organic_of_aqueous
+                .iter()
+                .position(|&l| l == Some(o))
+                .map_or(0.0, |i| aqueous_mix[i]);
             out[n_aq + o] = ln_floor(organic_mix[o] + 0.5 * aq, 1e-30);
         }
     }

@@ -56,7 +56,9 @@ impl MassActionModel {
         let n = p.metals.len();
         let mut metals = Vec::with_capacity(n);
         for (sp, log10_k, z) in &p.metals {
-            let e = sp.element.ok_or_else(|| SxError::invalid("model.log10_k", &sp.name, "a metal element"))?;
+            let e = sp
+                .element
+                .ok_or_else(|| SxError::invalid("model.log10_k", &sp.name, "a metal element"))?;
             if !log10_k.is_finite() || !(*z > 0.0) {
                 return Err(SxError::invalid(
                     &format!("model.log10_k.{}", sp.name),
@@ -89,7 +91,15 @@ impl MassActionModel {
         if let Some(c) = &p.cation {
             aqueous.push(c.species.clone());
             organic.push(SpeciesInfo::other(
-                &format!("{}A{}", c.species.name, if c.charge == 1.0 { "".into() } else { format!("{}", c.charge) }),
+                &format!(
+                    "{}A{}",
+                    c.species.name,
+                    if c.charge == 1.0 {
+                        "".into()
+                    } else {
+                        format!("{}", c.charge)
+                    }
+                ),
                 c.species.molar_mass_g_per_mol,
             ));
             components.push(Component {
@@ -225,7 +235,9 @@ impl EquilibriumModel for MassActionModel {
         let cation_sites = self.cation.map_or(0.0, |(_, zm)| zm * organic[n + 1]);
         StageDiagnostics {
             ph: Some(-aqueous[n].log10()),
-            distribution_ratio: (0..n).map(|i| (self.metals[i], organic[i] / aqueous[i])).collect(),
+            distribution_ratio: (0..n)
+                .map(|i| (self.metals[i], organic[i] / aqueous[i]))
+                .collect(),
             loading: Some(metal_sites / (metal_sites + cation_sites + organic[n])),
             free_extractant_mol_per_l: Some(organic[n]),
         }

@@ -12,7 +12,9 @@ mod fixed_fraction;
 mod mass_action;
 mod separation_factor;
 
-pub use distribution::{DistributionModel, DistributionParameters, MetalDistribution, ReeDistributionFit};
+pub use distribution::{
+    DistributionModel, DistributionParameters, MetalDistribution, ReeDistributionFit,
+};
 pub use fixed_fraction::FixedFractionModel;
 pub use mass_action::{MassActionModel, MassActionParameters, SaponificationCation};
 pub use separation_factor::SeparationFactorModel;
@@ -33,11 +35,19 @@ pub struct SpeciesInfo {
 impl SpeciesInfo {
     /// A metal species of `element` with the given molar mass.
     pub fn metal(element: Element, molar_mass_g_per_mol: f64) -> Self {
-        Self { name: element.symbol().to_string(), element: Some(element), molar_mass_g_per_mol }
+        Self {
+            name: element.symbol().to_string(),
+            element: Some(element),
+            molar_mass_g_per_mol,
+        }
     }
     /// A non-metal species (acid, anion, extractant).
     pub fn other(name: &str, molar_mass_g_per_mol: f64) -> Self {
-        Self { name: name.to_string(), element: None, molar_mass_g_per_mol }
+        Self {
+            name: name.to_string(),
+            element: None,
+            molar_mass_g_per_mol,
+        }
     }
 }
 

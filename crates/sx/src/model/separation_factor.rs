@@ -20,7 +20,11 @@ impl SeparationFactorModel {
     /// `beta` pairs each element with its separation factor relative to a common reference.
     pub fn new(beta: &[(Element, f64)]) -> Result<Self, SxError> {
         if beta.is_empty() {
-            return Err(SxError::invalid("model.beta", "no elements", "at least one element with β > 0"));
+            return Err(SxError::invalid(
+                "model.beta",
+                "no elements",
+                "at least one element with β > 0",
+            ));
         }
         for &(e, b) in beta {
             if !(b.is_finite() && b > 0.0) {
@@ -32,8 +36,10 @@ impl SeparationFactorModel {
             }
         }
         let elements: Vec<Element> = beta.iter().map(|&(e, _)| e).collect();
-        let species: Vec<SpeciesInfo> =
-            elements.iter().map(|&e| SpeciesInfo::metal(e, e.molar_mass_g_per_mol())).collect();
+        let species: Vec<SpeciesInfo> = elements
+            .iter()
+            .map(|&e| SpeciesInfo::metal(e, e.molar_mass_g_per_mol()))
+            .collect();
         let components = (0..elements.len())
             .map(|k| Component {
                 name: elements[k].symbol().to_string(),
@@ -42,7 +48,12 @@ impl SeparationFactorModel {
                 organic: vec![(k, 1.0)],
             })
             .collect();
-        Ok(Self { elements, beta: beta.iter().map(|&(_, b)| b).collect(), species, components })
+        Ok(Self {
+            elements,
+            beta: beta.iter().map(|&(_, b)| b).collect(),
+            species,
+            components,
+        })
     }
 
     /// Elements in model order.
@@ -92,7 +103,11 @@ impl EquilibriumModel for SeparationFactorModel {
     fn cold_start(&self, _stage: usize, aqueous_mix: &[f64], organic_mix: &[f64], out: &mut [f64]) {
         let total: f64 = aqueous_mix.iter().chain(organic_mix).sum();
         for k in 0..self.elements.len() {
-            let frac = if total > 0.0 { (aqueous_mix[k] + organic_mix[k]) / total } else { 0.0 };
+            let frac = if total > 0.0 {
+                (aqueous_mix[k] + organic_mix[k]) / total
+            } else {
+                0.0
+            };
             out[k] = ln_floor(frac, 1e-12);
         }
     }
