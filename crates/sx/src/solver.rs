@@ -43,8 +43,10 @@ impl Default for SolverOptions {
 pub struct Convergence {
     /// True when the tolerance was met.
     pub converged: bool,
-    /// Iterations used.
+    /// Global Newton / pseudo-transient iterations used.
     pub iterations: usize,
+    /// Iterations spent in pseudo-transient continuation (0 when Newton converged directly).
+    pub transient_iterations: usize,
     /// Largest scaled residual at the end.
     pub max_residual: f64,
     /// 1-based stage of the largest residual.
@@ -262,61 +264,63 @@ impl<'a> Problem<'a> {
     /// Residuals of every stage; with `jac`, also the Jacobian blocks.
     fn evaluate(&self, spec: &[Speciation], r: &mut [f64], mut jac: Option<&mut Jacobian>) {
         let k = self.k;
-        let mut ain = vec![0.0; self.n_aq];
-        let mut oin = vec![0.0; self.n_org];
         for s in 0..self.n_stages {
-            for i in 0..self.n_aq {
-                ain[i] = self.feed_aq[s][i]
-                    + if s + 1 < self.n_stages {
-                        self.onward_aq[s + 1] * spec[s + 1].aqueous[i]
-                    } else {
-                        0.0
-                    };
-            }
-            for o in 0..self.n_org {
-                oin[o] = self.feed_org[s][o]
-                    + if s > 0 {
-                        self.onward_org[s - 1] * spec[s - 1].organic[o]
-                    } else {
-                        0.0
-                    };
-            }
-            let sp = &spec[s];
-            for (row_index, row) in self.rows.iter().enumerate() {
-                let value = match row {
-                    Row::Balance {
-                        aq, org, inv_scale, ..
-                    } => {
-                        let mut v = 0.0;
-                        for &(i, c) in aq {
-                            v += c * (ain[i] - self.q_aq[s] * sp.aqueous[i]);
-                        }
-                        for &(o, c) in org {
-                            v += c * (oin[o] - self.q_org[s] * sp.organic[o]);
-                        }
-                        v * inv_scale
-                    }
-                    Row::Fraction { aq, inv_scale, .. } => {
-                        let (_, p) = self.model.transfer_fraction(s, *aq).unwrap_or((0, 0.0));
-                        (self.q_aq[s] * sp.aqueous[*aq] - (1.0 - p) * ain[*aq]) * inv_scale
-                    }
-                };
-                r[s * k + row_index] = value;
-            }
+            self.stage_residual(s, spec, &mut r[s * k..(s + 1) * k]);
             if let Some(j) = jac.as_deref_mut() {
-                self.stage_jacobian(s, spec, j);
+                self.stage_jacobian(s, spec, j, false);
             }
         }
     }
 
-    fn stage_jacobian(&self, s: usize, spec: &[Speciation], jac: &mut Jacobian) {
+    /// Residuals of stage `s`: its balances (in − out) and transfer relations, scaled.
+    fn stage_residual(&self, s: usize, spec: &[Speciation], r: &mut [f64]) {
+        let aq_in = |i: usize| {
+            self.feed_aq[s][i]
+                + if s + 1 < self.n_stages {
+                    self.onward_aq[s + 1] * spec[s + 1].aqueous[i]
+                } else {
+                    0.0
+                }
+        };
+        let org_in = |o: usize| {
+            self.feed_org[s][o]
+                + if s > 0 {
+                    self.onward_org[s - 1] * spec[s - 1].organic[o]
+                } else {
+                    0.0
+                }
+        };
+        let sp = &spec[s];
+        for (row_index, row) in self.rows.iter().enumerate() {
+            r[row_index] = match row {
+                Row::Balance {
+                    aq, org, inv_scale, ..
+                } => {
+                    let mut v = 0.0;
+                    for &(i, c) in aq {
+                        v += c * (aq_in(i) - self.q_aq[s] * sp.aqueous[i]);
+                    }
+                    for &(o, c) in org {
+                        v += c * (org_in(o) - self.q_org[s] * sp.organic[o]);
+                    }
+                    v * inv_scale
+                }
+                Row::Fraction { aq, inv_scale, .. } => {
+                    let (_, p) = self.model.transfer_fraction(s, *aq).unwrap_or((0, 0.0));
+                    (self.q_aq[s] * sp.aqueous[*aq] - (1.0 - p) * aq_in(*aq)) * inv_scale
+                }
+            };
+        }
+    }
+
+    fn stage_jacobian(&self, s: usize, spec: &[Speciation], jac: &mut Jacobian, diag_only: bool) {
         let k = self.k;
         let (diag, lower, upper) = (&mut jac.diag[s], &mut jac.lower[s], &mut jac.upper[s]);
         diag.fill(0.0);
         lower.fill(0.0);
         upper.fill(0.0);
-        let has_above = s + 1 < self.n_stages;
-        let has_below = s > 0;
+        let has_above = s + 1 < self.n_stages && !diag_only;
+        let has_below = s > 0 && !diag_only;
         for (row_index, row) in self.rows.iter().enumerate() {
             match row {
                 Row::Balance {
@@ -363,227 +367,298 @@ impl<'a> Problem<'a> {
     }
 
     /// Solves `J' Δ = −r` where `J'` has its diagonal blocks scaled by `diag_factor`.
-    fn solve_step(&self, jac: &Jacobian, r: &[f64], diag_factor: f64) -> Result<Vec<f64>, usize> {
-        let (n, k) = (self.n_stages, self.k);
-        let mut x_blocks: Vec<DMatrix<f64>> = Vec::with_capacity(n);
-        let mut y_blocks: Vec<DVector<f64>> = Vec::with_capacity(n);
-        for s in 0..n {
-            let mut d = &jac.diag[s] * diag_factor;
-            let mut rhs = DVector::from_iterator(k, r[s * k..(s + 1) * k].iter().map(|v| -v));
-            if s > 0 {
-                d -= &jac.lower[s] * &x_blocks[s - 1];
-                rhs -= &jac.lower[s] * &y_blocks[s - 1];
-            }
-            let lu = d.lu();
-            let y = lu.solve(&rhs).ok_or(s)?;
-            if !y.iter().all(|v| v.is_finite()) {
-                return Err(s);
-            }
-            y_blocks.push(y);
-            if s + 1 < n {
-                x_blocks.push(lu.solve(&jac.upper[s]).ok_or(s)?);
-            }
-        }
-        let mut delta = vec![0.0; n * k];
-        let mut next = y_blocks[n - 1].clone();
-        delta[(n - 1) * k..].copy_from_slice(next.as_slice());
-        for s in (0..n - 1).rev() {
-            let d = &y_blocks[s] - &x_blocks[s] * &next;
-            delta[s * k..(s + 1) * k].copy_from_slice(d.as_slice());
-            next = d;
-        }
-        Ok(delta)
+    /// Solves `J' Δ = −r` where `J'` has its diagonal blocks scaled by `1 + inv_dt`.
+    fn solve_step(&self, jac: &Jacobian, r: &[f64], inv_dt: f64) -> Result<Vec<f64>, usize> {
+        Ok(self.factor(jac, inv_dt)?.solve(jac, r))
     }
 
-    fn run(&self, options: &SolverOptions) -> Result<StageSolution, SxError> {
-        let (n, k) = (self.n_stages, self.k);
-        let mut v = self.cold_start();
-        let mut spec: Vec<Speciation> = (0..n)
-            .map(|_| Speciation::new(self.n_aq, self.n_org, k))
-            .collect();
-        let mut trial_spec = spec.clone();
-        let mut jac = Jacobian {
-            lower: vec![DMatrix::zeros(k, k); n],
-            diag: vec![DMatrix::zeros(k, k); n],
-            upper: vec![DMatrix::zeros(k, k); n],
-        };
-        let mut r = vec![0.0; n * k];
-        let mut r_trial = vec![0.0; n * k];
-        let mut v_trial = vec![0.0; n * k];
-        let mut iterations = 0;
-        let mut last_step = f64::INFINITY;
-        // Newton with a line search first; on a stall, pseudo-transient continuation (a linearly
-        // implicit time march of the stage holdups) until the pseudo-time step is large again.
-        let mut mode = Mode::Newton { stalls: 0 };
-        self.speciate_all(&v, &mut spec);
-        let mut converged = false;
-        loop {
-            self.evaluate(&spec, &mut r, Some(&mut jac));
-            let r_max = max_abs(&r);
-            if r_max <= options.tolerance
-                && (last_step <= 1e-9 || r_max <= 1e-3 * options.tolerance)
-            {
-                converged = true;
-                break;
+    /// Block LU (block Thomas) factorisation of the block-tridiagonal Jacobian.
+    fn factor(&self, jac: &Jacobian, inv_dt: f64) -> Result<BlockLu, usize> {
+        let n = self.n_stages;
+        let mut lu_blocks = Vec::with_capacity(n);
+        let mut x_blocks: Vec<DMatrix<f64>> = Vec::with_capacity(n);
+        for s in 0..n {
+            // The pseudo-holdup of each stage is its outflow content (one residence time), whose
+            // derivative is minus the diagonal block: implicit Euler scales that block.
+            let mut d = &jac.diag[s] * (1.0 + inv_dt);
+            if s > 0 {
+                d -= &jac.lower[s] * &x_blocks[s - 1];
             }
-            if iterations >= options.max_iterations {
-                break;
+            let lu = d.lu();
+            if !lu.is_invertible() {
+                return Err(s);
             }
-            iterations += 1;
-            let r_norm = norm2(&r);
-            let dt = match mode {
-                Mode::Newton { .. } => f64::INFINITY,
-                Mode::Transient { dt } => dt,
-            };
-            let delta = match self.solve_step(&jac, &r, 1.0 + 1.0 / dt) {
-                Ok(d) => d,
-                Err(stage) => {
-                    mode = match mode {
-                        Mode::Newton { .. } => Mode::Transient { dt: options.initial_time_step },
-                        Mode::Transient { dt } if dt > 1e-12 => Mode::Transient { dt: dt * 0.1 },
-                        Mode::Transient { .. } => {
-                            return Err(SxError::Singular {
-                                stage: stage + 1,
-                                hint: "check that every stage has both phases flowing and that every species \
-                                       present can reach a positive concentration"
-                                    .into(),
-                            })
-                        }
-                    };
-                    continue;
+            if s + 1 < n {
+                let x = lu.solve(&jac.upper[s]).ok_or(s)?;
+                if !x.iter().all(|v| v.is_finite()) {
+                    return Err(s);
                 }
-            };
-            let step_max = max_abs(&delta);
-            if std::env::var_os("SX_TRACE").is_some() {
-                eprintln!("it {iterations} {mode:?} r_max {r_max:.3e} r2 {r_norm:.3e} step {step_max:.3e}");
+                x_blocks.push(x);
             }
-            let clip = if step_max > options.max_log_step {
-                options.max_log_step / step_max
-            } else {
-                1.0
-            };
-            match mode {
-                Mode::Newton { stalls } => {
-                    let mut alpha = clip;
-                    let mut accepted = false;
-                    while alpha >= 1.0 / 256.0 {
-                        let trial_norm = self.trial(
-                            &v,
-                            &delta,
-                            alpha,
-                            &mut v_trial,
-                            &mut trial_spec,
-                            &mut r_trial,
-                        );
-                        if trial_norm.is_finite() && trial_norm < r_norm * (1.0 - 1e-4 * alpha) {
-                            accepted = true;
-                            break;
-                        }
-                        alpha *= 0.5;
-                    }
-                    if accepted {
-                        std::mem::swap(&mut v, &mut v_trial);
-                        std::mem::swap(&mut spec, &mut trial_spec);
-                        last_step = alpha * step_max;
-                        // Many damped steps in a row mean Newton is wandering: march in pseudo-time.
-                        let stalls = if alpha < 0.1 { stalls + 1 } else { 0 };
-                        mode = if stalls > 5 {
-                            Mode::Transient {
-                                dt: options.initial_time_step,
-                            }
-                        } else {
-                            Mode::Newton { stalls }
-                        };
-                    } else if r_max <= options.tolerance {
-                        // At the round-off floor no step can reduce the residual further.
-                        converged = true;
-                        break;
-                    } else {
-                        mode = Mode::Transient {
-                            dt: options.initial_time_step,
-                        };
-                        last_step = f64::INFINITY;
-                    }
-                }
-                Mode::Transient { dt } => {
-                    let trial_norm = self.trial(
-                        &v,
-                        &delta,
-                        clip,
-                        &mut v_trial,
-                        &mut trial_spec,
-                        &mut r_trial,
-                    );
-                    if trial_norm.is_finite() && trial_norm < 10.0 * r_norm {
-                        std::mem::swap(&mut v, &mut v_trial);
-                        std::mem::swap(&mut spec, &mut trial_spec);
-                        last_step = clip * step_max;
-                        // Switched evolution relaxation: the step grows as the residual falls.
-                        let grown = dt
-                            * (r_norm / trial_norm).clamp(0.2, 4.0)
-                            * if clip == 1.0 { 1.5 } else { 1.0 };
-                        mode = if grown > 1e8 {
-                            Mode::Newton { stalls: 0 }
-                        } else {
-                            Mode::Transient { dt: grown }
-                        };
-                    } else {
-                        last_step = f64::INFINITY;
-                        if dt < 1e-12 {
-                            break;
-                        }
-                        mode = Mode::Transient { dt: dt * 0.1 };
-                    }
-                }
-            }
+            lu_blocks.push(lu);
         }
-        let (worst, max_residual) = r.iter().enumerate().fold((0, 0.0_f64), |(wi, wv), (i, v)| {
-            if v.abs() > wv {
-                (i, v.abs())
-            } else {
-                (wi, wv)
+        Ok(BlockLu {
+            k: self.k,
+            lu: lu_blocks,
+            x: x_blocks,
+        })
+    }
+
+    /// Newton from the cold start; when it stalls (fronts of acid or loading far from where
+    /// the cold start put them), pseudo-transient continuation, which ends in Newton again.
+    fn run(&self, options: &SolverOptions) -> Result<StageSolution, SxError> {
+        let mut st = State::new(self);
+        let mut stats = Stats::default();
+        let saved = st.v.clone();
+        let converged = match self.newton(&mut st, options, &mut stats)? {
+            Outcome::Converged => true,
+            Outcome::Exhausted => false,
+            Outcome::Stalled => {
+                // Restart from the cold start: a stalled Newton iterate is often worse.
+                st.v = saved;
+                self.speciate_all(&st.v, &mut st.spec);
+                self.transient(&mut st, options, &mut stats)?
             }
-        });
-        let worst_equation = match &self.rows[worst % k] {
+        };
+        self.evaluate(&st.spec, &mut st.r, None);
+        let (worst, max_residual) =
+            st.r.iter()
+                .enumerate()
+                .fold((0, 0.0_f64), |(wi, wv), (i, v)| {
+                    if v.abs() > wv || v.is_nan() {
+                        (i, v.abs())
+                    } else {
+                        (wi, wv)
+                    }
+                });
+        let worst_equation = match &self.rows[worst % self.k] {
             Row::Balance { name, .. } => format!("{name} balance"),
             Row::Fraction { name, .. } => name.clone(),
         };
         Ok(StageSolution {
-            aqueous: spec.iter().map(|s| s.aqueous.clone()).collect(),
-            organic: spec.iter().map(|s| s.organic.clone()).collect(),
+            aqueous: st.spec.iter().map(|s| s.aqueous.clone()).collect(),
+            organic: st.spec.iter().map(|s| s.organic.clone()).collect(),
             convergence: Convergence {
                 converged,
-                iterations,
+                iterations: stats.iterations,
+                transient_iterations: stats.transient_iterations,
                 max_residual,
-                worst_stage: worst / k + 1,
+                worst_stage: worst / self.k + 1,
                 worst_equation,
             },
         })
     }
 
-    /// Evaluates `v + alpha·delta` into the trial buffers; returns the residual 2-norm.
-    fn trial(
+    /// Damped Newton with a backtracking line search on the residual norm.
+    fn newton(
         &self,
-        v: &[f64],
-        delta: &[f64],
-        alpha: f64,
-        v_trial: &mut [f64],
-        spec: &mut [Speciation],
-        r_trial: &mut [f64],
-    ) -> f64 {
-        for ((t, x), d) in v_trial.iter_mut().zip(v).zip(delta) {
+        st: &mut State,
+        options: &SolverOptions,
+        stats: &mut Stats,
+    ) -> Result<Outcome, SxError> {
+        let mut damped_in_a_row = 0;
+        let mut last_step = f64::INFINITY;
+        for attempt_iteration in 0.. {
+            self.evaluate(&st.spec, &mut st.r, Some(&mut st.jac));
+            let r_max = max_abs(&st.r);
+            if r_max <= options.tolerance
+                && (last_step <= 1e-9 || r_max <= 1e-3 * options.tolerance)
+            {
+                return Ok(Outcome::Converged);
+            }
+            if stats.iterations >= options.max_iterations {
+                return Ok(Outcome::Exhausted);
+            }
+            if attempt_iteration >= 50 {
+                return Ok(Outcome::Stalled);
+            }
+            stats.iterations += 1;
+            let Ok(delta) = self.solve_step(&st.jac, &st.r, 0.0) else {
+                return Ok(Outcome::Stalled);
+            };
+            let r_norm = norm2(&st.r);
+            let step_max = max_abs(&delta);
+            let mut alpha = if step_max > options.max_log_step {
+                options.max_log_step / step_max
+            } else {
+                1.0
+            };
+            let mut accepted = false;
+            while alpha >= 1.0 / 256.0 {
+                let trial_norm = self.trial(st, &delta, alpha);
+                if trial_norm.is_finite() && trial_norm < r_norm * (1.0 - 1e-4 * alpha) {
+                    accepted = true;
+                    break;
+                }
+                alpha *= 0.5;
+            }
+            if !accepted {
+                // At the round-off floor no step can reduce the residual further.
+                return Ok(if r_max <= options.tolerance {
+                    Outcome::Converged
+                } else {
+                    Outcome::Stalled
+                });
+            }
+            st.accept_trial();
+            last_step = alpha * step_max;
+            damped_in_a_row = if alpha < 0.1 { damped_in_a_row + 1 } else { 0 };
+            if damped_in_a_row > 5 {
+                return Ok(Outcome::Stalled);
+            }
+        }
+        unreachable!("the loop returns")
+    }
+
+    /// Pseudo-transient continuation: a linearly implicit time march of the stage holdups whose
+    /// step grows as the residual falls (switched evolution relaxation), ending in Newton.
+    fn transient(
+        &self,
+        st: &mut State,
+        options: &SolverOptions,
+        stats: &mut Stats,
+    ) -> Result<bool, SxError> {
+        let mut dt = options.initial_time_step;
+        loop {
+            if dt > 1e8 {
+                match self.newton(st, options, stats)? {
+                    Outcome::Converged => return Ok(true),
+                    Outcome::Exhausted => return Ok(false),
+                    Outcome::Stalled => dt = options.initial_time_step,
+                }
+            }
+            self.evaluate(&st.spec, &mut st.r, Some(&mut st.jac));
+            if stats.iterations >= options.max_iterations {
+                return Ok(false);
+            }
+            stats.iterations += 1;
+            stats.transient_iterations += 1;
+            let delta = match self.solve_step(&st.jac, &st.r, 1.0 / dt) {
+                Ok(d) => d,
+                Err(stage) if dt < 1e-12 => {
+                    return Err(SxError::Singular {
+                        stage: stage + 1,
+                        hint: "check that every stage has both phases flowing and that every species present \
+                               can reach a positive concentration"
+                            .into(),
+                    })
+                }
+                Err(_) => {
+                    dt *= 0.1;
+                    continue;
+                }
+            };
+            let r_norm = norm2(&st.r);
+            let step_max = max_abs(&delta);
+            let clip = if step_max > options.max_log_step {
+                options.max_log_step / step_max
+            } else {
+                1.0
+            };
+            let trial_norm = self.trial(st, &delta, clip);
+            if trial_norm.is_finite() && trial_norm < 10.0 * r_norm {
+                st.accept_trial();
+                dt *= (r_norm / trial_norm).clamp(0.2, 4.0) * if clip == 1.0 { 1.5 } else { 1.0 };
+            } else if dt < 1e-12 {
+                return Ok(false);
+            } else {
+                dt *= 0.1;
+            }
+        }
+    }
+
+    /// Evaluates `v + alpha·delta` into the trial buffers; returns the residual 2-norm.
+    fn trial(&self, st: &mut State, delta: &[f64], alpha: f64) -> f64 {
+        for ((t, x), d) in st.v_trial.iter_mut().zip(&st.v).zip(delta) {
             *t = x + alpha * d;
         }
-        self.speciate_all(v_trial, spec);
-        self.evaluate(spec, r_trial, None);
-        norm2(r_trial)
+        self.speciate_all(&st.v_trial, &mut st.trial_spec);
+        self.evaluate(&st.trial_spec, &mut st.r_trial, None);
+        norm2(&st.r_trial)
     }
 }
 
-#[derive(Debug, Clone, Copy)]
-enum Mode {
-    Newton { stalls: u32 },
-    Transient { dt: f64 },
+/// Factors of the block Thomas elimination, reusable for several right-hand sides.
+struct BlockLu {
+    k: usize,
+    lu: Vec<nalgebra::LU<f64, nalgebra::Dyn, nalgebra::Dyn>>,
+    x: Vec<DMatrix<f64>>,
+}
+
+impl BlockLu {
+    /// Returns `Δ` with `J' Δ = −r`.
+    fn solve(&self, jac: &Jacobian, r: &[f64]) -> Vec<f64> {
+        let (n, k) = (self.lu.len(), self.k);
+        let mut y_blocks: Vec<DVector<f64>> = Vec::with_capacity(n);
+        for s in 0..n {
+            let mut rhs = DVector::from_iterator(k, r[s * k..(s + 1) * k].iter().map(|v| -v));
+            if s > 0 {
+                rhs -= &jac.lower[s] * &y_blocks[s - 1];
+            }
+            self.lu[s].solve_mut(&mut rhs);
+            y_blocks.push(rhs);
+        }
+        let mut delta = vec![0.0; n * k];
+        delta[(n - 1) * k..].copy_from_slice(y_blocks[n - 1].as_slice());
+        for s in (0..n - 1).rev() {
+            let (head, tail) = delta.split_at_mut((s + 1) * k);
+            let next = nalgebra::DVectorView::from_slice(&tail[..k], k);
+            let d = &y_blocks[s] - &self.x[s] * next;
+            head[s * k..].copy_from_slice(d.as_slice());
+        }
+        delta
+    }
+}
+
+/// Iterates and work buffers of one solve.
+struct State {
+    v: Vec<f64>,
+    spec: Vec<Speciation>,
+    v_trial: Vec<f64>,
+    trial_spec: Vec<Speciation>,
+    r: Vec<f64>,
+    r_trial: Vec<f64>,
+    jac: Jacobian,
+}
+
+impl State {
+    fn new(p: &Problem) -> Self {
+        let (n, k) = (p.n_stages, p.k);
+        let v = p.cold_start();
+        let mut spec: Vec<Speciation> = (0..n)
+            .map(|_| Speciation::new(p.n_aq, p.n_org, k))
+            .collect();
+        p.speciate_all(&v, &mut spec);
+        Self {
+            v_trial: v.clone(),
+            v,
+            trial_spec: spec.clone(),
+            spec,
+            r: vec![0.0; n * k],
+            r_trial: vec![0.0; n * k],
+            jac: Jacobian {
+                lower: vec![DMatrix::zeros(k, k); n],
+                diag: vec![DMatrix::zeros(k, k); n],
+                upper: vec![DMatrix::zeros(k, k); n],
+            },
+        }
+    }
+    fn accept_trial(&mut self) {
+        std::mem::swap(&mut self.v, &mut self.v_trial);
+        std::mem::swap(&mut self.spec, &mut self.trial_spec);
+    }
+}
+
+#[derive(Debug, Default)]
+struct Stats {
+    iterations: usize,
+    transient_iterations: usize,
+}
+
+enum Outcome {
+    Converged,
+    Stalled,
+    Exhausted,
 }
 
 fn max_abs(x: &[f64]) -> f64 {

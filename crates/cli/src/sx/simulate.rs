@@ -86,11 +86,12 @@ fn rare_earths(p: &Product) -> Vec<(&String, f64)> {
 fn print_tables(case: &Case, r: &SimulationResult, all_stages: bool) {
     println!("{}", case.title);
     println!(
-        "model {} · {} stages · {} · converged in {} iterations, max residual {:.1e}, worst element closure {:.1e}",
+        "model {} · {} stages · {} · {} iterations ({} pseudo-transient), max residual {:.1e}, worst element closure {:.1e}",
         r.model,
         r.stages.len(),
         if r.converged { "converged" } else { "NOT CONVERGED" },
         r.iterations,
+        r.convergence.transient_iterations,
         r.max_residual,
         r.balance.max_relative_error
     );
