@@ -1,5 +1,6 @@
 //! `lodestone`: the command line of Lodestone. One subcommand family per capability.
 
+mod plot;
 mod sx;
 
 use clap::{Parser, Subcommand};

@@ -7,6 +7,7 @@
 
 pub mod cascade;
 pub mod case;
+pub mod design;
 pub mod error;
 pub mod model;
 pub mod result;

@@ -1,5 +1,6 @@
 //! `lodestone sx simulate CASE.toml`.
 
+use crate::plot::{LineChart, Series, YScale};
 use anyhow::{Context, Result};
 use clap::Args;
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Cell, CellAlignment, Table};
@@ -314,6 +315,51 @@ fn csv_field(s: &str) -> String {
     }
 }
 
-fn profile_chart(_case: &Case, _r: &SimulationResult, _kind: PlotKind) -> String {
-    String::new()
+/// Stage profiles per element: REE mole fraction in a phase, or log concentration.
+fn profile_chart(case: &Case, r: &SimulationResult, kind: PlotKind) -> String {
+    let unit = r
+        .products
+        .first()
+        .map_or("", |p| p.concentration_unit.label());
+    let (aqueous, log, y_label) = match kind {
+        PlotKind::AqueousFraction => (true, false, "REE mole fraction, aqueous".to_string()),
+        PlotKind::OrganicFraction => (false, false, "REE mole fraction, organic".to_string()),
+        PlotKind::LogAqueous => (true, true, format!("aqueous concentration ({unit})")),
+        PlotKind::LogOrganic => (false, true, format!("organic concentration ({unit})")),
+    };
+    let elements: Vec<String> = r
+        .stages
+        .first()
+        .map(|s| s.distribution_ratio.keys().cloned().collect())
+        .unwrap_or_default();
+    let mut chart = LineChart::new(case.title.clone(), "stage", y_label);
+    chart.y_scale = if log { YScale::Log10 } else { YScale::Linear };
+    chart.x_bands = case
+        .cascade
+        .sections
+        .iter()
+        .map(|s| (s.first as f64 - 0.5, s.last as f64 + 0.5, s.name.clone()))
+        .collect();
+    for e in &elements {
+        let points = r
+            .stages
+            .iter()
+            .map(|st| {
+                let phase = if aqueous { &st.aqueous } else { &st.organic };
+                let value = phase[e];
+                let y = if log {
+                    value
+                } else {
+                    let total: f64 = elements.iter().map(|x| phase[x]).sum();
+                    value / total
+                };
+                (st.stage as f64, y)
+            })
+            .collect();
+        chart.series.push(Series {
+            label: e.clone(),
+            points,
+        });
+    }
+    chart.to_svg()
 }
