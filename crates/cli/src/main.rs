@@ -22,6 +22,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    restore_default_sigpipe();
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Sx(cmd) => sx::run(cmd),
@@ -32,5 +33,15 @@ fn main() -> ExitCode {
             eprintln!("error: {err:#}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// `lodestone … | head` should end quietly like any Unix tool, not panic on a closed pipe:
+/// Rust ignores SIGPIPE by default, which turns a closed stdout into a failed `println!`.
+fn restore_default_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: setting a signal disposition to its default at start-up, before any threads.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }

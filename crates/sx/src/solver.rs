@@ -409,6 +409,9 @@ impl<'a> Problem<'a> {
     fn run(&self, options: &SolverOptions) -> Result<StageSolution, SxError> {
         let mut st = State::new(self);
         let mut stats = Stats::default();
+        if self.model.mole_fraction_form() {
+            self.bubble_point(&mut st, &mut stats);
+        }
         let saved = st.v.clone();
         let converged = match self.newton(&mut st, options, &mut stats)? {
             Outcome::Converged => true,
@@ -579,6 +582,77 @@ impl<'a> Problem<'a> {
         }
     }
 
+    /// The bubble-point method for the normalised form: with each stage's ratios `y_k/x_k`
+    /// frozen, every element's balance over the cascade is a linear tridiagonal system (an
+    /// M-matrix: positive solution); solve it for all elements, normalise the stage
+    /// compositions, update the ratios, repeat. It sets whole profiles at once — including
+    /// traces many decades down — where Newton from a flat start struggles.
+    fn bubble_point(&self, st: &mut State, stats: &mut Stats) {
+        let (n, k) = (self.n_stages, self.k);
+        let mut x = vec![vec![0.0; k]; n];
+        for _ in 0..200 {
+            stats.bubble_point_sweeps += 1;
+            for (c, comp) in self.model.components().iter().enumerate() {
+                let (&[(i, _)], &[(o, _)]) = (comp.aqueous.as_slice(), comp.organic.as_slice())
+                else {
+                    return;
+                };
+                let ratio: Vec<f64> = (0..n)
+                    .map(|s| st.spec[s].organic[o] / st.spec[s].aqueous[i])
+                    .collect();
+                let mut diag: Vec<f64> = (0..n)
+                    .map(|s| -(self.q_aq[s] + self.q_org[s] * ratio[s]))
+                    .collect();
+                let upper: Vec<f64> = (0..n)
+                    .map(|s| {
+                        if s + 1 < n {
+                            self.onward_aq[s + 1]
+                        } else {
+                            0.0
+                        }
+                    })
+                    .collect();
+                let lower: Vec<f64> = (0..n)
+                    .map(|s| {
+                        if s > 0 {
+                            self.onward_org[s - 1] * ratio[s - 1]
+                        } else {
+                            0.0
+                        }
+                    })
+                    .collect();
+                let mut rhs: Vec<f64> = (0..n)
+                    .map(|s| -(self.feed_aq[s][i] + self.feed_org[s][o]))
+                    .collect();
+                for s in 1..n {
+                    let factor = lower[s] / diag[s - 1];
+                    diag[s] -= factor * upper[s - 1];
+                    rhs[s] -= factor * rhs[s - 1];
+                }
+                x[n - 1][c] = rhs[n - 1] / diag[n - 1];
+                for s in (0..n - 1).rev() {
+                    x[s][c] = (rhs[s] - upper[s] * x[s + 1][c]) / diag[s];
+                }
+            }
+            let mut largest = 0.0_f64;
+            for s in 0..n {
+                let total: f64 = x[s].iter().sum();
+                for c in 0..k {
+                    let new = (x[s][c] / total).max(1e-300).ln();
+                    if !new.is_finite() {
+                        return;
+                    }
+                    largest = largest.max((new - st.v[s * k + c]).abs());
+                    st.v[s * k + c] = new;
+                }
+            }
+            self.speciate_all(&st.v, &mut st.spec);
+            if largest < 1e-8 {
+                return;
+            }
+        }
+    }
+
     /// Evaluates `v + alpha·delta` into the trial buffers; returns the residual 2-norm.
     fn trial(&self, st: &mut State, delta: &[f64], alpha: f64) -> f64 {
         self.trial_with(st, delta, alpha, false)
@@ -674,6 +748,7 @@ impl State {
 
 #[derive(Debug, Default)]
 struct Stats {
+    bubble_point_sweeps: usize,
     iterations: usize,
     transient_iterations: usize,
 }

@@ -30,12 +30,12 @@ pub struct DesignArgs {
     /// stages at high purity).
     #[arg(long)]
     pub search: bool,
-    /// Element A (labels only).
-    #[arg(long, default_value = "Nd")]
-    pub a: Element,
-    /// Element B (labels only).
-    #[arg(long, default_value = "Pr")]
-    pub b: Element,
+    /// Element A, for labels (e.g. Nd).
+    #[arg(long)]
+    pub a: Option<Element>,
+    /// Element B, for labels (e.g. Pr).
+    #[arg(long)]
+    pub b: Option<Element>,
     /// Print the design as JSON.
     #[arg(long)]
     pub json: bool,
@@ -61,8 +61,13 @@ pub fn run(args: DesignArgs) -> Result<ExitCode> {
             FeedPhase::Aqueous => Phase::Aqueous,
             FeedPhase::Organic => Phase::Organic,
         },
-        element_a: args.a,
-        element_b: args.b,
+        // The simulation needs two distinct elements; only the labels depend on the choice.
+        element_a: args.a.unwrap_or(Element::Nd),
+        element_b: args.b.unwrap_or(if args.a == Some(Element::Pr) {
+            Element::Nd
+        } else {
+            Element::Pr
+        }),
     };
     let mut d = design(&input).context("designing the cascade")?;
     if args.search {
@@ -72,7 +77,10 @@ pub fn run(args: DesignArgs) -> Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&d)?);
         return Ok(ExitCode::SUCCESS);
     }
-    let (a, b) = (args.a.symbol(), args.b.symbol());
+    let (a, b) = (
+        args.a.map_or("A", |e| e.symbol()),
+        args.b.map_or("B", |e| e.symbol()),
+    );
     println!(
         "Xu optimum fractional extraction: β({a}/{b}) = {}, feed {a} {:.4}, targets P_{a} {} (organic product), P_{b} {} (raffinate)",
         args.beta, args.feed_a, args.purity_a, args.purity_b

@@ -139,6 +139,14 @@ pub trait EquilibriumModel: Send + Sync {
     fn transfer_fraction(&self, _stage: usize, _aqueous_index: usize) -> Option<(usize, f64)> {
         None
     }
+    /// For models in mole fractions whose organic composition follows from the aqueous one
+    /// through ratios `y_k = K_k(x) x_k` that depend on the stage only through a common
+    /// normaliser (Xu's constant-separation-factor form): the unknowns are `ln x_k`, and the
+    /// solver may initialise by the bubble-point method (freeze `K_k`, solve each element's
+    /// tridiagonal balance, normalise, repeat).
+    fn mole_fraction_form(&self) -> bool {
+        false
+    }
     /// Speciation of stage `stage` (0-based) from its unknowns `ln_unknowns`, with derivatives.
     fn speciate(&self, stage: usize, ln_unknowns: &[f64], out: &mut Speciation);
     /// Cold-start unknowns for a stage from well-mixed concentrations of each phase (every

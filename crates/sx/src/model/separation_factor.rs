@@ -79,6 +79,10 @@ impl EquilibriumModel for SeparationFactorModel {
         self.elements.len()
     }
 
+    fn mole_fraction_form(&self) -> bool {
+        true
+    }
+
     fn speciate(&self, _stage: usize, ln_x: &[f64], out: &mut Speciation) {
         let n = self.elements.len();
         out.clear_derivatives();
