@@ -295,6 +295,14 @@ fn build(file: CaseFile) -> Result<Case, SxError> {
         .cascade
         .as_ref()
         .ok_or_else(|| SxError::missing("cascade", "add [cascade] with stages = N"))?;
+    if spec.stages == 0 || spec.stages > MAX_STAGES {
+        return Err(SxError::invalid(
+            "cascade.stages",
+            &spec.stages.to_string(),
+            &format!("a stage count from 1 to {MAX_STAGES}"),
+        ));
+    }
+    check_model_numbers(&file.model)?;
     if file.feed.is_empty() {
         return Err(SxError::missing(
             "feed",
@@ -359,6 +367,74 @@ fn build(file: CaseFile) -> Result<Case, SxError> {
         flow_unit: spec.flow_unit.clone(),
         solver,
     })
+}
+
+/// Largest cascade a case may describe (checked before anything is allocated per stage).
+const MAX_STAGES: usize = 100_000;
+
+/// Rejects non-finite or non-physical numbers in the model table before they reach the solver.
+fn check_model_numbers(model: &ModelSpec) -> Result<(), SxError> {
+    let finite = |field: String, v: f64| {
+        if v.is_finite() {
+            Ok(())
+        } else {
+            Err(SxError::invalid(&field, &v.to_string(), "a finite number"))
+        }
+    };
+    let positive = |field: &str, v: f64| {
+        if v.is_finite() && v > 0.0 {
+            Ok(())
+        } else {
+            Err(SxError::invalid(
+                field,
+                &v.to_string(),
+                "a finite value > 0",
+            ))
+        }
+    };
+    match model {
+        ModelSpec::Distribution {
+            extractant_molar_mass_g_per_mol,
+            extractant_density_g_per_l,
+            bisulfate_pka,
+            fit,
+            ..
+        } => {
+            positive(
+                "model.extractant_molar_mass_g_per_mol",
+                *extractant_molar_mass_g_per_mol,
+            )?;
+            positive(
+                "model.extractant_density_g_per_l",
+                *extractant_density_g_per_l,
+            )?;
+            finite("model.bisulfate_pka".into(), *bisulfate_pka)?;
+            for (e, f) in fit {
+                for (name, v) in [("m0", f.m0), ("m1", f.m1), ("b0", f.b0), ("b1", f.b1)] {
+                    finite(format!("model.fit.{e}.{name}"), v)?;
+                }
+            }
+        }
+        ModelSpec::MassAction {
+            extractant_molar_mass_g_per_mol,
+            log10_k,
+            saponification,
+            ..
+        } => {
+            positive(
+                "model.extractant_molar_mass_g_per_mol",
+                *extractant_molar_mass_g_per_mol,
+            )?;
+            for (e, k) in log10_k {
+                finite(format!("model.log10_k.{e}"), *k)?;
+            }
+            if let Some(sap) = saponification {
+                finite("model.saponification.log10_k".into(), sap.log10_k)?;
+            }
+        }
+        ModelSpec::FixedFraction { .. } | ModelSpec::SeparationFactor { .. } => {}
+    }
+    Ok(())
 }
 
 fn parse_unit(field: &str, text: &str) -> Result<lodestone_chem::ConcentrationUnit, SxError> {
@@ -465,6 +541,13 @@ fn build_xu(
     let feed: Vec<f64> = keep.iter().map(|&k| feed[k] / total).collect();
     let model = SeparationFactorModel::new(&pairs)?;
     let (n, m) = (xu.extraction_stages, xu.scrub_stages);
+    if n.saturating_add(m) > MAX_STAGES {
+        return Err(SxError::invalid(
+            "xu.extraction_stages + xu.scrub_stages",
+            &format!("{n} + {m}"),
+            &format!("at most {MAX_STAGES} stages in all"),
+        ));
+    }
     if n == 0 {
         return Err(SxError::invalid(
             "xu.extraction_stages",
