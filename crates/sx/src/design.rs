@@ -385,6 +385,18 @@ mod tests {
     }
 
     #[test]
+    fn six_nines_design_simulates_from_a_cold_start() {
+        // 99.9999 % both ways: 44 + 62 stages with products many decades apart.
+        let d = design(&nd_pr(1.0 - 1e-6, 1.0 - 1e-6)).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(d.simulated.n + d.simulated.m, 106);
+        assert!(
+            d.simulated.purity_a > 0.99999 && d.simulated.purity_b > 0.99999,
+            "{:?}",
+            d.simulated
+        );
+    }
+
+    #[test]
     fn organic_feed_design_is_balanced_and_simulates() {
         let input = DesignInput {
             feed_phase: Phase::Organic,

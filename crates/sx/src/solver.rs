@@ -461,6 +461,10 @@ impl<'a> Problem<'a> {
     ) -> Result<Outcome, SxError> {
         let mut damped_in_a_row = 0;
         let mut last_step = f64::INFINITY;
+        // Watchdog: a step may raise the merit (up to WATCHDOG_SLACK × the best seen) for a
+        // few iterations, because the path to a sharp-profile solution is rarely monotone.
+        let mut best_merit = f64::INFINITY;
+        let mut without_progress = 0;
         for attempt_iteration in 0.. {
             self.evaluate(&st.spec, &mut st.r, Some(&mut st.jac));
             let r_max = max_abs(&st.r);
@@ -476,10 +480,13 @@ impl<'a> Problem<'a> {
                 return Ok(Outcome::Stalled);
             }
             stats.iterations += 1;
-            let Ok(delta) = self.solve_step(&st.jac, &st.r, 0.0) else {
+            self.set_weights(st);
+            let r_scaled = self.equilibrate(st);
+            let Ok(delta) = self.solve_step(&st.jac, &r_scaled, 0.0) else {
                 return Ok(Outcome::Stalled);
             };
-            let r_norm = norm2(&st.r);
+            let r_norm = weighted_norm(&st.r, &st.weight);
+            best_merit = best_merit.min(r_norm);
             let step_max = max_abs(&delta);
             // Try the full step applied to the concentrations first, then damped log steps.
             let mut linear = false;
@@ -494,10 +501,20 @@ impl<'a> Problem<'a> {
                 alpha = 1.0;
             }
             let mut accepted = false;
-            while alpha >= 1.0 / 256.0 {
+            let alpha_min = 1.0 / 256.0;
+            while alpha >= alpha_min {
                 let trial_norm = self.trial_with(st, &delta, alpha, linear);
-                if trial_norm.is_finite() && trial_norm < r_norm * (1.0 - 1e-4 * alpha) {
+                let armijo = trial_norm < r_norm * (1.0 - 1e-4 * alpha);
+                let tolerated =
+                    trial_norm < WATCHDOG_SLACK * best_merit && without_progress < WATCHDOG_STEPS;
+                if trial_norm.is_finite() && (armijo || tolerated) {
                     accepted = true;
+                    if trial_norm < best_merit {
+                        best_merit = trial_norm;
+                        without_progress = 0;
+                    } else {
+                        without_progress += 1;
+                    }
                     break;
                 }
                 alpha *= 0.5;
@@ -543,7 +560,9 @@ impl<'a> Problem<'a> {
             }
             stats.iterations += 1;
             stats.transient_iterations += 1;
-            let delta = match self.solve_step(&st.jac, &st.r, 1.0 / dt) {
+            self.set_weights(st);
+            let r_scaled = self.equilibrate(st);
+            let delta = match self.solve_step(&st.jac, &r_scaled, 1.0 / dt) {
                 Ok(d) => d,
                 Err(stage) if dt < 1e-12 => {
                     return Err(SxError::Singular {
@@ -558,7 +577,7 @@ impl<'a> Problem<'a> {
                     continue;
                 }
             };
-            let r_norm = norm2(&st.r);
+            let r_norm = weighted_norm(&st.r, &st.weight);
             let step_max = max_abs(&delta);
             let clip = if step_max > options.max_log_step {
                 options.max_log_step / step_max
@@ -638,7 +657,7 @@ impl<'a> Problem<'a> {
             for s in 0..n {
                 let total: f64 = x[s].iter().sum();
                 for c in 0..k {
-                    let new = (x[s][c] / total).max(1e-300).ln();
+                    let new = (x[s][c] / total).ln().max(-700.0);
                     if !new.is_finite() {
                         return;
                     }
@@ -671,8 +690,63 @@ impl<'a> Problem<'a> {
         }
         self.speciate_all(&st.v_trial, &mut st.trial_spec);
         self.evaluate(&st.trial_spec, &mut st.r_trial, None);
-        norm2(&st.r_trial)
+        weighted_norm(&st.r_trial, &st.weight)
     }
+
+    /// Weights each stage balance by the inverse of that component's content in the stage, so
+    /// the line search judges a step by relative errors: a trace element many decades down
+    /// counts as much as a major one (its log-concentration error is what the step changes).
+    /// Scales each stage balance (Jacobian row and residual) by its merit weight: the Newton
+    /// step is unchanged in exact arithmetic, but the block LU no longer mixes rows of O(1) and
+    /// rows of trace elements 1e-200 smaller. Returns the scaled residual.
+    fn equilibrate(&self, st: &mut State) -> Vec<f64> {
+        let k = self.k;
+        for s in 0..self.n_stages {
+            for row in 0..k {
+                let w = st.weight[s * k + row];
+                st.jac.diag[s].row_mut(row).scale_mut(w);
+                st.jac.lower[s].row_mut(row).scale_mut(w);
+                st.jac.upper[s].row_mut(row).scale_mut(w);
+            }
+        }
+        st.r.iter().zip(&st.weight).map(|(r, w)| r * w).collect()
+    }
+
+    fn set_weights(&self, st: &mut State) {
+        let k = self.k;
+        for s in 0..self.n_stages {
+            let sp = &st.spec[s];
+            for (row_index, row) in self.rows.iter().enumerate() {
+                let content = match row {
+                    Row::Balance {
+                        aq, org, inv_scale, ..
+                    } => {
+                        let a: f64 = aq
+                            .iter()
+                            .map(|&(i, c)| c.abs() * self.q_aq[s] * sp.aqueous[i])
+                            .sum();
+                        let o: f64 = org
+                            .iter()
+                            .map(|&(j, c)| c.abs() * self.q_org[s] * sp.organic[j])
+                            .sum();
+                        (a + o) * inv_scale
+                    }
+                    Row::Fraction { aq, inv_scale, .. } => {
+                        self.q_aq[s] * sp.aqueous[*aq] * inv_scale
+                    }
+                };
+                st.weight[s * k + row_index] = 1.0 / content.max(1e-300);
+            }
+        }
+    }
+}
+
+fn weighted_norm(r: &[f64], w: &[f64]) -> f64 {
+    r.iter()
+        .zip(w)
+        .map(|(r, w)| (r * w) * (r * w))
+        .sum::<f64>()
+        .sqrt()
 }
 
 /// Factors of the block Thomas elimination, reusable for several right-hand sides.
@@ -709,6 +783,8 @@ impl BlockLu {
 
 /// Iterates and work buffers of one solve.
 struct State {
+    /// Merit weights of the residuals (see `Problem::set_weights`).
+    weight: Vec<f64>,
     v: Vec<f64>,
     spec: Vec<Speciation>,
     v_trial: Vec<f64>,
@@ -727,6 +803,7 @@ impl State {
             .collect();
         p.speciate_all(&v, &mut spec);
         Self {
+            weight: vec![1.0; n * k],
             v_trial: v.clone(),
             v,
             trial_spec: spec.clone(),
@@ -759,6 +836,11 @@ enum Outcome {
     Exhausted,
 }
 
+/// Largest merit increase, relative to the best iterate, the Newton watchdog tolerates.
+const WATCHDOG_SLACK: f64 = 1000.0;
+/// Iterations without a new best merit the watchdog tolerates.
+const WATCHDOG_STEPS: usize = 50;
+
 fn max_abs(x: &[f64]) -> f64 {
     x.iter().fold(0.0_f64, |m, v| {
         if v.is_nan() {
@@ -767,8 +849,4 @@ fn max_abs(x: &[f64]) -> f64 {
             m.max(v.abs())
         }
     })
-}
-
-fn norm2(x: &[f64]) -> f64 {
-    x.iter().map(|v| v * v).sum::<f64>().sqrt()
 }
