@@ -560,9 +560,10 @@ impl<'a> Problem<'a> {
             }
             stats.iterations += 1;
             stats.transient_iterations += 1;
-            self.set_weights(st);
-            let r_scaled = self.equilibrate(st);
-            let delta = match self.solve_step(&st.jac, &r_scaled, 1.0 / dt) {
+            // The march judges steps by the balances relative to the cascade's feed: relative
+            // stage weights would let a trace's tiny imbalance steer the pseudo-time step.
+            st.weight.iter_mut().for_each(|w| *w = 1.0);
+            let delta = match self.solve_step(&st.jac, &st.r, 1.0 / dt) {
                 Ok(d) => d,
                 Err(stage) if dt < 1e-12 => {
                     return Err(SxError::Singular {
