@@ -6,7 +6,7 @@ use crate::cascade::{Cascade, Draw, Feed, Phase, Section};
 use crate::error::SxError;
 use crate::model::{
     DistributionModel, DistributionParameters, EquilibriumModel, FixedFractionModel,
-    MassActionModel, MassActionParameters, MetalDistribution, ReeDistributionFit,
+    MassActionModel, MassActionParameters, MetalDistribution, MurphreeModel, ReeDistributionFit,
     SaponificationCation, SeparationFactorModel, SpeciesInfo,
 };
 use crate::result::{ConcentrationUnit, SimulationResult};
@@ -116,6 +116,8 @@ struct XuSpec {
     raffinate: String,
     #[serde(default = "default_extract")]
     loaded_organic: String,
+    /// Organic-phase Murphree efficiency: one value or one per stage.
+    efficiency: Option<FractionSpec>,
 }
 
 fn default_aqueous() -> Phase {
@@ -142,6 +144,8 @@ struct CascadeSpec {
     loaded_organic: String,
     #[serde(default)]
     section: Vec<SectionSpec>,
+    /// Organic-phase Murphree efficiency: one value or one per stage.
+    efficiency: Option<FractionSpec>,
 }
 
 fn default_unit() -> String {
@@ -274,6 +278,15 @@ fn build(file: CaseFile) -> Result<Case, SxError> {
                 "none of them with model type \"separation-factor\": give the cascade in [xu]",
             ));
         }
+        if xu.efficiency.is_some() {
+            return Err(SxError::invalid(
+                "xu.efficiency",
+                "given",
+                "no efficiency in Xu's normalised form: the blank organic entering stage 1 has no \
+                 composition to relax from; describe the cascade with [cascade] and a mass-action or \
+                 distribution model to use Murphree efficiencies",
+            ));
+        }
         let (cascade, model) = build_xu(beta, xu)?;
         return Ok(Case {
             title,
@@ -326,6 +339,12 @@ fn build(file: CaseFile) -> Result<Case, SxError> {
         ModelSpec::MassAction { .. } => Box::new(build_mass_action(&file.model, &file, &masses)?),
         ModelSpec::SeparationFactor { .. } => unreachable!("handled above"),
     };
+    let model = with_efficiency(
+        model,
+        spec.efficiency.as_ref(),
+        spec.stages,
+        "cascade.efficiency",
+    )?;
     let feeds = file
         .feed
         .iter()
@@ -367,6 +386,43 @@ fn build(file: CaseFile) -> Result<Case, SxError> {
         flow_unit: spec.flow_unit.clone(),
         solver,
     })
+}
+
+/// Wraps the model with Murphree efficiencies when the case gives them.
+fn with_efficiency(
+    model: Box<dyn EquilibriumModel>,
+    spec: Option<&FractionSpec>,
+    stages: usize,
+    field: &str,
+) -> Result<Box<dyn EquilibriumModel>, SxError> {
+    let efficiency = match spec {
+        None => return Ok(model),
+        Some(FractionSpec::All(e)) => vec![*e; stages],
+        Some(FractionSpec::PerStage(list)) => {
+            if list.len() != stages {
+                return Err(SxError::invalid(
+                    field,
+                    &format!("{} values", list.len()),
+                    &format!("one efficiency for all stages or a list of {stages} (stage 1 first)"),
+                ));
+            }
+            list.clone()
+        }
+    };
+    MurphreeModel::new(model, efficiency)
+        .map(|m| Box::new(m) as Box<dyn EquilibriumModel>)
+        .map_err(|e| match e {
+            SxError::Invalid {
+                field: f,
+                value,
+                allowed,
+            } => SxError::Invalid {
+                field: f.replace("cascade.efficiency", field),
+                value,
+                allowed,
+            },
+            other => other,
+        })
 }
 
 /// Largest cascade a case may describe (checked before anything is allocated per stage).

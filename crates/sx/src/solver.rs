@@ -97,6 +97,11 @@ enum Row {
         inv_scale: f64,
         name: String,
     },
+    Murphree {
+        org: usize,
+        inv_scale: f64,
+        name: String,
+    },
 }
 
 struct Jacobian {
@@ -189,6 +194,20 @@ impl<'a> Problem<'a> {
                         name: format!("{name} transfer"),
                     });
                 }
+            }
+        }
+        if model.transfer_law() == TransferLaw::Murphree {
+            for (j, sp) in model.organic_species().iter().enumerate() {
+                let c = model
+                    .components()
+                    .iter()
+                    .find(|c| c.organic.iter().any(|&(o, _)| o == j));
+                let t = c.map_or(1.0, |c| total(&c.aqueous, &c.organic));
+                rows.push(Row::Murphree {
+                    org: j,
+                    inv_scale: 1.0 / t,
+                    name: format!("{} Murphree relation", sp.name),
+                });
             }
         }
         if rows.len() != k {
@@ -309,6 +328,12 @@ impl<'a> Problem<'a> {
                     let (_, p) = self.model.transfer_fraction(s, *aq).unwrap_or((0, 0.0));
                     (self.q_aq[s] * sp.aqueous[*aq] - (1.0 - p) * aq_in(*aq)) * inv_scale
                 }
+                Row::Murphree { org, inv_scale, .. } => {
+                    let e = self.model.murphree_efficiency(s);
+                    (self.q_org[s] * (sp.organic[*org] - e * sp.organic_equilibrium[*org])
+                        - (1.0 - e) * org_in(*org))
+                        * inv_scale
+                }
             };
         }
     }
@@ -362,11 +387,26 @@ impl<'a> Problem<'a> {
                         }
                     }
                 }
+                Row::Murphree { org, inv_scale, .. } => {
+                    let e = self.model.murphree_efficiency(s);
+                    let j = *org;
+                    for col in 0..k {
+                        diag[(row_index, col)] += inv_scale
+                            * self.q_org[s]
+                            * (spec[s].d_organic[j * k + col]
+                                - e * spec[s].d_organic_equilibrium[j * k + col]);
+                        if has_below {
+                            lower[(row_index, col)] -= inv_scale
+                                * (1.0 - e)
+                                * self.onward_org[s - 1]
+                                * spec[s - 1].d_organic[j * k + col];
+                        }
+                    }
+                }
             }
         }
     }
 
-    /// Solves `J' Δ = −r` where `J'` has its diagonal blocks scaled by `diag_factor`.
     /// Solves `J' Δ = −r` where `J'` has its diagonal blocks scaled by `1 + inv_dt`.
     fn solve_step(&self, jac: &Jacobian, r: &[f64], inv_dt: f64) -> Result<Vec<f64>, usize> {
         Ok(self.factor(jac, inv_dt)?.solve(jac, r))
@@ -380,7 +420,15 @@ impl<'a> Problem<'a> {
         for s in 0..n {
             // The pseudo-holdup of each stage is its outflow content (one residence time), whose
             // derivative is minus the diagonal block: implicit Euler scales that block.
-            let mut d = &jac.diag[s] * (1.0 + inv_dt);
+            let mut d = jac.diag[s].clone();
+            if inv_dt > 0.0 {
+                // Only balances hold material; transfer relations stay algebraic.
+                for (row, kind) in self.rows.iter().enumerate() {
+                    if matches!(kind, Row::Balance { .. }) {
+                        d.row_mut(row).scale_mut(1.0 + inv_dt);
+                    }
+                }
+            }
             if s > 0 {
                 d -= &jac.lower[s] * &x_blocks[s - 1];
             }
@@ -436,7 +484,7 @@ impl<'a> Problem<'a> {
                 });
         let worst_equation = match &self.rows[worst % self.k] {
             Row::Balance { name, .. } => format!("{name} balance"),
-            Row::Fraction { name, .. } => name.clone(),
+            Row::Fraction { name, .. } | Row::Murphree { name, .. } => name.clone(),
         };
         Ok(StageSolution {
             aqueous: st.spec.iter().map(|s| s.aqueous.clone()).collect(),
@@ -734,6 +782,9 @@ impl<'a> Problem<'a> {
                     }
                     Row::Fraction { aq, inv_scale, .. } => {
                         self.q_aq[s] * sp.aqueous[*aq] * inv_scale
+                    }
+                    Row::Murphree { org, inv_scale, .. } => {
+                        self.q_org[s] * sp.organic[*org] * inv_scale
                     }
                 };
                 st.weight[s * k + row_index] = 1.0 / content.max(1e-300);

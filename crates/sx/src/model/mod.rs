@@ -10,6 +10,7 @@
 mod distribution;
 mod fixed_fraction;
 mod mass_action;
+mod murphree;
 mod separation_factor;
 
 pub use distribution::{
@@ -17,6 +18,7 @@ pub use distribution::{
 };
 pub use fixed_fraction::FixedFractionModel;
 pub use mass_action::{MassActionModel, MassActionParameters, SaponificationCation};
+pub use murphree::MurphreeModel;
 pub use separation_factor::SeparationFactorModel;
 
 use lodestone_chem::Element;
@@ -73,6 +75,10 @@ pub enum TransferLaw {
     /// organic (PrOMMiS ≤ 0.7). Unknowns are ln of every aqueous then every organic species;
     /// the solver adds one transfer relation per species that crosses.
     FixedFraction,
+    /// Organic-phase Murphree efficiency: the aqueous outlet and an equilibrium organic come
+    /// from the unknowns, the organic outlet is `y_in + E (y* − y_in)`; the solver adds one
+    /// relation per organic species.
+    Murphree,
 }
 
 /// The speciation of one stage and its derivatives with respect to the stage's unknowns.
@@ -86,6 +92,13 @@ pub struct Speciation {
     pub d_aqueous: Vec<f64>,
     /// ∂organic/∂unknowns, row-major (n_organic × n_unknowns).
     pub d_organic: Vec<f64>,
+    /// With [`TransferLaw::Murphree`]: the organic in equilibrium with the aqueous outlet, and
+    /// its derivatives (same layout as `organic`, `d_organic`); empty otherwise.
+    pub organic_equilibrium: Vec<f64>,
+    /// ∂organic_equilibrium/∂unknowns.
+    pub d_organic_equilibrium: Vec<f64>,
+    /// Work space of a wrapping model (see [`MurphreeModel`]).
+    pub inner: Option<Box<Speciation>>,
 }
 
 impl Speciation {
@@ -96,6 +109,9 @@ impl Speciation {
             organic: vec![0.0; n_organic],
             d_aqueous: vec![0.0; n_aqueous * n_unknowns],
             d_organic: vec![0.0; n_organic * n_unknowns],
+            organic_equilibrium: Vec::new(),
+            d_organic_equilibrium: Vec::new(),
+            inner: None,
         }
     }
     fn clear_derivatives(&mut self) {
@@ -138,6 +154,10 @@ pub trait EquilibriumModel: Send + Sync {
     /// inflow that moves; `None` when it stays in the aqueous.
     fn transfer_fraction(&self, _stage: usize, _aqueous_index: usize) -> Option<(usize, f64)> {
         None
+    }
+    /// With [`TransferLaw::Murphree`]: the organic-phase Murphree efficiency of stage `stage`.
+    fn murphree_efficiency(&self, _stage: usize) -> f64 {
+        1.0
     }
     /// For models in mole fractions whose organic composition follows from the aqueous one
     /// through ratios `y_k = K_k(x) x_k` that depend on the stage only through a common
