@@ -120,25 +120,6 @@ impl Cascade {
         draws: Vec<Draw>,
     ) -> Result<Self, SxError> {
         check_topology(stages, &feeds, &draws)?;
-        for (phase, flows) in [
-            (Phase::Aqueous, &aqueous_outflow),
-            (Phase::Organic, &organic_outflow),
-        ] {
-            for (s, &q) in flows.iter().enumerate() {
-                if !(q.is_finite() && q > 0.0) {
-                    return Err(SxError::invalid(
-                        &format!("{phase} flow out of stage {}", s + 1),
-                        &q.to_string(),
-                        &format!(
-                            "a positive flow: every stage needs both phases; add a {phase} feed at or \
-                             {} stage {} or reduce the draws",
-                            if phase == Phase::Aqueous { "above" } else { "below" },
-                            s + 1
-                        ),
-                    ));
-                }
-            }
-        }
         for (i, d) in draws.iter().enumerate() {
             let out = match d.phase {
                 Phase::Aqueous => aqueous_outflow[d.stage - 1],
@@ -158,6 +139,25 @@ impl Cascade {
                         d.phase, d.stage
                     ),
                 ));
+            }
+        }
+        for (phase, flows) in [
+            (Phase::Aqueous, &aqueous_outflow),
+            (Phase::Organic, &organic_outflow),
+        ] {
+            for (s, &q) in flows.iter().enumerate() {
+                if !(q.is_finite() && q > 0.0) {
+                    return Err(SxError::invalid(
+                        &format!("{phase} flow out of stage {}", s + 1),
+                        &q.to_string(),
+                        &format!(
+                            "a positive flow: every stage needs both phases; add an {phase} feed at or \
+                             {} stage {} or reduce the draws",
+                            if phase == Phase::Aqueous { "above" } else { "below" },
+                            s + 1
+                        ),
+                    ));
+                }
             }
         }
         Ok(Self {

@@ -246,7 +246,69 @@ impl Case {
     }
 }
 
+/// Species keys must be written as their symbols (`Nd`, `HSO4`): a key like `nd` would
+/// otherwise name a second, different entry in a table that already has `Nd`.
+fn check_symbols(file: &CaseFile) -> Result<(), SxError> {
+    let mut tables: Vec<(String, Vec<&String>)> = Vec::new();
+    for (i, f) in file.feed.iter().enumerate() {
+        tables.push((
+            format!("feed[{i}].concentration"),
+            f.concentration.keys().collect(),
+        ));
+    }
+    match &file.model {
+        ModelSpec::FixedFraction { fraction } => {
+            tables.push(("model.fraction".into(), fraction.keys().collect()))
+        }
+        ModelSpec::SeparationFactor { beta } => {
+            tables.push(("model.beta".into(), beta.keys().collect()))
+        }
+        ModelSpec::Distribution {
+            fit,
+            constant_d,
+            exchange,
+            ..
+        } => {
+            tables.push(("model.fit".into(), fit.keys().collect()));
+            tables.push(("model.constant_d".into(), constant_d.keys().collect()));
+            tables.push(("model.exchange".into(), exchange.keys().collect()));
+        }
+        ModelSpec::MassAction {
+            log10_k, charge, ..
+        } => {
+            tables.push(("model.log10_k".into(), log10_k.keys().collect()));
+            tables.push(("model.charge".into(), charge.keys().collect()));
+        }
+    }
+    if let Some(xu) = &file.xu {
+        tables.push((
+            "xu.feed_mole_fraction".into(),
+            xu.feed_mole_fraction.keys().collect(),
+        ));
+    }
+    tables.push((
+        "molar_mass_g_per_mol".into(),
+        file.molar_mass_g_per_mol.keys().collect(),
+    ));
+    for (table, keys) in tables {
+        for key in keys {
+            if let Ok(sp) = Species::from_symbol(key) {
+                let symbol = sp.symbol();
+                if &symbol != key {
+                    return Err(SxError::invalid(
+                        &format!("{table}.{key}"),
+                        &format!("\"{key}\""),
+                        &format!("the symbol written exactly: \"{symbol}\""),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 fn build(file: CaseFile) -> Result<Case, SxError> {
+    check_symbols(&file)?;
     let mut solver = SolverOptions::default();
     if let Some(s) = &file.solver {
         if let Some(t) = s.tolerance {
@@ -849,8 +911,14 @@ fn build_distribution(
             },
         }
     }
-    for key in fit.keys().chain(constant_d.keys()).chain(exchange.keys()) {
-        parse_element(&format!("model.*.{key}"), key)?;
+    for (table, keys) in [
+        ("fit", fit.keys().collect::<Vec<_>>()),
+        ("constant_d", constant_d.keys().collect()),
+        ("exchange", exchange.keys().collect()),
+    ] {
+        for key in keys {
+            parse_element(&format!("model.{table}.{key}"), key)?;
+        }
     }
     DistributionModel::new(DistributionParameters {
         metals,
@@ -957,8 +1025,13 @@ fn build_mass_action(
             }
         }
     }
-    for key in log10_k.keys().chain(charge.keys()) {
-        parse_element(&format!("model.log10_k.{key}"), key)?;
+    for (table, keys) in [
+        ("log10_k", log10_k.keys().collect::<Vec<_>>()),
+        ("charge", charge.keys().collect()),
+    ] {
+        for key in keys {
+            parse_element(&format!("model.{table}.{key}"), key)?;
+        }
     }
     MassActionModel::new(MassActionParameters {
         metals,
@@ -1019,8 +1092,13 @@ fn feed_vector(
         let chem_species = Species::from_symbol(&sp.name).ok();
         conc[k] = match (unit, chem_species) {
             (lodestone_chem::ConcentrationUnit::GReoPerL, Some(Species::Metal(e))) => {
-                lodestone_chem::mol_per_l_from_reo_g_per_l(e, value)
-                    .map_err(|err| SxError::invalid(&field, &value.to_string(), &err.to_string()))?
+                lodestone_chem::mol_per_l_from_reo_g_per_l(e, value).map_err(|err| {
+                    SxError::invalid(
+                        &field,
+                        &value.to_string(),
+                        &format!("a rare earth for g/L REO ({err})"),
+                    )
+                })?
             }
             (lodestone_chem::ConcentrationUnit::GReoPerL, _) => {
                 return Err(SxError::invalid(
