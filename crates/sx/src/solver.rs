@@ -67,7 +67,6 @@ pub struct StageSolution {
 }
 
 struct Problem<'a> {
-    cascade: &'a Cascade,
     model: &'a dyn EquilibriumModel,
     n_stages: usize,
     k: usize,
@@ -230,7 +229,6 @@ impl<'a> Problem<'a> {
             .map(|s| cascade.onward_flow(Phase::Organic, s))
             .collect();
         Ok(Self {
-            cascade,
             model,
             n_stages,
             k,
@@ -246,30 +244,38 @@ impl<'a> Problem<'a> {
         })
     }
 
+    /// Cold start from the no-transfer profiles: each stage starts from what its phases would
+    /// carry if nothing crossed between them — the aqueous fed at or above the stage, the
+    /// organic fed at or below it — speciated by the model. Fronts then start where the feeds
+    /// put them, not smeared over the whole cascade.
     fn cold_start(&self) -> Vec<f64> {
-        let mut aq_mix = vec![0.0; self.n_aq];
-        let mut org_mix = vec![0.0; self.n_org];
-        let (mut q_aq, mut q_org) = (0.0, 0.0);
-        for f in self.cascade.feeds() {
-            let (mix, q) = match f.phase {
-                Phase::Aqueous => (&mut aq_mix, &mut q_aq),
-                Phase::Organic => (&mut org_mix, &mut q_org),
-            };
-            *q += f.flow;
-            for (m, c) in mix.iter_mut().zip(&f.concentration) {
-                *m += f.flow * c;
+        let (n, k) = (self.n_stages, self.k);
+        let mut aq = vec![vec![0.0; self.n_aq]; n];
+        let mut org = vec![vec![0.0; self.n_org]; n];
+        for s in (0..n).rev() {
+            for i in 0..self.n_aq {
+                let from_above = if s + 1 < n {
+                    self.onward_aq[s + 1] * aq[s + 1][i]
+                } else {
+                    0.0
+                };
+                aq[s][i] = (from_above + self.feed_aq[s][i]) / self.q_aq[s];
             }
         }
-        aq_mix
-            .iter_mut()
-            .for_each(|m| *m /= q_aq.max(f64::MIN_POSITIVE));
-        org_mix
-            .iter_mut()
-            .for_each(|m| *m /= q_org.max(f64::MIN_POSITIVE));
-        let mut v = vec![0.0; self.n_stages * self.k];
-        for s in 0..self.n_stages {
+        for s in 0..n {
+            for o in 0..self.n_org {
+                let from_below = if s > 0 {
+                    self.onward_org[s - 1] * org[s - 1][o]
+                } else {
+                    0.0
+                };
+                org[s][o] = (from_below + self.feed_org[s][o]) / self.q_org[s];
+            }
+        }
+        let mut v = vec![0.0; n * k];
+        for s in 0..n {
             self.model
-                .cold_start(s, &aq_mix, &org_mix, &mut v[s * self.k..(s + 1) * self.k]);
+                .cold_start(s, &aq[s], &org[s], &mut v[s * k..(s + 1) * k]);
         }
         v
     }

@@ -14,6 +14,7 @@ fn splits_light_from_medium_and_heavy_group() {
         .simulate()
         .unwrap();
     assert!(r.converged, "{:?}", r.convergence);
+    assert_eq!(r.stages.len(), 105);
     assert_eq!(r.balance.by_element.len(), 15);
     assert!(
         r.balance.max_relative_error <= 1e-10,
@@ -37,6 +38,17 @@ fn splits_light_from_medium_and_heavy_group() {
         1.0 - heavy_impurity >= 0.99,
         "heavy-group purity {}",
         1.0 - heavy_impurity
+    );
+    // 50 extraction stages at β(Sm/Nd) = 8 leave almost nothing of the heavy group behind.
+    let heavy_in_light: f64 = light
+        .ree_mole_fraction
+        .iter()
+        .filter(|(e, _)| !light_elements.contains(&e.as_str()))
+        .map(|(_, v)| v)
+        .sum();
+    assert!(
+        heavy_in_light < 1e-20,
+        "heavy group in the light product {heavy_in_light}"
     );
     // Mass-balance caps of Xu's theory hold (sx.md V9): P ≤ f / f'.
     assert!(1.0 - heavy_impurity <= 0.02485 / heavy.flow + 1e-12);
