@@ -602,10 +602,16 @@ impl<'a> Problem<'a> {
         let mut dt = options.initial_time_step;
         loop {
             if dt > 1e8 {
+                // The march has done its work; Newton finishes. A stall is undone.
+                let saved = st.v.clone();
                 match self.newton(st, options, stats)? {
                     Outcome::Converged => return Ok(true),
                     Outcome::Exhausted => return Ok(false),
-                    Outcome::Stalled => dt = options.initial_time_step,
+                    Outcome::Stalled => {
+                        st.v = saved;
+                        self.speciate_all(&st.v, &mut st.spec);
+                        dt = options.initial_time_step;
+                    }
                 }
             }
             self.evaluate(&st.spec, &mut st.r, Some(&mut st.jac));
@@ -633,6 +639,13 @@ impl<'a> Problem<'a> {
                 }
             };
             let r_norm = weighted_norm(&st.r, &st.weight);
+            // A species falling towards a trace level can ask for an arbitrarily large drop
+            // (its log step grows as 1/x); scaling the whole step by it would freeze every other
+            // unknown, so falls are clamped one by one and only rises scale the step.
+            let mut delta = delta;
+            for d in delta.iter_mut() {
+                *d = d.max(-options.max_log_step);
+            }
             let step_max = max_abs(&delta);
             let clip = if step_max > options.max_log_step {
                 options.max_log_step / step_max
