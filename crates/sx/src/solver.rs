@@ -734,7 +734,8 @@ impl<'a> Problem<'a> {
                 }
             }
             self.speciate_all(&st.v, &mut st.spec);
-            if largest < 1e-8 {
+            // Newton finishes from here; sweeping on only buys digits linearly.
+            if largest < 1e-2 {
                 return;
             }
         }
