@@ -1,3 +1,13 @@
 //! NdFeB alloy: grades and specifications, raw materials and lots, the least-cost charge
 //! optimiser, melt losses and strip casting. Pure computation: no I/O, no clocks, no global
 //! state. Sources of every number: `docs/alloy-models.md` and the tests.
+
+pub mod batch;
+pub mod error;
+pub mod material;
+pub mod spec;
+
+pub use batch::{charge, Charge, ChargeLine, ChargeRequest, Heel};
+pub use error::AlloyError;
+pub use material::{Lot, LotStatus};
+pub use spec::{check_assay, Basis, Grade, QualityGrade, Rule};
