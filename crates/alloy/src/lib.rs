@@ -5,9 +5,11 @@
 pub mod batch;
 pub mod error;
 pub mod material;
+pub mod plan;
 pub mod spec;
 
 pub use batch::{charge, Charge, ChargeLine, ChargeRequest, Heel};
 pub use error::AlloyError;
 pub use material::{Lot, LotStatus};
+pub use plan::parse_plan;
 pub use spec::{check_assay, Basis, Grade, QualityGrade, Rule};

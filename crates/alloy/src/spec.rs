@@ -358,7 +358,7 @@ pub fn check_assay(grade: &Grade, assay_wt_pct: &BTreeMap<Element, f64>) -> Vec<
         let max = grade.quality.rare_earth_impurities_max_wt_pct();
         lines.push(CheckLine {
             item: "RE impurities".into(),
-            measured: foreign,
+            measured: foreign.max(0.0),
             aim: None,
             allowed: format!("≤ {max}"),
             pass: foreign <= max + 1e-12,

@@ -295,3 +295,24 @@ fn a7_low_boron_factor() {
     let factor = 14.0 * Fe.molar_mass_g_per_mol() / B.molar_mass_g_per_mol();
     assert!((factor - 72.32).abs() < 0.01, "{factor}");
 }
+
+#[test]
+fn example_plan_charges_inside_the_band() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/alloy/n52-low-boron-600kg.toml"
+    ))
+    .unwrap();
+    let request = lodestone_alloy::parse_plan(&text).unwrap();
+    let c = charge(&request).unwrap();
+    // The on-hold PrNd lot is never charged; returns policy met; every aimed element in band.
+    assert!(c.lines.iter().all(|l| l.lot != "PN-2410-22"));
+    assert!(c
+        .lines
+        .iter()
+        .any(|l| l.lot == "RT-2411-03" && l.kg >= 20.0 - 1e-9));
+    let lines = lodestone_alloy::check_assay(&request.grade, &c.predicted_wt_pct);
+    assert!(lines.iter().all(|l| l.pass), "{lines:?}");
+    let prnd = c.lines.iter().find(|l| l.lot == "PN-2411-07").unwrap();
+    assert_eq!(prnd.kg, prnd.pieces.unwrap() as f64 * 2.0);
+}

@@ -1,5 +1,6 @@
 //! `lodestone`: the command line of Lodestone. One subcommand family per capability.
 
+mod alloy;
 mod plot;
 mod sx;
 
@@ -19,6 +20,9 @@ enum Command {
     /// Solvent extraction: simulate cascades, design fractional extraction.
     #[command(subcommand)]
     Sx(sx::SxCommand),
+    /// NdFeB alloy: charge heats to grade at least cost.
+    #[command(subcommand)]
+    Alloy(alloy::AlloyCommand),
 }
 
 fn main() -> ExitCode {
@@ -26,6 +30,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Sx(cmd) => sx::run(cmd),
+        Command::Alloy(cmd) => alloy::run(cmd),
     };
     match outcome {
         Ok(code) => code,

@@ -1,0 +1,24 @@
+//! `lodestone alloy …`: charge heats to grade.
+
+mod batch;
+
+use clap::Subcommand;
+use std::process::ExitCode;
+
+/// Alloy subcommands.
+#[derive(Subcommand)]
+pub enum AlloyCommand {
+    /// Charge a heat to grade at least cost from the released lots in stock.
+    ///
+    /// Prints the weigh list (lot, kg, pieces, cost) and the predicted composition against the
+    /// aim and tolerance band; explains which element or rule cannot be met when the grade is
+    /// out of reach. Plan format: docs/alloy-plan-format.md; example: examples/alloy/.
+    Batch(batch::BatchArgs),
+}
+
+/// Runs an alloy subcommand.
+pub fn run(cmd: AlloyCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        AlloyCommand::Batch(args) => batch::run(args),
+    }
+}
