@@ -94,6 +94,8 @@ struct Model {
     usable: Vec<usize>,
     /// Element mass in the melt, as expressions.
     mass: BTreeMap<Element, Expression>,
+    /// Melt mass M = Σ element masses.
+    total: Expression,
     constraints: Vec<good_lp::Constraint>,
 }
 
@@ -203,28 +205,30 @@ impl ChargeRequest {
             }
             mass.insert(e, expr);
         }
+        let total = mass
+            .values()
+            .fold(Expression::from(0.0), |acc, x| acc + x.clone());
         Model {
             vars,
             x,
             pieces,
             usable,
             mass,
+            total,
             constraints,
         }
     }
 
-    /// Linear constraints of the spec, each returned as (name, expression that must be ≥ 0
-    /// when `upper` is false or ≤ 0 when true, normaliser in kg).
+    /// Linear constraints of the spec: `low·M ≤ expr ≤ high·M` with M the melt mass (bounds
+    /// per kg of melt, so the same rows serve a fixed output and a free one).
     fn spec_rows(&self, m: &Model) -> Vec<SpecRow> {
-        let big_m = self.output_kg;
         let mut rows = Vec::new();
         for (e, &aim) in &self.grade.aim_wt_pct {
             let tol = self.grade.tolerance_of(*e);
-            let target = aim / 100.0 * big_m;
-            let band = tol / 100.0 * big_m;
+            let band = tol / 100.0;
             rows.push(SpecRow {
                 kind: RowKind::Band(*e, aim, tol),
-                expr: m.mass[e].clone() - target,
+                expr: m.mass[e].clone() - aim / 100.0 * m.total.clone(),
                 low: -band,
                 high: band,
             });
@@ -235,7 +239,7 @@ impl ChargeRequest {
                     kind: RowKind::Impurity(e, max),
                     expr: expr.clone(),
                     low: f64::NEG_INFINITY,
-                    high: max / 100.0 * big_m,
+                    high: max / 100.0,
                 });
             }
         }
@@ -255,7 +259,7 @@ impl ChargeRequest {
                 kind: RowKind::ForeignRareEarth(max),
                 expr,
                 low: f64::NEG_INFINITY,
-                high: max / 100.0 * big_m,
+                high: max / 100.0,
             });
         }
         let other_max = self.grade.quality.other_tolerance_wt_pct() / 2.0;
@@ -269,7 +273,7 @@ impl ChargeRequest {
                     kind: RowKind::Other(*e, other_max),
                     expr: expr.clone(),
                     low: f64::NEG_INFINITY,
-                    high: other_max / 100.0 * big_m,
+                    high: other_max / 100.0,
                 });
             }
         }
@@ -289,7 +293,7 @@ impl ChargeRequest {
                     rows.push(SpecRow {
                         kind: RowKind::Rule(rule.name()),
                         expr: t - LOW_BORON_FACTOR * b,
-                        low: 1e-6 * big_m,
+                        low: 1e-6,
                         high: f64::INFINITY,
                     });
                 }
@@ -335,12 +339,12 @@ impl ChargeRequest {
         rows
     }
 
-    fn common_constraints(&self, m: &mut Model) {
-        let total = m
-            .mass
-            .values()
-            .fold(Expression::from(0.0), |acc, x| acc + x.clone());
-        m.constraints.push(total.eq(self.output_kg));
+    fn common_constraints(&self, m: &mut Model, mode: Mode) {
+        let total = m.total.clone();
+        m.constraints.push(match mode {
+            Mode::Charge => total.eq(self.output_kg),
+            Mode::Correct => total.leq(self.output_kg),
+        });
         if self.min_returns_kg > 0.0 {
             let returns = m
                 .usable
@@ -362,6 +366,7 @@ enum RowKind {
     Rule(String),
 }
 
+/// `low·M ≤ expr ≤ high·M` (infinite bounds absent).
 struct SpecRow {
     kind: RowKind,
     expr: Expression,
@@ -369,8 +374,34 @@ struct SpecRow {
     high: f64,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Make exactly `output_kg` of melt.
+    Charge,
+    /// Trim an existing melt (the heel); `output_kg` is the most the crucible holds.
+    Correct,
+}
+
 /// Charges a heat at least cost; explains what cannot be met when the grade is out of reach.
 pub fn charge(request: &ChargeRequest) -> Result<Charge, AlloyError> {
+    solve(request, Mode::Charge)
+}
+
+/// Correction after assay: the heel is the off-aim melt (its mass and assay), `output_kg` the
+/// most the crucible holds; returns the least-cost trim additions that bring every element back
+/// inside its band (not necessarily onto the aim).
+pub fn correct(request: &ChargeRequest) -> Result<Charge, AlloyError> {
+    if request.heel.is_none() {
+        return Err(AlloyError::invalid(
+            "heel",
+            "none",
+            "the assayed melt to correct, as [heel] with mass_kg and composition_wt_pct",
+        ));
+    }
+    solve(request, Mode::Correct)
+}
+
+fn solve(request: &ChargeRequest, mode: Mode) -> Result<Charge, AlloyError> {
     request.validate()?;
     explain_missing_sources(request)?;
     let scale = request.output_kg;
@@ -379,7 +410,7 @@ pub fn charge(request: &ChargeRequest) -> Result<Charge, AlloyError> {
     // cannot be met and by how much.
     {
         let mut m = request.build();
-        request.common_constraints(&mut m);
+        request.common_constraints(&mut m, mode);
         let rows = request.spec_rows(&m);
         let mut slacks = Vec::new();
         let mut objective = Expression::from(0.0);
@@ -388,10 +419,10 @@ pub fn charge(request: &ChargeRequest) -> Result<Charge, AlloyError> {
             let s = m.vars.add(variable().min(0.0));
             objective += s / scale;
             if row.low.is_finite() {
-                constraints.push((row.expr.clone() + s).geq(row.low));
+                constraints.push((row.expr.clone() + s - row.low * m.total.clone()).geq(0.0));
             }
             if row.high.is_finite() {
-                constraints.push((row.expr.clone() - s).leq(row.high));
+                constraints.push((row.expr.clone() - s - row.high * m.total.clone()).leq(0.0));
             }
             slacks.push(s);
         }
@@ -415,8 +446,10 @@ pub fn charge(request: &ChargeRequest) -> Result<Charge, AlloyError> {
     }
 
     // (2) Smallest deviation from the aim, weighted by each element's tolerance.
-    let best_deviation = {
-        let (mut m, deviation, constraints) = hard_model(request);
+    let best_deviation = if mode == Mode::Correct {
+        f64::INFINITY
+    } else {
+        let (mut m, deviation, constraints) = hard_model(request, mode);
         let vars = std::mem::replace(&mut m.vars, ProblemVariables::new());
         let mut problem = vars.minimise(deviation.clone()).using(microlp);
         for c in constraints {
@@ -429,7 +462,7 @@ pub fn charge(request: &ChargeRequest) -> Result<Charge, AlloyError> {
     };
 
     // (3) Least cost at that deviation.
-    let (mut m, deviation, constraints) = hard_model(request);
+    let (mut m, deviation, constraints) = hard_model(request, mode);
     let cost = m
         .usable
         .iter()
@@ -443,11 +476,14 @@ pub fn charge(request: &ChargeRequest) -> Result<Charge, AlloyError> {
     for c in constraints {
         problem = problem.with(c);
     }
-    problem = problem.with(deviation.leq(best_deviation + 1e-9 * (1.0 + best_deviation)));
+    if best_deviation.is_finite() {
+        problem = problem.with(deviation.leq(best_deviation + 1e-9 * (1.0 + best_deviation)));
+    }
     let solution = problem
         .solve()
         .map_err(|e| AlloyError::Solver(e.to_string()))?;
 
+    let melt_kg = solution.eval(&m.total);
     let mut lines = Vec::new();
     for (k, &j) in m.usable.iter().enumerate() {
         let kg = solution.value(m.x[k]);
@@ -465,7 +501,7 @@ pub fn charge(request: &ChargeRequest) -> Result<Charge, AlloyError> {
     let predicted_wt_pct: BTreeMap<Element, f64> = m
         .mass
         .iter()
-        .map(|(e, expr)| (*e, solution.eval(expr) / request.output_kg * 100.0))
+        .map(|(e, expr)| (*e, solution.eval(expr) / melt_kg * 100.0))
         .filter(|(_, v)| *v > 1e-12)
         .collect();
     let mut aim_wt_pct = request.grade.aim_wt_pct.clone();
@@ -479,7 +515,7 @@ pub fn charge(request: &ChargeRequest) -> Result<Charge, AlloyError> {
         charged_kg: lines.iter().map(|l| l.kg).sum(),
         cost: lines.iter().map(|l| l.cost).sum(),
         lines,
-        output_kg: request.output_kg,
+        output_kg: melt_kg,
         predicted_wt_pct,
         aim_wt_pct,
         on_aim,
@@ -488,9 +524,12 @@ pub fn charge(request: &ChargeRequest) -> Result<Charge, AlloyError> {
 
 /// The hard model: spec rows as constraints, with deviation variables d⁺, d⁻ per aimed element.
 /// Returns the model, the tolerance-weighted deviation and the constraints.
-fn hard_model(request: &ChargeRequest) -> (Model, Expression, Vec<good_lp::Constraint>) {
+fn hard_model(
+    request: &ChargeRequest,
+    mode: Mode,
+) -> (Model, Expression, Vec<good_lp::Constraint>) {
     let mut m = request.build();
-    request.common_constraints(&mut m);
+    request.common_constraints(&mut m, mode);
     let rows = request.spec_rows(&m);
     let mut constraints = std::mem::take(&mut m.constraints);
     let mut deviation = Expression::from(0.0);
@@ -504,10 +543,10 @@ fn hard_model(request: &ChargeRequest) -> (Model, Expression, Vec<good_lp::Const
             deviation += w * plus + w * minus;
         }
         if row.low.is_finite() {
-            constraints.push(row.expr.clone().geq(row.low));
+            constraints.push((row.expr.clone() - row.low * m.total.clone()).geq(0.0));
         }
         if row.high.is_finite() {
-            constraints.push(row.expr.leq(row.high));
+            constraints.push((row.expr - row.high * m.total.clone()).leq(0.0));
         }
     }
     (m, deviation, constraints)

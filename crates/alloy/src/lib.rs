@@ -8,7 +8,7 @@ pub mod material;
 pub mod plan;
 pub mod spec;
 
-pub use batch::{charge, Charge, ChargeLine, ChargeRequest, Heel};
+pub use batch::{charge, correct, Charge, ChargeLine, ChargeRequest, Heel};
 pub use error::AlloyError;
 pub use material::{Lot, LotStatus};
 pub use plan::parse_plan;

@@ -316,3 +316,39 @@ fn example_plan_charges_inside_the_band() {
     let prnd = c.lines.iter().find(|l| l.lot == "PN-2411-07").unwrap();
     assert_eq!(prnd.kg, prnd.pieces.unwrap() as f64 * 2.0);
 }
+
+#[test]
+fn correction_after_assay_trims_back_into_the_band_at_least_cost() {
+    // 600 kg melt assayed low in Nd (22.0 vs 22.50 ± 0.15) and B (0.88 vs 0.92 ± 0.02): trim
+    // with PrNd and FeB; the crucible holds 650 kg.
+    let g = grade(&[(Nd, 22.50), (Pr, 7.50), (B, 0.92)]);
+    let melt = lodestone_alloy::Heel {
+        mass_kg: 600.0,
+        composition_wt_pct: BTreeMap::from([(Nd, 22.0), (Pr, 7.5), (B, 0.88), (Fe, 69.62)]),
+    };
+    let request = ChargeRequest {
+        grade: g.clone(),
+        output_kg: 650.0,
+        lots: vec![
+            lot("Nd", &[(Nd, 100.0)], 100.0, 500.0),
+            lot("Pr", &[(Pr, 100.0)], 100.0, 520.0),
+            lot("FeB", &[(B, 19.5), (Fe, 80.5)], 100.0, 20.0),
+            lot("Fe", &[(Fe, 100.0)], 100.0, 5.0),
+        ],
+        recovery: BTreeMap::from([(Nd, 0.99), (Pr, 0.99)]),
+        heel: Some(melt),
+        min_returns_kg: 0.0,
+    };
+    let c = lodestone_alloy::correct(&request).unwrap();
+    let lines = lodestone_alloy::check_assay(&g, &c.predicted_wt_pct);
+    assert!(lines.iter().all(|l| l.pass), "{lines:?}");
+    assert!(c.output_kg > 600.0 && c.output_kg <= 650.0 + 1e-9);
+    // Least cost: Nd added only up to the lower edge of its band, not to the aim.
+    assert!(
+        (c.predicted_wt_pct[&Nd] - (22.50 - g.tolerance_of(Nd))).abs() < 1e-6,
+        "{:?}",
+        c.predicted_wt_pct
+    );
+    // Nothing is needed from Pr beyond keeping it inside its band after dilution.
+    assert!(c.charged_kg < 20.0, "{:?}", c.lines);
+}

@@ -3,7 +3,7 @@
 use anyhow::{Context, Result};
 use clap::Args;
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Cell, CellAlignment, Table};
-use lodestone_alloy::{charge, check_assay, parse_plan, AlloyError};
+use lodestone_alloy::{charge, check_assay, correct, parse_plan, AlloyError};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -20,13 +20,19 @@ pub struct BatchArgs {
     pub csv: Option<PathBuf>,
 }
 
-/// Runs the command; exit code 1 when the grade cannot be met.
-pub fn run(args: BatchArgs) -> Result<ExitCode> {
+/// Runs the command (a charge, or with `trim` a correction of the heel); exit code 1 when the
+/// grade cannot be met.
+pub fn run(args: BatchArgs, trim: bool) -> Result<ExitCode> {
     let text = std::fs::read_to_string(&args.plan)
         .with_context(|| format!("cannot read {}", args.plan.display()))?;
     let request =
         parse_plan(&text).with_context(|| format!("in plan file {}", args.plan.display()))?;
-    let c = match charge(&request) {
+    let result = if trim {
+        correct(&request)
+    } else {
+        charge(&request)
+    };
+    let c = match result {
         Ok(c) => c,
         Err(AlloyError::Infeasible { reasons }) => {
             eprintln!(

@@ -14,11 +14,17 @@ pub enum AlloyCommand {
     /// aim and tolerance band; explains which element or rule cannot be met when the grade is
     /// out of reach. Plan format: docs/alloy-plan-format.md; example: examples/alloy/.
     Batch(batch::BatchArgs),
+    /// Trim an off-aim melt back into its band at least cost, after assay.
+    ///
+    /// Same plan format: [heel] is the assayed melt (mass_kg, composition_wt_pct) and
+    /// output_kg the most the crucible holds. Prints the trim additions and the new composition.
+    Correct(batch::BatchArgs),
 }
 
 /// Runs an alloy subcommand.
 pub fn run(cmd: AlloyCommand) -> anyhow::Result<ExitCode> {
     match cmd {
-        AlloyCommand::Batch(args) => batch::run(args),
+        AlloyCommand::Batch(args) => batch::run(args, false),
+        AlloyCommand::Correct(args) => batch::run(args, true),
     }
 }
