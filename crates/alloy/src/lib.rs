@@ -4,6 +4,7 @@
 
 pub mod batch;
 pub mod error;
+pub mod grades;
 pub mod material;
 pub mod plan;
 pub mod spec;
@@ -12,4 +13,4 @@ pub use batch::{charge, correct, Charge, ChargeLine, ChargeRequest, Heel};
 pub use error::AlloyError;
 pub use material::{Lot, LotStatus};
 pub use plan::parse_plan;
-pub use spec::{check_assay, Basis, Grade, QualityGrade, Rule};
+pub use spec::{best_quality_grade, check_assay, Basis, Grade, QualityGrade, Rule};

@@ -426,3 +426,18 @@ fn rule_allowed(rule: &Rule) -> String {
         ),
     }
 }
+
+/// The best GB/T 29655 quality grade whose tolerances and impurity limits the assay meets, if
+/// any (the grade's own tolerance and impurity overrides still apply).
+pub fn best_quality_grade(
+    grade: &Grade,
+    assay_wt_pct: &BTreeMap<Element, f64>,
+) -> Option<QualityGrade> {
+    QualityGrade::ALL.into_iter().find(|&q| {
+        let g = Grade {
+            quality: q,
+            ..grade.clone()
+        };
+        check_assay(&g, assay_wt_pct).iter().all(|l| l.pass)
+    })
+}

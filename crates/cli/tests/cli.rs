@@ -489,3 +489,41 @@ fn design_help() {
         assert!(out.contains(flag), "help lacks {flag}:\n{out}");
     }
 }
+
+#[test]
+fn alloy_batch_and_grade_check_run() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lodestone"))
+        .args([
+            "alloy",
+            "batch",
+            &format!("{root}/examples/alloy/n52-low-boron-600kg.toml"),
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|l| l["lot"] != "PN-2410-22"));
+    assert!((v["output_kg"].as_f64().unwrap() - 600.0).abs() < 1e-6);
+    // The example assay is low in Pr and total RE: exit 1, verdict FAIL, best quality grade 045002.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lodestone"))
+        .args([
+            "alloy",
+            "grade-check",
+            &format!("{root}/examples/alloy/assay-n52-heat-2411-0157.toml"),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("FAIL") && text.contains("045002"), "{text}");
+}

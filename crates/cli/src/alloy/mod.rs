@@ -1,6 +1,7 @@
 //! `lodestone alloy …`: charge heats to grade.
 
 mod batch;
+mod grade_check;
 
 use clap::Subcommand;
 use std::process::ExitCode;
@@ -19,6 +20,9 @@ pub enum AlloyCommand {
     /// Same plan format: [heel] is the assayed melt (mass_kg, composition_wt_pct) and
     /// output_kg the most the crucible holds. Prints the trim additions and the new composition.
     Correct(batch::BatchArgs),
+    /// Check an assay against its grade: per-element bands, total RE, impurities, rules, and the
+    /// best GB/T 29655 quality grade met.
+    GradeCheck(grade_check::GradeCheckArgs),
 }
 
 /// Runs an alloy subcommand.
@@ -26,5 +30,6 @@ pub fn run(cmd: AlloyCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         AlloyCommand::Batch(args) => batch::run(args, false),
         AlloyCommand::Correct(args) => batch::run(args, true),
+        AlloyCommand::GradeCheck(args) => grade_check::run(args),
     }
 }
