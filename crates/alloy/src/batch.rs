@@ -441,6 +441,29 @@ fn solve(request: &ChargeRequest, mode: Mode) -> Result<Charge, AlloyError> {
             }
         }
         if !reasons.is_empty() {
+            // Lots the closest charge empties are usually the root cause: say which.
+            let emptied: Vec<String> = m
+                .usable
+                .iter()
+                .enumerate()
+                .filter(|(k, &j)| {
+                    solution.value(m.x[*k]) >= request.lots[j].stock_kg * (1.0 - 1e-9) - 1e-9
+                })
+                .map(|(_, &j)| {
+                    format!(
+                        "{} ({}, {:.1} kg)",
+                        request.lots[j].id, request.lots[j].material, request.lots[j].stock_kg
+                    )
+                })
+                .collect();
+            if !emptied.is_empty() {
+                reasons.push(format!(
+                    "the closest charge uses up: {}",
+                    emptied.join(", ")
+                ));
+            }
+        }
+        if !reasons.is_empty() {
             return Err(AlloyError::Infeasible { reasons });
         }
     }

@@ -3,6 +3,7 @@
 //! state. Sources of every number: `docs/alloy-models.md` and the tests.
 
 pub mod batch;
+pub mod campaign;
 pub mod error;
 pub mod grades;
 pub mod material;
@@ -10,6 +11,9 @@ pub mod plan;
 pub mod spec;
 
 pub use batch::{charge, correct, Charge, ChargeLine, ChargeRequest, Heel};
+pub use campaign::{
+    parse_campaign, run_campaign, Campaign, CampaignHeat, CampaignResult, HeatOutcome,
+};
 pub use error::AlloyError;
 pub use material::{Lot, LotStatus};
 pub use plan::parse_plan;

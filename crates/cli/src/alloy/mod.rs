@@ -1,6 +1,7 @@
 //! `lodestone alloy …`: charge heats to grade.
 
 mod batch;
+mod campaign;
 mod grade_check;
 
 use clap::Subcommand;
@@ -23,6 +24,9 @@ pub enum AlloyCommand {
     /// Check an assay against its grade: per-element bands, total RE, impurities, rules, and the
     /// best GB/T 29655 quality grade met.
     GradeCheck(grade_check::GradeCheckArgs),
+    /// Charge many heats in order from one inventory (a shift's or a month's batching), with a
+    /// progress bar; each heat takes what the ones before it left.
+    Campaign(campaign::CampaignArgs),
 }
 
 /// Runs an alloy subcommand.
@@ -31,5 +35,6 @@ pub fn run(cmd: AlloyCommand) -> anyhow::Result<ExitCode> {
         AlloyCommand::Batch(args) => batch::run(args, false),
         AlloyCommand::Correct(args) => batch::run(args, true),
         AlloyCommand::GradeCheck(args) => grade_check::run(args),
+        AlloyCommand::Campaign(args) => campaign::run(args),
     }
 }
