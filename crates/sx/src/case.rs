@@ -34,37 +34,86 @@ struct CaseFile {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(tag = "type", rename_all = "kebab-case", deny_unknown_fields)]
+#[serde(tag = "type", rename_all = "kebab-case")]
 enum ModelSpec {
-    FixedFraction {
-        fraction: BTreeMap<String, FractionSpec>,
-    },
-    SeparationFactor {
-        beta: BTreeMap<String, f64>,
-    },
-    Distribution {
-        #[serde(default = "default_dehpa")]
-        extractant: String,
-        extractant_molar_mass_g_per_mol: f64,
-        extractant_density_g_per_l: f64,
-        #[serde(default = "default_pka2")]
-        bisulfate_pka: f64,
-        #[serde(default)]
-        fit: BTreeMap<String, FitSpec>,
-        #[serde(default)]
-        constant_d: BTreeMap<String, f64>,
-        #[serde(default)]
-        exchange: BTreeMap<String, f64>,
-    },
-    MassAction {
-        #[serde(default = "default_ha")]
-        extractant: String,
-        extractant_molar_mass_g_per_mol: f64,
-        log10_k: BTreeMap<String, f64>,
-        #[serde(default)]
-        charge: BTreeMap<String, f64>,
-        saponification: Option<SaponificationSpec>,
-    },
+    FixedFraction(FixedFractionSpec),
+    SeparationFactor(SeparationFactorSpec),
+    Distribution(DistributionSpec),
+    MassAction(MassActionSpec),
+}
+
+// Each model table is also read on its own (see `model_error`), where it still holds its `type`:
+// `_kind` takes it there and is otherwise empty.
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FixedFractionSpec {
+    #[serde(rename = "type", default)]
+    _kind: Option<String>,
+    fraction: BTreeMap<String, FractionSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SeparationFactorSpec {
+    #[serde(rename = "type", default)]
+    _kind: Option<String>,
+    beta: BTreeMap<String, f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DistributionSpec {
+    #[serde(rename = "type", default)]
+    _kind: Option<String>,
+    #[serde(default = "default_dehpa")]
+    extractant: String,
+    extractant_molar_mass_g_per_mol: f64,
+    extractant_density_g_per_l: f64,
+    #[serde(default = "default_pka2")]
+    bisulfate_pka: f64,
+    #[serde(default)]
+    fit: BTreeMap<String, FitSpec>,
+    #[serde(default)]
+    constant_d: BTreeMap<String, f64>,
+    #[serde(default)]
+    exchange: BTreeMap<String, f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MassActionSpec {
+    #[serde(rename = "type", default)]
+    _kind: Option<String>,
+    #[serde(default = "default_ha")]
+    extractant: String,
+    extractant_molar_mass_g_per_mol: f64,
+    log10_k: BTreeMap<String, f64>,
+    #[serde(default)]
+    charge: BTreeMap<String, f64>,
+    saponification: Option<SaponificationSpec>,
+}
+
+/// The `[model]` table read alone: serde buffers an internally tagged enum, which loses the
+/// line of an error inside it; reading the variant's struct directly keeps it.
+#[derive(Deserialize)]
+struct ModelOnly<T> {
+    #[allow(dead_code)]
+    model: T,
+}
+
+/// A positioned error for a mistake inside `[model]`, if that is where the mistake is.
+fn model_error(text: &str) -> Option<SxError> {
+    let table: toml::Table = toml::from_str(text).ok()?;
+    let kind = table.get("model")?.get("type")?.as_str()?.to_string();
+    let err = match kind.as_str() {
+        "fixed-fraction" => toml::from_str::<ModelOnly<FixedFractionSpec>>(text).err(),
+        "separation-factor" => toml::from_str::<ModelOnly<SeparationFactorSpec>>(text).err(),
+        "distribution" => toml::from_str::<ModelOnly<DistributionSpec>>(text).err(),
+        "mass-action" => toml::from_str::<ModelOnly<MassActionSpec>>(text).err(),
+        _ => None,
+    }?;
+    Some(SxError::Syntax(err.to_string().trim_end().to_string()))
 }
 
 fn default_dehpa() -> String {
@@ -228,8 +277,10 @@ impl std::fmt::Debug for Case {
 impl Case {
     /// Parses and validates a case from TOML text.
     pub fn from_toml(text: &str) -> Result<Case, SxError> {
-        let file: CaseFile = toml::from_str(text)
-            .map_err(|e| SxError::Syntax(e.to_string().trim_end().to_string()))?;
+        let file: CaseFile = toml::from_str(text).map_err(|e| {
+            model_error(text)
+                .unwrap_or_else(|| SxError::Syntax(e.to_string().trim_end().to_string()))
+        })?;
         build(file)
     }
 
@@ -257,25 +308,25 @@ fn check_symbols(file: &CaseFile) -> Result<(), SxError> {
         ));
     }
     match &file.model {
-        ModelSpec::FixedFraction { fraction } => {
+        ModelSpec::FixedFraction(FixedFractionSpec { fraction, .. }) => {
             tables.push(("model.fraction".into(), fraction.keys().collect()))
         }
-        ModelSpec::SeparationFactor { beta } => {
+        ModelSpec::SeparationFactor(SeparationFactorSpec { beta, .. }) => {
             tables.push(("model.beta".into(), beta.keys().collect()))
         }
-        ModelSpec::Distribution {
+        ModelSpec::Distribution(DistributionSpec {
             fit,
             constant_d,
             exchange,
             ..
-        } => {
+        }) => {
             tables.push(("model.fit".into(), fit.keys().collect()));
             tables.push(("model.constant_d".into(), constant_d.keys().collect()));
             tables.push(("model.exchange".into(), exchange.keys().collect()));
         }
-        ModelSpec::MassAction {
+        ModelSpec::MassAction(MassActionSpec {
             log10_k, charge, ..
-        } => {
+        }) => {
             tables.push(("model.log10_k".into(), log10_k.keys().collect()));
             tables.push(("model.charge".into(), charge.keys().collect()));
         }
@@ -329,7 +380,7 @@ fn build(file: CaseFile) -> Result<Case, SxError> {
         }
     }
     let title = file.title.clone().unwrap_or_else(|| "untitled case".into());
-    if let ModelSpec::SeparationFactor { beta } = &file.model {
+    if let ModelSpec::SeparationFactor(SeparationFactorSpec { beta, .. }) = &file.model {
         let xu = file.xu.as_ref().ok_or_else(|| {
             SxError::missing("xu", "the separation-factor model runs on Xu's normalised REE-flow form: add an [xu] table")
         })?;
@@ -392,14 +443,16 @@ fn build(file: CaseFile) -> Result<Case, SxError> {
         _ => ConcentrationUnit::MolPerL,
     };
     let model: Box<dyn EquilibriumModel> = match &file.model {
-        ModelSpec::FixedFraction { fraction } => {
+        ModelSpec::FixedFraction(FixedFractionSpec { fraction, .. }) => {
             Box::new(build_fixed_fraction(fraction, &file, spec.stages, &masses)?)
         }
-        ModelSpec::Distribution { .. } => {
+        ModelSpec::Distribution(DistributionSpec { .. }) => {
             Box::new(build_distribution(&file.model, &file, &masses)?)
         }
-        ModelSpec::MassAction { .. } => Box::new(build_mass_action(&file.model, &file, &masses)?),
-        ModelSpec::SeparationFactor { .. } => unreachable!("handled above"),
+        ModelSpec::MassAction(MassActionSpec { .. }) => {
+            Box::new(build_mass_action(&file.model, &file, &masses)?)
+        }
+        ModelSpec::SeparationFactor(SeparationFactorSpec { .. }) => unreachable!("handled above"),
     };
     let model = with_efficiency(
         model,
@@ -511,13 +564,13 @@ fn check_model_numbers(model: &ModelSpec) -> Result<(), SxError> {
         }
     };
     match model {
-        ModelSpec::Distribution {
+        ModelSpec::Distribution(DistributionSpec {
             extractant_molar_mass_g_per_mol,
             extractant_density_g_per_l,
             bisulfate_pka,
             fit,
             ..
-        } => {
+        }) => {
             positive(
                 "model.extractant_molar_mass_g_per_mol",
                 *extractant_molar_mass_g_per_mol,
@@ -533,12 +586,12 @@ fn check_model_numbers(model: &ModelSpec) -> Result<(), SxError> {
                 }
             }
         }
-        ModelSpec::MassAction {
+        ModelSpec::MassAction(MassActionSpec {
             extractant_molar_mass_g_per_mol,
             log10_k,
             saponification,
             ..
-        } => {
+        }) => {
             positive(
                 "model.extractant_molar_mass_g_per_mol",
                 *extractant_molar_mass_g_per_mol,
@@ -550,7 +603,8 @@ fn check_model_numbers(model: &ModelSpec) -> Result<(), SxError> {
                 finite("model.saponification.log10_k".into(), sap.log10_k)?;
             }
         }
-        ModelSpec::FixedFraction { .. } | ModelSpec::SeparationFactor { .. } => {}
+        ModelSpec::FixedFraction(FixedFractionSpec { .. })
+        | ModelSpec::SeparationFactor(SeparationFactorSpec { .. }) => {}
     }
     Ok(())
 }
@@ -835,7 +889,7 @@ fn build_distribution(
     file: &CaseFile,
     masses: &MolarMasses,
 ) -> Result<DistributionModel, SxError> {
-    let ModelSpec::Distribution {
+    let ModelSpec::Distribution(DistributionSpec {
         extractant,
         extractant_molar_mass_g_per_mol,
         extractant_density_g_per_l,
@@ -843,7 +897,8 @@ fn build_distribution(
         fit,
         constant_d,
         exchange,
-    } = spec
+        ..
+    }) = spec
     else {
         unreachable!()
     };
@@ -943,13 +998,14 @@ fn build_mass_action(
     file: &CaseFile,
     masses: &MolarMasses,
 ) -> Result<MassActionModel, SxError> {
-    let ModelSpec::MassAction {
+    let ModelSpec::MassAction(MassActionSpec {
         extractant,
         extractant_molar_mass_g_per_mol,
         log10_k,
         charge,
         saponification,
-    } = spec
+        ..
+    }) = spec
     else {
         unreachable!()
     };

@@ -1015,9 +1015,6 @@ fn unknown_element_among_distribution_parameters() {
 }
 
 #[test]
-#[ignore = "errors inside [model] lose their position (the tagged model enum is buffered): a fit \
-            without b0 is reported at the [model] line as `missing field b0`, without saying \
-            which metal's fit"]
 fn distribution_fit_missing_coefficient_names_the_metal() {
     let text = edit(
         DISTRIBUTION,
