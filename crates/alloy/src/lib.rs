@@ -7,6 +7,7 @@ pub mod campaign;
 pub mod error;
 pub mod grades;
 pub mod material;
+pub mod melt_loss;
 pub mod plan;
 pub mod spec;
 
@@ -16,5 +17,12 @@ pub use campaign::{
 };
 pub use error::AlloyError;
 pub use material::{Lot, LotStatus};
+pub use melt_loss::{
+    evaporation_loss, fit_recovery, hertz_knudsen_flux_kg_per_m2_s, metal_per_oxygen_kg_per_kg,
+    oxidation_loss_kg, oxygen_capacity_kg, oxygen_pickup_kg, predict_melt_loss, AssayedOutput,
+    ElementEvaporation, EvaporationConditions, FittedRecovery, HeatRecord, MeltLoss, MeltLossError,
+    MeltLossInput, MeltLossParameters, OxideForm, Pooling, RecoveryFits, RecoveryModel,
+    RecoveryResidual, VapourPressure, Volatility,
+};
 pub use plan::parse_plan;
 pub use spec::{best_quality_grade, check_assay, Basis, Grade, QualityGrade, Rule};
