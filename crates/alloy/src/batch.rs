@@ -17,7 +17,7 @@
 
 use crate::error::AlloyError;
 use crate::material::{Lot, LotStatus};
-use crate::spec::{Basis, Grade, Rule, LOW_BORON_FACTOR};
+use crate::spec::{Grade, Rule, LOW_BORON_FACTOR};
 use good_lp::{microlp, variable, Expression, ProblemVariables, Solution, SolverModel, Variable};
 use lodestone_chem::Element;
 use serde::{Deserialize, Serialize};
@@ -262,7 +262,7 @@ impl ChargeRequest {
                 high: max / 100.0,
             });
         }
-        let other_max = self.grade.quality.other_tolerance_wt_pct() / 2.0;
+        let other_max = self.grade.quality.other_impurity_max_wt_pct();
         for (e, expr) in &m.mass {
             let accounted = self.grade.aim_wt_pct.contains_key(e)
                 || *e == self.grade.balance
@@ -309,11 +309,7 @@ impl ChargeRequest {
                         list.iter()
                             .filter_map(|e| m.mass.get(e).map(|x| (e, x)))
                             .fold(Expression::from(0.0), |acc, (e, x)| {
-                                acc + x.clone()
-                                    * match basis {
-                                        Basis::Mass => 1.0,
-                                        Basis::Atomic => 1.0 / e.molar_mass_g_per_mol(),
-                                    }
+                                acc + x.clone() * basis.per_mass(*e)
                             })
                     };
                     let (num, den) = (sum(numerator), sum(denominator));

@@ -4,6 +4,7 @@
 
 pub mod batch;
 pub mod campaign;
+pub mod casting;
 pub mod error;
 pub mod grades;
 pub mod material;
@@ -14,6 +15,12 @@ pub mod spec;
 pub use batch::{charge, correct, Charge, ChargeLine, ChargeRequest, Heel};
 pub use campaign::{
     parse_campaign, run_campaign, Campaign, CampaignHeat, CampaignResult, HeatOutcome,
+};
+pub use casting::{
+    cool_flake, flake_qc, flake_thickness_mm, pour_rate_for_thickness_kg_per_s_per_m,
+    wheel_speed_for_thickness_m_per_s, AlloyThermalProperties, CastingError, CoolingConditions,
+    CoolingResult, FlakeGradeLimits, FlakeQcReport, FlakeSample, MicrostructureModel,
+    SetpointAdvice, SetpointRequest, StripCaster,
 };
 pub use error::AlloyError;
 pub use material::{Lot, LotStatus};

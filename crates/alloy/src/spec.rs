@@ -68,6 +68,10 @@ impl QualityGrade {
             (Element::O, [0.02, 0.03, 0.04, 0.05][i]),
         ])
     }
+    /// Maximum of any other impurity (the standard's "other impurities" row), wt%.
+    pub fn other_impurity_max_wt_pct(self) -> f64 {
+        [0.01, 0.02, 0.03, 0.05][self.index()]
+    }
     /// Minimum share of flakes within mean ± 0.05 mm.
     pub fn thickness_share_min(self) -> f64 {
         [0.85, 0.80, 0.75, 0.70][self.index()]
@@ -113,6 +117,16 @@ pub enum Rule {
     },
 }
 
+impl Basis {
+    /// Factor turning a mass (or wt%) of `e` into this basis: 1 for mass, 1/M for atomic.
+    pub fn per_mass(self, e: Element) -> f64 {
+        match self {
+            Basis::Mass => 1.0,
+            Basis::Atomic => 1.0 / e.molar_mass_g_per_mol(),
+        }
+    }
+}
+
 fn default_t() -> Vec<Element> {
     vec![Element::Fe, Element::Co, Element::Ni]
 }
@@ -147,10 +161,7 @@ impl Rule {
                 max,
                 basis,
             } => {
-                let amount = |e: &Element| match basis {
-                    Basis::Mass => get(e),
-                    Basis::Atomic => get(e) / e.molar_mass_g_per_mol(),
-                };
+                let amount = |e: &Element| get(e) * basis.per_mass(*e);
                 let den: f64 = denominator.iter().map(amount).sum();
                 if den <= 0.0 {
                     return Err(format!("{name}: the denominator is zero"));
@@ -407,10 +418,7 @@ fn rule_value(rule: &Rule, wt: &BTreeMap<Element, f64>) -> f64 {
             basis,
             ..
         } => {
-            let amount = |e: &Element| match basis {
-                Basis::Mass => get(e),
-                Basis::Atomic => get(e) / e.molar_mass_g_per_mol(),
-            };
+            let amount = |e: &Element| get(e) * basis.per_mass(*e);
             numerator.iter().map(amount).sum::<f64>() / denominator.iter().map(amount).sum::<f64>()
         }
     }
