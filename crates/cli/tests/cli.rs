@@ -527,3 +527,44 @@ fn alloy_batch_and_grade_check_run() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("FAIL") && text.contains("045002"), "{text}");
 }
+
+#[test]
+fn alloy_cast_predicts_a_target_flake() {
+    // 3.4 kg/(s·m) at 1.5 m/s gives ≈ 0.30 mm (research notes alloy.md §0.5).
+    let svg = std::env::temp_dir().join(format!("lodestone-cast-{}.svg", std::process::id()));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lodestone"))
+        .args([
+            "alloy",
+            "cast",
+            "--wheel-speed",
+            "1.5",
+            "--pour-rate",
+            "3.4",
+            "--json",
+            "--svg",
+        ])
+        .arg(&svg)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let t = v["cooling"]["thickness_mm"].as_f64().unwrap();
+    assert!((t - 0.30).abs() < 0.01, "{t}");
+    assert!(std::fs::read_to_string(&svg).unwrap().contains("<svg"));
+    let _ = std::fs::remove_file(svg);
+    // A zero wheel speed is refused with the parameter named.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lodestone"))
+        .args(["alloy", "cast", "--wheel-speed", "0", "--pour-rate", "3.4"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("wheel"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

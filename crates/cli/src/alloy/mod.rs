@@ -2,6 +2,7 @@
 
 mod batch;
 mod campaign;
+mod cast;
 mod grade_check;
 
 use clap::Subcommand;
@@ -27,6 +28,11 @@ pub enum AlloyCommand {
     /// Charge many heats in order from one inventory (a shift's or a month's batching), with a
     /// progress bar; each heat takes what the ones before it left.
     Campaign(campaign::CampaignArgs),
+    /// Strip casting: flake thickness from pour rate and wheel speed, cooling through the
+    /// freezing range, microstructure (columnar share, lamellar spacing, α-Fe risk).
+    ///
+    /// Example: lodestone alloy cast --wheel-speed 1.5 --pour-rate 3.4 --h 5000 --svg flake.svg
+    Cast(cast::CastArgs),
 }
 
 /// Runs an alloy subcommand.
@@ -36,5 +42,6 @@ pub fn run(cmd: AlloyCommand) -> anyhow::Result<ExitCode> {
         AlloyCommand::Correct(args) => batch::run(args, true),
         AlloyCommand::GradeCheck(args) => grade_check::run(args),
         AlloyCommand::Campaign(args) => campaign::run(args),
+        AlloyCommand::Cast(args) => cast::run(args),
     }
 }
