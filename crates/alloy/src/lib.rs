@@ -1,6 +1,7 @@
 //! NdFeB alloy: grades and specifications, raw materials and lots, the least-cost charge
 //! optimiser, melt losses and strip casting. Pure computation: no I/O, no clocks, no global
-//! state. Sources of every number: `docs/alloy-models.md` and the tests.
+//! state. Equations and sources: `docs/alloy-plan-format.md` (the charge LP),
+//! `docs/alloy-melt-loss.md`, `docs/alloy-casting.md`; published cases in the tests.
 
 pub mod batch;
 pub mod campaign;
