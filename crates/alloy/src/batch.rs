@@ -109,14 +109,14 @@ impl ChargeRequest {
                 "an output mass > 0 kg",
             ));
         }
-        let mut ids = BTreeSet::new();
+        let mut ids: BTreeMap<&String, usize> = BTreeMap::new();
         for (i, lot) in self.lots.iter().enumerate() {
             lot.validate(i)?;
-            if !ids.insert(&lot.id) {
+            if let Some(first) = ids.insert(&lot.id, i) {
                 return Err(AlloyError::invalid(
                     &format!("lots[{i}].id"),
                     &lot.id,
-                    "a lot id used once",
+                    &format!("a lot id used once (lots[{first}] already uses it)"),
                 ));
             }
         }
@@ -137,6 +137,27 @@ impl ChargeRequest {
             ));
         }
         if let Some(h) = &self.heel {
+            let mut total = 0.0;
+            // Negative entries first: they are the likelier typo when the sum is off too.
+            let mut entries: Vec<(&Element, &f64)> = h.composition_wt_pct.iter().collect();
+            entries.sort_by_key(|(_, v)| !(**v < 0.0));
+            for (e, &v) in entries {
+                if !(v.is_finite() && (0.0..=100.0).contains(&v)) {
+                    return Err(AlloyError::invalid(
+                        &format!("heel.composition_wt_pct.{e}"),
+                        v,
+                        "a wt% from 0 to 100",
+                    ));
+                }
+                total += v;
+            }
+            if (total - 100.0).abs() > 0.5 {
+                return Err(AlloyError::invalid(
+                    "heel.composition_wt_pct",
+                    format!("sum {total:.3}"),
+                    "an assay summing to 100 ± 0.5 wt% (list the balance element too)",
+                ));
+            }
             if !(h.mass_kg.is_finite() && h.mass_kg >= 0.0 && h.mass_kg < self.output_kg) {
                 return Err(AlloyError::invalid(
                     "heel.mass_kg",
@@ -400,6 +421,20 @@ pub fn correct(request: &ChargeRequest) -> Result<Charge, AlloyError> {
 fn solve(request: &ChargeRequest, mode: Mode) -> Result<Charge, AlloyError> {
     request.validate()?;
     explain_missing_sources(request)?;
+    let returns_kg: f64 = request
+        .lots
+        .iter()
+        .filter(|l| l.is_return && l.status == LotStatus::Released)
+        .map(|l| l.stock_kg)
+        .sum();
+    if request.min_returns_kg > returns_kg {
+        return Err(AlloyError::Infeasible {
+            reasons: vec![format!(
+                "min_returns_kg = {} is more than the {returns_kg:.1} kg of released returns in stock",
+                request.min_returns_kg
+            )],
+        });
+    }
     let scale = request.output_kg;
 
     // (1) Elastic feasibility: every spec row may be violated at a price; slacks say what
@@ -638,14 +673,35 @@ fn infeasible_structure(request: &ChargeRequest, e: good_lp::ResolutionError) ->
 fn describe_violation(request: &ChargeRequest, row: &SpecRow, slack_kg: f64) -> String {
     let pct = slack_kg / request.output_kg * 100.0;
     match &row.kind {
-        RowKind::Band(e, aim, tol) => format!(
-            "{e}: the closest the stock allows misses the band {:.3}–{:.3} wt% (aim {aim}) by {pct:.3} wt%",
-            aim - tol,
-            aim + tol
-        ),
+        RowKind::Band(e, aim, tol) => {
+            let held: Vec<&str> = request
+                .lots
+                .iter()
+                .filter(|l| l.status != LotStatus::Released && l.fraction(*e) > 0.0)
+                .map(|l| l.id.as_str())
+                .collect();
+            format!(
+                "{e}: the closest the stock allows misses the band {:.3}–{:.3} wt% (aim {aim}) by {pct:.3} wt%{}",
+                aim - tol,
+                aim + tol,
+                if held.is_empty() { String::new() } else { format!("; not released: {}", held.join(", ")) }
+            )
+        }
         RowKind::Impurity(e, max) => format!("{e}: at least {:.4} wt% comes in with the lots; the limit is {max} wt%", max + pct),
         RowKind::ForeignRareEarth(max) => {
-            format!("rare-earth impurities: at least {:.3} wt% come in with the lots; the limit is {max} wt%", max + pct)
+            let foreign: BTreeSet<&str> = request
+                .lots
+                .iter()
+                .filter(|l| l.status == LotStatus::Released)
+                .flat_map(|l| l.chemistry_wt_pct.keys())
+                .filter(|e| e.is_rare_earth() && !request.grade.aim_wt_pct.contains_key(e))
+                .map(|e| e.symbol())
+                .collect();
+            format!(
+                "rare-earth impurities ({}): at least {:.3} wt% come in with the lots; the limit is {max} wt%",
+                foreign.into_iter().collect::<Vec<_>>().join(", "),
+                max + pct
+            )
         }
         RowKind::Other(e, max) => format!("{e}: at least {:.4} wt% comes in with the lots; other impurities are limited to {max} wt% each", max + pct),
         RowKind::Rule(name) => format!("{name}: cannot be met with this stock (short by {pct:.3} wt%)"),

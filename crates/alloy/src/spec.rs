@@ -262,6 +262,22 @@ impl Grade {
                 ));
             }
         }
+        for (i, rule) in self.rules.iter().enumerate() {
+            if let Rule::Ratio {
+                min: Some(lo),
+                max: Some(hi),
+                ..
+            } = rule
+            {
+                if !(lo <= hi) {
+                    return Err(AlloyError::invalid(
+                        &format!("grade.rules[{i}]"),
+                        format!("\"{}\" with min {lo} > max {hi}", rule.name()),
+                        "min ≤ max",
+                    ));
+                }
+            }
+        }
         for (e, &u) in &self.impurity_max_wt_pct {
             if !(u.is_finite() && u >= 0.0) {
                 return Err(AlloyError::invalid(
