@@ -568,3 +568,29 @@ fn alloy_cast_predicts_a_target_flake() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn alloy_advise_finds_the_wheel_speed_for_a_target_flake() {
+    // 0.30 mm at a held 3.4 kg/(s·m) needs ≈ 1.5 m/s (alloy.md §0.5: t = ṁ′/(ρ v)).
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lodestone"))
+        .args([
+            "alloy",
+            "advise",
+            "--hold-pour-rate",
+            "3.4",
+            "--target-thickness",
+            "0.30",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let speed = v["wheel_speed_m_per_s"].as_f64().unwrap();
+    assert!((speed - 1.5).abs() < 0.05, "{speed}");
+    assert_eq!(v["in_window"], true);
+}

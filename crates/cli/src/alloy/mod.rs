@@ -1,5 +1,6 @@
 //! `lodestone alloy …`: charge heats to grade.
 
+mod advise;
 mod batch;
 mod campaign;
 mod cast;
@@ -33,6 +34,11 @@ pub enum AlloyCommand {
     ///
     /// Example: lodestone alloy cast --wheel-speed 1.5 --pour-rate 3.4 --h 5000 --svg flake.svg
     Cast(cast::CastArgs),
+    /// Strip-casting setpoint advisor: the wheel speed (or pour rate) for a target flake
+    /// thickness and microstructure window, within the equipment limits.
+    ///
+    /// Example: lodestone alloy advise --hold-pour-rate 3.4 --target-thickness 0.30
+    Advise(advise::AdviseArgs),
 }
 
 /// Runs an alloy subcommand.
@@ -43,5 +49,6 @@ pub fn run(cmd: AlloyCommand) -> anyhow::Result<ExitCode> {
         AlloyCommand::GradeCheck(args) => grade_check::run(args),
         AlloyCommand::Campaign(args) => campaign::run(args),
         AlloyCommand::Cast(args) => cast::run(args),
+        AlloyCommand::Advise(args) => advise::run(args),
     }
 }
