@@ -7,7 +7,12 @@
 //!   its band, impurities within their limits, stock, pieces and returns policy respected — or
 //!   are refused as `AlloyError::Infeasible` with at least one reason; never another error.
 //!
-//! Case counts are modest by default (48); set `PROPTEST_CASES` for a longer run.
+//!   Each structured charge runs on a worker thread with a deadline (20 s, debug build;
+//!   `FUZZ_CHARGE_TIMEOUT_S`) so a branch and bound that runs away is reported, not waited on.
+//!
+//! Case counts are modest by default (48, ≈ 0.2 s in a debug build); set `PROPTEST_CASES` for a
+//! longer run (3000 ≈ 40 s). Known microlp failures are tolerated by the default structured test
+//! and reported on stderr; the `#[ignore]`d strict variant and regression cases document them.
 
 use lodestone_alloy::{
     charge, parse_plan, AlloyError, Charge, ChargeRequest, Grade, Heel, Lot, LotStatus,
@@ -553,39 +558,100 @@ fn check_charge(r: &ChargeRequest, c: &Charge) -> Result<(), TestCaseError> {
 /// rejecting its own integral point (see `microlp_internal_error_on_a_feasible_looking_heat`).
 const MICROLP_INTERNAL: &str = "An unexpected error occurred while running the optimizer";
 
+/// Seconds one `charge` may take before the case counts as a hang (debug build; cases
+/// normally take milliseconds). `FUZZ_CHARGE_TIMEOUT_S` overrides.
+fn charge_timeout() -> std::time::Duration {
+    std::time::Duration::from_secs_f64(
+        std::env::var("FUZZ_CHARGE_TIMEOUT_S")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(20.0),
+    )
+}
+
+/// Outcome of one `charge` run on a worker thread with a deadline.
+enum Run {
+    Done(Result<Charge, AlloyError>),
+    Panicked,
+    TimedOut,
+}
+
+/// Charges on a worker thread; a charge still running at the deadline is left running (a
+/// thread cannot be killed) and reported as a hang.
+fn charge_with_deadline(r: &ChargeRequest) -> Run {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let request = r.clone();
+    std::thread::spawn(move || {
+        let _ = tx.send(charge(&request));
+    });
+    match rx.recv_timeout(charge_timeout()) {
+        Ok(result) => Run::Done(result),
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => Run::Panicked,
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Run::TimedOut,
+    }
+}
+
 /// Runs the structured property; with `tolerate_microlp`, a `Solver` error carrying microlp's
-/// internal-error message is counted and reported instead of failing the case.
+/// internal-error message, or a charge still running at the deadline (microlp's branch and
+/// bound, see `slow_milp_case`), is counted and reported instead of failing the case.
+///
+/// Strict: after the first hang every later case (shrinking included) is skipped, so at most one
+/// worker thread is left spinning and the hang is reported with its original input.
 fn structured_property(tolerate_microlp: bool) {
     let mut runner = TestRunner::new(config());
     // Counted for the report only (shrinking after a failure counts again).
     let charged = std::cell::Cell::new(0usize);
     let infeasible = std::cell::Cell::new(0usize);
     let solver_failures = std::cell::Cell::new(0usize);
+    let slow = std::cell::Cell::new(0usize);
+    let hung = std::cell::Cell::new(false);
     let start = std::time::Instant::now();
     let result = runner.run(&request(), |r| {
-        match charge(&r) {
-            Ok(c) => {
+        if hung.get() {
+            return Ok(());
+        }
+        match charge_with_deadline(&r) {
+            Run::TimedOut if tolerate_microlp => {
+                eprintln!(
+                    "known slow microlp branch and bound: still running after {:?}: {r:?}",
+                    charge_timeout()
+                );
+                slow.set(slow.get() + 1);
+            }
+            Run::TimedOut => {
+                hung.set(true);
+                prop_assert!(false, "charge still running after {:?}", charge_timeout());
+            }
+            Run::Panicked => prop_assert!(false, "charge panicked"),
+            Run::Done(Ok(c)) => {
                 check_charge(&r, &c)?;
                 charged.set(charged.get() + 1);
             }
-            Err(AlloyError::Infeasible { reasons }) => {
+            Run::Done(Err(AlloyError::Infeasible { reasons })) => {
                 prop_assert!(!reasons.is_empty(), "infeasible without a reason");
                 prop_assert!(reasons.iter().all(|s| !s.trim().is_empty()), "{reasons:?}");
                 infeasible.set(infeasible.get() + 1);
             }
-            Err(AlloyError::Solver(m)) if tolerate_microlp && m.contains(MICROLP_INTERNAL) => {
+            Run::Done(Err(AlloyError::Solver(m)))
+                if tolerate_microlp && m.contains(MICROLP_INTERNAL) =>
+            {
                 eprintln!("known microlp failure: {m}");
                 solver_failures.set(solver_failures.get() + 1);
             }
-            Err(other) => prop_assert!(false, "expected a charge or Infeasible, got {other:?}"),
+            Run::Done(Err(other)) => {
+                prop_assert!(false, "expected a charge or Infeasible, got {other:?}")
+            }
         }
         Ok(())
     });
     eprintln!(
-        "structured random plans: {} charged, {} infeasible, {} microlp failures in {:.2} s",
+        "structured random plans: {} charged, {} infeasible, {} microlp failures, {} slower \
+         than {:?}, in {:.2} s",
         charged.get(),
         infeasible.get(),
         solver_failures.get(),
+        slow.get(),
+        charge_timeout(),
         start.elapsed().as_secs_f64()
     );
     if let Err(e) = result {
@@ -594,7 +660,8 @@ fn structured_property(tolerate_microlp: bool) {
 }
 
 /// The property as it stands: any other error, a panic or a charge out of grade fails.
-/// microlp's internal error (about 1 case in 1000) is tolerated and reported until fixed.
+/// microlp's internal errors (about 1 case in 1000) and branch-and-bound runs past the
+/// deadline (about 1 in 5000) are tolerated and reported until fixed.
 #[test]
 fn structured_random_plans_charge_to_grade_or_are_infeasible() {
     structured_property(true);
@@ -606,15 +673,17 @@ fn structured_random_plans_charge_to_grade_or_are_infeasible() {
             \"An unexpected error occurred while running the optimizer: …\" — seen: \
             \"exactly integral solution failed feasibility validation after slack-basis retry\", \
             \"integral candidate became infeasible after slack-basis retry\", \
-            \"Singular matrix\"); run with PROPTEST_CASES=3000 to see it"]
+            \"Singular matrix\"), and about 1 in 5000 takes over 20 s in a debug build \
+            (slow_milp_case); run with PROPTEST_CASES=3000 to see them"]
 fn structured_random_plans_never_give_a_solver_error() {
     structured_property(false);
 }
 
-fn released(
+fn stock_lot(
     id: &str,
     chemistry: &[(Element, f64)],
     stock_kg: f64,
+    price_per_kg: f64,
     piece_kg: Option<f64>,
     is_return: bool,
 ) -> Lot {
@@ -623,7 +692,7 @@ fn released(
         material: id.into(),
         chemistry_wt_pct: chemistry.iter().copied().collect(),
         stock_kg,
-        price_per_kg: 0.0,
+        price_per_kg,
         status: LotStatus::Released,
         piece_kg,
         is_return,
@@ -654,54 +723,81 @@ fn microlp_failure_case() -> ChargeRequest {
         },
         output_kg: 802.6,
         lots: vec![
-            released(
+            stock_lot(
                 "L00",
                 &[(B, 15.0), (O, 0.048), (Fe, 84.952)],
+                0.0,
                 0.0,
                 None,
                 false,
             ),
-            released(
+            stock_lot(
                 "L01",
                 &[(Fe, 71.2331), (Cu, 28.3732), (Pr, 0.3937)],
                 431.66,
+                0.0,
                 None,
                 false,
             ),
-            released("L02", &[(Al, 70.6317), (Fe, 29.3683)], 732.13, None, true),
-            released(
+            stock_lot(
+                "L02",
+                &[(Al, 70.6317), (Fe, 29.3683)],
+                732.13,
+                0.0,
+                None,
+                true,
+            ),
+            stock_lot(
                 "L03",
                 &[(O, 0.0128), (Fe, 32.3428), (Co, 67.6444)],
                 564.62,
+                0.0,
                 None,
                 false,
             ),
-            released("L04", &[(Al, 20.0), (Fe, 80.0)], 0.0, None, false),
-            released("L05", &[(B, 10.4044), (Fe, 89.5956)], 293.72, None, false),
-            released(
+            stock_lot("L04", &[(Al, 20.0), (Fe, 80.0)], 0.0, 0.0, None, false),
+            stock_lot(
+                "L05",
+                &[(B, 10.4044), (Fe, 89.5956)],
+                293.72,
+                0.0,
+                None,
+                false,
+            ),
+            stock_lot(
                 "L06",
                 &[(Fe, 5.2641), (Nd, 94.7359)],
                 258.74,
+                0.0,
                 Some(16.94),
                 false,
             ),
-            released("L07", &[(Fe, 100.0)], 527.02, None, false),
-            released("L08", &[(Al, 20.0), (Fe, 80.0)], 0.0, None, false),
-            released(
+            stock_lot("L07", &[(Fe, 100.0)], 527.02, 0.0, None, false),
+            stock_lot("L08", &[(Al, 20.0), (Fe, 80.0)], 0.0, 0.0, None, false),
+            stock_lot(
                 "L09",
                 &[(Fe, 51.5265), (Co, 48.4735)],
                 47.58,
+                0.0,
                 Some(20.43),
                 false,
             ),
-            released(
+            stock_lot(
                 "L10",
                 &[(B, 15.0), (Fe, 84.7935), (Pr, 0.2065)],
                 807.52,
+                0.0,
                 None,
                 false,
             ),
-            released("L11", &[(Fe, 23.8116), (Ga, 76.1884)], 639.77, None, false),
+            stock_lot(
+                "L11",
+                &[(Fe, 23.8116), (Ga, 76.1884)],
+                639.77,
+                0.0,
+                None,
+                false,
+            ),
         ],
         recovery: BTreeMap::from([(B, 0.9877741592940992), (Dy, 0.9688691068316018)]),
         heel: None,
@@ -723,5 +819,165 @@ fn microlp_internal_error_on_a_feasible_looking_heat() {
         }
         Err(AlloyError::Infeasible { reasons }) => assert!(!reasons.is_empty()),
         Err(other) => panic!("expected a charge or Infeasible, got {other:?}"),
+    }
+}
+
+/// Found by the structured property: `charge` on this 14-lot heat (7 lots in pieces) takes
+/// ≈ 22 s in a debug build and ≈ 2 s in release, ~100× the 20 ms target; nearly all of it in
+/// stage 3 (least cost with the deviation held at stage 2's optimum), ≈ 0.19 s in stage 2.
+fn slow_milp_case() -> ChargeRequest {
+    ChargeRequest {
+        grade: Grade {
+            name: "random".into(),
+            aim_wt_pct: BTreeMap::from([(B, 0.977), (Co, 2.26), (Nd, 12.808)]),
+            balance: Fe,
+            quality: QualityGrade::G045003,
+            tolerance_wt_pct: BTreeMap::new(),
+            impurity_max_wt_pct: BTreeMap::new(),
+            rules: vec![],
+        },
+        output_kg: 166.1,
+        lots: vec![
+            stock_lot(
+                "L00",
+                &[(B, 19.7719), (O, 0.0128), (Fe, 80.2153)],
+                206.2,
+                104.67,
+                Some(0.528),
+                false,
+            ),
+            stock_lot(
+                "L01",
+                &[(C, 0.0353), (Fe, 33.6876), (Co, 66.2771)],
+                148.44,
+                736.22,
+                None,
+                false,
+            ),
+            stock_lot(
+                "L02",
+                &[(Fe, 3.1012), (Nd, 96.8988)],
+                342.62,
+                254.28,
+                Some(3.407),
+                false,
+            ),
+            stock_lot(
+                "L03",
+                &[(Fe, 99.5868), (Pr, 0.4132)],
+                335.08,
+                628.85,
+                Some(3.031),
+                false,
+            ),
+            stock_lot(
+                "L04",
+                &[(B, 17.9439), (Fe, 82.0561)],
+                301.81,
+                333.03,
+                Some(1.404),
+                false,
+            ),
+            stock_lot(
+                "L05",
+                &[(Fe, 38.6542), (Co, 61.3458)],
+                950.38,
+                763.65,
+                None,
+                false,
+            ),
+            stock_lot(
+                "L06",
+                &[(C, 0.0309), (Fe, 72.4278), (La, 0.4689), (Nd, 27.0724)],
+                642.84,
+                566.36,
+                None,
+                true,
+            ),
+            stock_lot(
+                "L07",
+                &[(Fe, 95.9097), (Co, 4.0903)],
+                173.35,
+                511.98,
+                None,
+                false,
+            ),
+            stock_lot(
+                "L08",
+                &[(B, 18.329), (O, 0.0339), (Fe, 81.6371)],
+                369.62,
+                449.87,
+                Some(0.412),
+                false,
+            ),
+            stock_lot(
+                "L09",
+                &[(O, 0.004), (Fe, 7.3756), (Co, 92.6204)],
+                157.78,
+                722.81,
+                None,
+                false,
+            ),
+            stock_lot(
+                "L10",
+                &[(B, 1.1107), (Fe, 65.1211), (Nd, 33.7682)],
+                314.76,
+                60.16,
+                Some(3.935),
+                true,
+            ),
+            stock_lot(
+                "L11",
+                &[(Fe, 21.6501), (Nd, 78.3499)],
+                316.82,
+                516.27,
+                Some(0.628),
+                false,
+            ),
+            stock_lot(
+                "L12",
+                &[(B, 16.1721), (O, 0.0317), (Fe, 83.7962)],
+                920.9,
+                797.84,
+                Some(2.344),
+                true,
+            ),
+            stock_lot(
+                "L13",
+                &[(Fe, 18.9038), (Co, 81.0962)],
+                653.72,
+                939.24,
+                None,
+                false,
+            ),
+        ],
+        recovery: BTreeMap::from([(Nd, 0.9641576945856203)]),
+        heel: None,
+        min_returns_kg: 0.0,
+    }
+}
+
+/// A 14-lot heat should charge (or be refused) within 10× the 20 ms target in release, and
+/// within 5 s in a debug build.
+#[test]
+#[ignore = "charge takes ≈ 2 s in release (≈ 22 s in debug) on this 14-lot heat with 7 lots \
+            in pieces: microlp's branch and bound in stage 3 (least cost at the stage-2 \
+            deviation, ≈ 1.8 s) and stage 2 (≈ 0.19 s)"]
+fn slow_milp_case_returns_promptly() {
+    let limit = if cfg!(debug_assertions) {
+        std::time::Duration::from_secs(5)
+    } else {
+        std::time::Duration::from_millis(200)
+    };
+    let start = std::time::Instant::now();
+    let run = charge_with_deadline(&slow_milp_case());
+    let elapsed = start.elapsed();
+    assert!(elapsed <= limit, "charge took {elapsed:?}, limit {limit:?}");
+    match run {
+        Run::Done(Ok(c)) => check_charge(&slow_milp_case(), &c).unwrap(),
+        Run::Done(Err(AlloyError::Infeasible { reasons })) => assert!(!reasons.is_empty()),
+        Run::Done(Err(other)) => panic!("expected a charge or Infeasible, got {other:?}"),
+        Run::Panicked => panic!("charge panicked"),
+        Run::TimedOut => panic!("charge still running after {:?}", start.elapsed()),
     }
 }

@@ -104,7 +104,7 @@ pub fn run(args: BatchArgs, trim: bool) -> Result<ExitCode> {
     }
     println!("{t}");
     if !c.on_aim {
-        println!("The aim cannot be hit exactly with whole pieces and this stock; the charge is the closest inside the band.");
+        println!("The aim cannot be hit exactly with this stock (whole pieces, impurity limits or rules hold it back); the charge is the closest inside the band.");
     }
     Ok(ExitCode::SUCCESS)
 }
