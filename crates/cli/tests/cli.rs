@@ -594,3 +594,37 @@ fn alloy_advise_finds_the_wheel_speed_for_a_target_flake() {
     assert!((speed - 1.5).abs() < 0.05, "{speed}");
     assert_eq!(v["in_window"], true);
 }
+
+#[test]
+fn alloy_fit_recovery_learns_each_furnace() {
+    // The example history was made with η_Nd = 0.992 (VIM-1) and 0.985 (VIM-2), 0.1 % noise.
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lodestone"))
+        .args([
+            "alloy",
+            "fit-recovery",
+            &format!("{root}/examples/alloy/heat-history.toml"),
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for (furnace, eta) in [("VIM-1", 0.992), ("VIM-2", 0.985)] {
+        let fit = v["fits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["furnace"] == furnace && f["element"] == "Nd")
+            .unwrap();
+        let got = fit["recovery"].as_f64().unwrap();
+        assert!(
+            (got - eta).abs() < 3.0 * fit["recovery_se"].as_f64().unwrap() + 1e-4,
+            "{furnace}: {got}"
+        );
+    }
+}

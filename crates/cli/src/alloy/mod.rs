@@ -4,6 +4,7 @@ mod advise;
 mod batch;
 mod campaign;
 mod cast;
+mod fit;
 mod grade_check;
 
 use clap::Subcommand;
@@ -39,6 +40,9 @@ pub enum AlloyCommand {
     ///
     /// Example: lodestone alloy advise --hold-pour-rate 3.4 --target-thickness 0.30
     Advise(advise::AdviseArgs),
+    /// Fit each furnace's recovery factors from its heat history (least squares on assays),
+    /// printed as the [recovery] table of batch plans, so the optimiser learns each furnace.
+    FitRecovery(fit::FitArgs),
 }
 
 /// Runs an alloy subcommand.
@@ -50,5 +54,6 @@ pub fn run(cmd: AlloyCommand) -> anyhow::Result<ExitCode> {
         AlloyCommand::Campaign(args) => campaign::run(args),
         AlloyCommand::Cast(args) => cast::run(args),
         AlloyCommand::Advise(args) => advise::run(args),
+        AlloyCommand::FitRecovery(args) => fit::run(args),
     }
 }
