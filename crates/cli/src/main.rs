@@ -9,7 +9,12 @@ use std::process::ExitCode;
 
 /// Lodestone — software that runs and designs rare-earth plants.
 #[derive(Parser)]
-#[command(name = "lodestone", version, about, long_about = None, propagate_version = true)]
+#[command(
+    name = "lodestone",
+    version,
+    about = "Lodestone — software that runs and designs rare-earth plants: solvent-extraction cascades, NdFeB alloy batching and strip casting",
+    propagate_version = true
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -20,7 +25,7 @@ enum Command {
     /// Solvent extraction: simulate cascades, design fractional extraction.
     #[command(subcommand)]
     Sx(sx::SxCommand),
-    /// NdFeB alloy: charge heats to grade at least cost.
+    /// NdFeB alloy: charge heats to grade, correct after assay, melt losses, strip casting.
     #[command(subcommand)]
     Alloy(alloy::AlloyCommand),
 }
