@@ -140,40 +140,48 @@ impl Rule {
         }
     }
 
-    /// Evaluates the rule on a composition in wt%: `Ok(value)` when met, `Err(message)` otherwise.
-    pub fn check(&self, wt_pct: &BTreeMap<Element, f64>) -> Result<f64, String> {
+    /// The rule's value on a composition in wt%: `[T] − 72.3·[B]`, or the ratio (NaN when its
+    /// denominator is zero).
+    pub fn value(&self, wt_pct: &BTreeMap<Element, f64>) -> f64 {
         let get = |e: &Element| wt_pct.get(e).copied().unwrap_or(0.0);
         match self {
             Rule::LowBoron { transition } => {
-                let value =
-                    transition.iter().map(get).sum::<f64>() - LOW_BORON_FACTOR * get(&Element::B);
-                if value > 0.0 {
-                    Ok(value)
-                } else {
-                    Err(format!("[T] − 72.3·[B] = {value:.3} is not > 0"))
-                }
+                transition.iter().map(get).sum::<f64>() - LOW_BORON_FACTOR * get(&Element::B)
             }
             Rule::Ratio {
-                name,
                 numerator,
                 denominator,
-                min,
-                max,
                 basis,
+                ..
             } => {
                 let amount = |e: &Element| get(e) * basis.per_mass(*e);
                 let den: f64 = denominator.iter().map(amount).sum();
-                if den <= 0.0 {
-                    return Err(format!("{name}: the denominator is zero"));
+                if den > 0.0 {
+                    numerator.iter().map(amount).sum::<f64>() / den
+                } else {
+                    f64::NAN
                 }
-                let ratio = numerator.iter().map(amount).sum::<f64>() / den;
-                let low = min.is_none_or(|m| ratio >= m - 1e-12);
-                let high = max.is_none_or(|m| ratio <= m + 1e-12);
+            }
+        }
+    }
+
+    /// Evaluates the rule on a composition in wt%: `Ok(value)` when met, `Err(message)` otherwise.
+    pub fn check(&self, wt_pct: &BTreeMap<Element, f64>) -> Result<f64, String> {
+        let value = self.value(wt_pct);
+        match self {
+            Rule::LowBoron { .. } if value > 0.0 => Ok(value),
+            Rule::LowBoron { .. } => Err(format!("[T] − 72.3·[B] = {value:.3} is not > 0")),
+            Rule::Ratio { name, .. } if value.is_nan() => {
+                Err(format!("{name}: the denominator is zero"))
+            }
+            Rule::Ratio { name, min, max, .. } => {
+                let low = min.is_none_or(|m| value >= m - 1e-12);
+                let high = max.is_none_or(|m| value <= m + 1e-12);
                 if low && high {
-                    Ok(ratio)
+                    Ok(value)
                 } else {
                     Err(format!(
-                        "{name} = {ratio:.4} is outside [{}, {}]",
+                        "{name} = {value:.4} is outside [{}, {}]",
                         min.map_or("−∞".into(), |m| m.to_string()),
                         max.map_or("∞".into(), |m| m.to_string())
                     ))
@@ -402,42 +410,15 @@ pub fn check_assay(grade: &Grade, assay_wt_pct: &BTreeMap<Element, f64>) -> Vec<
         });
     }
     for rule in &grade.rules {
-        let (measured, pass) = match rule.check(assay_wt_pct) {
-            Ok(v) => (v, true),
-            Err(_) => (f64::NAN, false),
-        };
-        let measured = if measured.is_nan() {
-            rule_value(rule, assay_wt_pct)
-        } else {
-            measured
-        };
         lines.push(CheckLine {
             item: rule.name(),
-            measured,
+            measured: rule.value(assay_wt_pct),
             aim: None,
             allowed: rule_allowed(rule),
-            pass,
+            pass: rule.check(assay_wt_pct).is_ok(),
         });
     }
     lines
-}
-
-fn rule_value(rule: &Rule, wt: &BTreeMap<Element, f64>) -> f64 {
-    let get = |e: &Element| wt.get(e).copied().unwrap_or(0.0);
-    match rule {
-        Rule::LowBoron { transition } => {
-            transition.iter().map(get).sum::<f64>() - LOW_BORON_FACTOR * get(&Element::B)
-        }
-        Rule::Ratio {
-            numerator,
-            denominator,
-            basis,
-            ..
-        } => {
-            let amount = |e: &Element| get(e) * basis.per_mass(*e);
-            numerator.iter().map(amount).sum::<f64>() / denominator.iter().map(amount).sum::<f64>()
-        }
-    }
 }
 
 fn rule_allowed(rule: &Rule) -> String {
