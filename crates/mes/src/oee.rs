@@ -1,0 +1,1 @@
+//! Overall equipment effectiveness (filled in next).

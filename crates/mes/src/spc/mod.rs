@@ -1,0 +1,1 @@
+//! Statistical process control (filled in next).
