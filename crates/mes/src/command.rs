@@ -1,0 +1,357 @@
+//! Commands: what users, the twin and the HTTP API ask of the MES. Each accepted command is
+//! recorded as exactly one [`Event`](crate::event::Event). Commands are JSON-serialisable so
+//! every edge (CLI, HTTP, twin) speaks the same language.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+use crate::model::{
+    Disposition, Equipment, EquipmentState, MaterialDefinition, MaterialUse, OrderAction, Role,
+    SignatureMeaning,
+};
+
+/// A command with the retry key and the reason for the change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Envelope {
+    /// Client-chosen idempotency key: a retry with the same key is answered with the first
+    /// outcome and changes nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// Why the change is made (recorded in the audit trail).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The command.
+    #[serde(flatten)]
+    pub command: Command,
+}
+
+impl From<Command> for Envelope {
+    fn from(command: Command) -> Self {
+        Envelope {
+            client_id: None,
+            reason: None,
+            command,
+        }
+    }
+}
+
+impl Envelope {
+    /// Sets the idempotency key.
+    pub fn with_client_id(mut self, client_id: impl Into<String>) -> Self {
+        self.client_id = Some(client_id.into());
+        self
+    }
+
+    /// Sets the reason for the change.
+    pub fn with_reason(mut self, reason: impl Into<String>) -> Self {
+        self.reason = Some(reason.into());
+        self
+    }
+}
+
+/// A quantity taken from or put into a lot.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LotQuantity {
+    /// Lot id.
+    pub lot: String,
+    /// Quantity, kg.
+    pub quantity_kg: f64,
+}
+
+/// An electronic signature given with a command: the signer re-enters the password.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SignatureInput {
+    /// Must be the acting user.
+    pub user: String,
+    /// Re-authentication at signing (never stored).
+    pub password: String,
+    /// What the signature means.
+    pub meaning: SignatureMeaning,
+}
+
+/// Everything the MES can be asked to change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Command {
+    /// Add or change a node of the equipment hierarchy.
+    DefineEquipment(Equipment),
+    /// Add or change a material class.
+    DefineMaterialClass {
+        /// Id.
+        id: String,
+        /// Display name.
+        name: String,
+    },
+    /// Add or change a material definition.
+    DefineMaterialDefinition(MaterialDefinition),
+    /// Add the next version of a work master.
+    DefineWorkMaster {
+        /// Id.
+        id: String,
+        /// Process segment.
+        segment: String,
+        /// Material definition produced.
+        product: String,
+        /// Bill of materials, kg per kg of product.
+        #[serde(default)]
+        bill_kg_per_kg: BTreeMap<String, f64>,
+        /// Set points.
+        #[serde(default)]
+        parameters: BTreeMap<String, String>,
+    },
+    /// Create a user.
+    CreateUser {
+        /// Login id.
+        id: String,
+        /// Full name.
+        name: String,
+        /// Roles.
+        roles: Vec<Role>,
+        /// Initial password (stored only as an argon2 hash).
+        password: String,
+    },
+    /// Change a user's roles or deactivate the user.
+    SetUserRoles {
+        /// Login id.
+        id: String,
+        /// New roles.
+        roles: Vec<Role>,
+        /// Whether the user may log in.
+        active: bool,
+    },
+    /// Receive a lot into stock (a purchase, or an opening balance).
+    ReceiveLot {
+        /// New lot id.
+        lot: String,
+        /// Material definition.
+        definition: String,
+        /// Quantity, kg.
+        quantity_kg: f64,
+        /// Supplier's lot id.
+        #[serde(default)]
+        supplier_lot: Option<String>,
+        /// Storage location.
+        #[serde(default)]
+        location: Option<String>,
+        /// Certificate chemistry, wt%.
+        #[serde(default)]
+        composition_wt_pct: BTreeMap<String, f64>,
+        /// Disposition on receipt (default: released, on the supplier's certificate).
+        #[serde(default)]
+        disposition: Option<Disposition>,
+        /// When it arrived (default: now).
+        #[serde(default)]
+        at: Option<String>,
+    },
+    /// Divide a lot into new sublots; what is not split off stays in the source.
+    SplitLot {
+        /// Source lot.
+        source: String,
+        /// New lots and their quantities.
+        parts: Vec<LotQuantity>,
+        /// When (default: now).
+        #[serde(default)]
+        at: Option<String>,
+    },
+    /// Combine quantities of several lots into one new lot (blend).
+    MergeLots {
+        /// Quantities taken from each source.
+        sources: Vec<LotQuantity>,
+        /// New lot id.
+        lot: String,
+        /// Material definition of the new lot (default: that of the first source).
+        #[serde(default)]
+        definition: Option<String>,
+        /// Storage location of the new lot.
+        #[serde(default)]
+        location: Option<String>,
+        /// When (default: now).
+        #[serde(default)]
+        at: Option<String>,
+    },
+    /// Move a lot to another storage location.
+    MoveLot {
+        /// Lot id.
+        lot: String,
+        /// New location.
+        location: String,
+    },
+    /// Ship a lot (all that remains) to a customer.
+    ShipLot {
+        /// Lot id.
+        lot: String,
+        /// Customer.
+        customer: String,
+        /// When (default: now).
+        #[serde(default)]
+        at: Option<String>,
+    },
+    /// Write off part or all of a lot.
+    ScrapLot {
+        /// Lot id.
+        lot: String,
+        /// Quantity written off, kg.
+        quantity_kg: f64,
+    },
+    /// Create a job order from a work master (latest version).
+    CreateOrder {
+        /// New order id.
+        id: String,
+        /// Work master id.
+        work_master: String,
+        /// Planned quantity, kg.
+        planned_kg: f64,
+        /// Unit, if already known.
+        #[serde(default)]
+        equipment: Option<String>,
+        /// Priority (higher first).
+        #[serde(default)]
+        priority: i64,
+    },
+    /// Move a job order through its life cycle.
+    OrderAction {
+        /// Order id.
+        order: String,
+        /// What to do.
+        action: OrderAction,
+        /// Unit to dispatch to (dispatch only).
+        #[serde(default)]
+        equipment: Option<String>,
+        /// When (default: now).
+        #[serde(default)]
+        at: Option<String>,
+    },
+    /// Record material consumed by a running order.
+    Consume {
+        /// Order id.
+        order: String,
+        /// Lot drawn on.
+        lot: String,
+        /// Quantity, kg.
+        quantity_kg: f64,
+        /// When (default: now).
+        #[serde(default)]
+        at: Option<String>,
+    },
+    /// Record a lot produced by a running order (product, by-product, co-product or scrap).
+    Produce {
+        /// Order id.
+        order: String,
+        /// New lot id.
+        lot: String,
+        /// Quantity, kg.
+        quantity_kg: f64,
+        /// Material use (default: produced).
+        #[serde(default)]
+        material_use: Option<MaterialUse>,
+        /// Material definition (default: the order's product).
+        #[serde(default)]
+        definition: Option<String>,
+        /// Chemistry, wt%, if known at production.
+        #[serde(default)]
+        composition_wt_pct: BTreeMap<String, f64>,
+        /// Storage location.
+        #[serde(default)]
+        location: Option<String>,
+        /// When (default: now).
+        #[serde(default)]
+        at: Option<String>,
+    },
+    /// Record a lot fed to a continuous unit at a steady rate over a time window.
+    FeedContinuous {
+        /// Continuous unit (e.g. an SX cascade).
+        equipment: String,
+        /// Lot fed.
+        lot: String,
+        /// Quantity fed over the window, kg.
+        quantity_kg: f64,
+        /// Start of feeding.
+        from: String,
+        /// End of feeding.
+        to: String,
+    },
+    /// Record a product lot of a continuous unit over a time window; it draws on the feeds of
+    /// that window (shifted back by the residence time), apportioned by mass.
+    OutputContinuous {
+        /// Continuous unit.
+        equipment: String,
+        /// New lot id.
+        lot: String,
+        /// Material definition.
+        definition: String,
+        /// Quantity, kg.
+        quantity_kg: f64,
+        /// Start of the output window.
+        from: String,
+        /// End of the output window.
+        to: String,
+        /// Residence time between feed and product, s.
+        #[serde(default)]
+        residence_time_s: f64,
+        /// Chemistry, wt%.
+        #[serde(default)]
+        composition_wt_pct: BTreeMap<String, f64>,
+    },
+    /// Record an operating-state change of a unit (for OEE).
+    SetEquipmentState {
+        /// Unit.
+        equipment: String,
+        /// New state.
+        state: EquipmentState,
+        /// When (default: now).
+        #[serde(default)]
+        at: Option<String>,
+        /// Downtime reason.
+        #[serde(default)]
+        cause: Option<String>,
+    },
+    /// Put a lot on QA hold.
+    HoldLot {
+        /// Lot id.
+        lot: String,
+    },
+    /// Release a lot for use and shipment, with an electronic signature.
+    ReleaseLot {
+        /// Lot id.
+        lot: String,
+        /// The signature.
+        signature: Option<SignatureInput>,
+    },
+    /// Reject a lot, with an electronic signature.
+    RejectLot {
+        /// Lot id.
+        lot: String,
+        /// The signature.
+        signature: Option<SignatureInput>,
+    },
+}
+
+impl Command {
+    /// The command's name as in JSON (`receive-lot`, ...).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::DefineEquipment(_) => "define-equipment",
+            Command::DefineMaterialClass { .. } => "define-material-class",
+            Command::DefineMaterialDefinition(_) => "define-material-definition",
+            Command::DefineWorkMaster { .. } => "define-work-master",
+            Command::CreateUser { .. } => "create-user",
+            Command::SetUserRoles { .. } => "set-user-roles",
+            Command::ReceiveLot { .. } => "receive-lot",
+            Command::SplitLot { .. } => "split-lot",
+            Command::MergeLots { .. } => "merge-lots",
+            Command::MoveLot { .. } => "move-lot",
+            Command::ShipLot { .. } => "ship-lot",
+            Command::ScrapLot { .. } => "scrap-lot",
+            Command::CreateOrder { .. } => "create-order",
+            Command::OrderAction { .. } => "order-action",
+            Command::Consume { .. } => "consume",
+            Command::Produce { .. } => "produce",
+            Command::FeedContinuous { .. } => "feed-continuous",
+            Command::OutputContinuous { .. } => "output-continuous",
+            Command::SetEquipmentState { .. } => "set-equipment-state",
+            Command::HoldLot { .. } => "hold-lot",
+            Command::ReleaseLot { .. } => "release-lot",
+            Command::RejectLot { .. } => "reject-lot",
+        }
+    }
+}

@@ -1,0 +1,357 @@
+//! Events: the append-only record. One event per accepted command, with every value resolved
+//! (times, versions, defaults, apportioned quantities) so that replaying the events rebuilds the
+//! projections exactly, and hash-chained so that any edit of a stored row is evident.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+
+use crate::command::LotQuantity;
+use crate::model::{
+    Disposition, Equipment, EquipmentState, MaterialDefinition, MaterialUse, OrderAction,
+    OrderState, Role, SignatureMeaning, Timestamp,
+};
+
+/// Hash that precedes the first event.
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// A signature as recorded: who, their printed name, when, what it means, and the hash of the
+/// record version signed (21 CFR 11 §11.50, §11.70).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Signature {
+    /// Signer's login id.
+    pub user: String,
+    /// Signer's printed name.
+    pub name: String,
+    /// Meaning of the signature.
+    pub meaning: SignatureMeaning,
+    /// When it was given (UTC).
+    pub signed_at: Timestamp,
+    /// Hash of the last event of the signed record before signing: the signature is bound to
+    /// that version and cannot be moved to another record.
+    pub record_hash: String,
+}
+
+/// A draw of a continuous output on one feed, apportioned by mass.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeedDraw {
+    /// Feed lot.
+    pub lot: String,
+    /// Mass of the feed in the output's (shifted) window, kg.
+    pub quantity_kg: f64,
+}
+
+/// Every fact the MES records.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "kebab-case")]
+#[allow(missing_docs)]
+pub enum Event {
+    EquipmentDefined(Equipment),
+    MaterialClassDefined {
+        id: String,
+        name: String,
+    },
+    MaterialDefinitionDefined(MaterialDefinition),
+    WorkMasterDefined {
+        id: String,
+        version: i64,
+        segment: String,
+        product: String,
+        bill_kg_per_kg: BTreeMap<String, f64>,
+        parameters: BTreeMap<String, String>,
+    },
+    UserCreated {
+        id: String,
+        name: String,
+        roles: Vec<Role>,
+        password_hash: String,
+    },
+    UserRolesSet {
+        id: String,
+        roles: Vec<Role>,
+        active: bool,
+    },
+    LotReceived {
+        lot: String,
+        definition: String,
+        quantity_kg: f64,
+        supplier_lot: Option<String>,
+        location: Option<String>,
+        composition_wt_pct: BTreeMap<String, f64>,
+        disposition: Disposition,
+        at: Timestamp,
+    },
+    LotSplit {
+        step: String,
+        source: String,
+        definition: String,
+        parts: Vec<LotQuantity>,
+        composition_wt_pct: BTreeMap<String, f64>,
+        disposition: Disposition,
+        location: Option<String>,
+        at: Timestamp,
+    },
+    LotsMerged {
+        step: String,
+        sources: Vec<LotQuantity>,
+        lot: String,
+        definition: String,
+        composition_wt_pct: BTreeMap<String, f64>,
+        disposition: Disposition,
+        location: Option<String>,
+        at: Timestamp,
+    },
+    LotMoved {
+        lot: String,
+        from: Option<String>,
+        to: String,
+    },
+    LotShipped {
+        lot: String,
+        customer: String,
+        quantity_kg: f64,
+        at: Timestamp,
+    },
+    LotScrapped {
+        lot: String,
+        quantity_kg: f64,
+        at: Timestamp,
+    },
+    OrderCreated {
+        id: String,
+        work_master: String,
+        work_master_version: i64,
+        product: String,
+        planned_kg: f64,
+        equipment: Option<String>,
+        priority: i64,
+        at: Timestamp,
+    },
+    OrderStateChanged {
+        order: String,
+        action: OrderAction,
+        from: OrderState,
+        to: OrderState,
+        equipment: Option<String>,
+        at: Timestamp,
+    },
+    MaterialConsumed {
+        order: String,
+        lot: String,
+        quantity_kg: f64,
+        at: Timestamp,
+    },
+    MaterialProduced {
+        order: String,
+        lot: String,
+        definition: String,
+        quantity_kg: f64,
+        material_use: MaterialUse,
+        composition_wt_pct: BTreeMap<String, f64>,
+        location: Option<String>,
+        at: Timestamp,
+    },
+    ContinuousFed {
+        equipment: String,
+        lot: String,
+        quantity_kg: f64,
+        from: Timestamp,
+        to: Timestamp,
+    },
+    ContinuousOutput {
+        step: String,
+        equipment: String,
+        lot: String,
+        definition: String,
+        quantity_kg: f64,
+        from: Timestamp,
+        to: Timestamp,
+        residence_time_s: f64,
+        draws: Vec<FeedDraw>,
+        composition_wt_pct: BTreeMap<String, f64>,
+    },
+    EquipmentStateSet {
+        equipment: String,
+        state: EquipmentState,
+        cause: Option<String>,
+        at: Timestamp,
+    },
+    LotHeld {
+        lot: String,
+        from: Disposition,
+    },
+    LotReleased {
+        lot: String,
+        from: Disposition,
+        signature: Signature,
+    },
+    LotRejected {
+        lot: String,
+        from: Disposition,
+        signature: Signature,
+    },
+}
+
+impl Event {
+    /// The event's name as stored in `events.kind`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Event::EquipmentDefined(_) => "equipment-defined",
+            Event::MaterialClassDefined { .. } => "material-class-defined",
+            Event::MaterialDefinitionDefined(_) => "material-definition-defined",
+            Event::WorkMasterDefined { .. } => "work-master-defined",
+            Event::UserCreated { .. } => "user-created",
+            Event::UserRolesSet { .. } => "user-roles-set",
+            Event::LotReceived { .. } => "lot-received",
+            Event::LotSplit { .. } => "lot-split",
+            Event::LotsMerged { .. } => "lots-merged",
+            Event::LotMoved { .. } => "lot-moved",
+            Event::LotShipped { .. } => "lot-shipped",
+            Event::LotScrapped { .. } => "lot-scrapped",
+            Event::OrderCreated { .. } => "order-created",
+            Event::OrderStateChanged { .. } => "order-state-changed",
+            Event::MaterialConsumed { .. } => "material-consumed",
+            Event::MaterialProduced { .. } => "material-produced",
+            Event::ContinuousFed { .. } => "continuous-fed",
+            Event::ContinuousOutput { .. } => "continuous-output",
+            Event::EquipmentStateSet { .. } => "equipment-state-set",
+            Event::LotHeld { .. } => "lot-held",
+            Event::LotReleased { .. } => "lot-released",
+            Event::LotRejected { .. } => "lot-rejected",
+        }
+    }
+
+    /// The records this event touches, as `kind:id` (for audit trails per record).
+    pub fn subjects(&self) -> Vec<String> {
+        let lot = |id: &str| format!("lot:{id}");
+        let order = |id: &str| format!("order:{id}");
+        let equipment = |id: &str| format!("equipment:{id}");
+        match self {
+            Event::EquipmentDefined(e) => vec![equipment(&e.id)],
+            Event::MaterialClassDefined { id, .. } => vec![format!("material-class:{id}")],
+            Event::MaterialDefinitionDefined(d) => vec![format!("material-definition:{}", d.id)],
+            Event::WorkMasterDefined { id, .. } => vec![format!("work-master:{id}")],
+            Event::UserCreated { id, .. } | Event::UserRolesSet { id, .. } => {
+                vec![format!("user:{id}")]
+            }
+            Event::LotReceived { lot: l, .. }
+            | Event::LotMoved { lot: l, .. }
+            | Event::LotShipped { lot: l, .. }
+            | Event::LotScrapped { lot: l, .. }
+            | Event::LotHeld { lot: l, .. }
+            | Event::LotReleased { lot: l, .. }
+            | Event::LotRejected { lot: l, .. } => vec![lot(l)],
+            Event::LotSplit { source, parts, .. } => std::iter::once(lot(source))
+                .chain(parts.iter().map(|p| lot(&p.lot)))
+                .collect(),
+            Event::LotsMerged {
+                sources, lot: l, ..
+            } => sources
+                .iter()
+                .map(|s| lot(&s.lot))
+                .chain(std::iter::once(lot(l)))
+                .collect(),
+            Event::OrderCreated { id, .. } => vec![order(id)],
+            Event::OrderStateChanged { order: o, .. } => vec![order(o)],
+            Event::MaterialConsumed {
+                order: o, lot: l, ..
+            }
+            | Event::MaterialProduced {
+                order: o, lot: l, ..
+            } => vec![order(o), lot(l)],
+            Event::ContinuousFed {
+                equipment: e,
+                lot: l,
+                ..
+            } => vec![equipment(e), lot(l)],
+            Event::ContinuousOutput {
+                equipment: e,
+                lot: l,
+                draws,
+                ..
+            } => std::iter::once(equipment(e))
+                .chain(std::iter::once(lot(l)))
+                .chain(draws.iter().map(|d| lot(&d.lot)))
+                .collect(),
+            Event::EquipmentStateSet { equipment: e, .. } => vec![equipment(e)],
+        }
+    }
+}
+
+/// A stored event row.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EventRecord {
+    /// Position in the chain, from 1.
+    pub seq: i64,
+    /// Client idempotency key.
+    pub client_id: Option<String>,
+    /// Server time of recording, UTC.
+    pub recorded_at: Timestamp,
+    /// Acting user.
+    pub actor: String,
+    /// Event name.
+    pub kind: String,
+    /// Reason for the change.
+    pub reason: Option<String>,
+    /// The event as JSON text (exactly as hashed).
+    pub payload: String,
+    /// Hash of the previous event.
+    pub prev_hash: String,
+    /// Hash of this event.
+    pub hash: String,
+}
+
+impl EventRecord {
+    /// The hash of this row's contents chained to `prev_hash`.
+    pub fn compute_hash(&self) -> String {
+        chain_hash(
+            self.seq,
+            &self.recorded_at,
+            &self.actor,
+            &self.kind,
+            self.reason.as_deref(),
+            self.client_id.as_deref(),
+            &self.payload,
+            &self.prev_hash,
+        )
+    }
+}
+
+/// SHA-256 over length-prefixed fields, so no two different rows hash the same input.
+#[allow(clippy::too_many_arguments)]
+pub fn chain_hash(
+    seq: i64,
+    recorded_at: &str,
+    actor: &str,
+    kind: &str,
+    reason: Option<&str>,
+    client_id: Option<&str>,
+    payload: &str,
+    prev_hash: &str,
+) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(seq.to_le_bytes());
+    for field in [
+        Some(recorded_at),
+        Some(actor),
+        Some(kind),
+        reason,
+        client_id,
+        Some(payload),
+        Some(prev_hash),
+    ] {
+        match field {
+            Some(text) => {
+                hasher.update([1u8]);
+                hasher.update((text.len() as u64).to_le_bytes());
+                hasher.update(text.as_bytes());
+            }
+            None => hasher.update([0u8]),
+        }
+    }
+    hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}

@@ -1,0 +1,980 @@
+//! Command handlers: check a command against the current state and turn it into the one event
+//! that records it. Nothing is written here; a refused command leaves no trace but the error.
+
+use std::collections::BTreeMap;
+
+use crate::command::{Command, SignatureInput};
+use crate::db::WriteTx;
+use crate::error::{MesError, Result};
+use crate::event::{Event, FeedDraw, Signature};
+use crate::model::{
+    check_composition, check_id, check_positive_kg, parse_timestamp, seconds_between, Disposition,
+    LotStatus, MaterialLot, MaterialUse, OrderAction, OrderState, Permission, Role, Timestamp,
+};
+use crate::projection::{exists, find_lot, find_order, find_user, EMPTY_KG};
+
+/// An authenticated user acting on the MES.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Session {
+    /// Login id.
+    pub user: String,
+    /// Printed name.
+    pub name: String,
+    /// Roles held at login.
+    pub roles: Vec<Role>,
+}
+
+impl Session {
+    /// Refuses unless one of the session's roles grants `permission`.
+    pub fn require(&self, permission: Permission, action: &str) -> Result<()> {
+        if self.roles.iter().any(|r| r.grants(permission)) {
+            return Ok(());
+        }
+        Err(MesError::PermissionDenied {
+            user: self.user.clone(),
+            roles: self
+                .roles
+                .iter()
+                .map(|r| r.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            action: action.to_string(),
+            permission: permission.as_str(),
+        })
+    }
+}
+
+/// The permission a command needs.
+pub fn permission_of(command: &Command) -> Permission {
+    use Command as C;
+    match command {
+        C::DefineEquipment(_)
+        | C::DefineMaterialClass { .. }
+        | C::DefineMaterialDefinition(_)
+        | C::DefineWorkMaster { .. } => Permission::ManageMasterData,
+        C::CreateUser { .. } | C::SetUserRoles { .. } => Permission::ManageUsers,
+        C::CreateOrder { .. } => Permission::PlanOrders,
+        C::OrderAction { action, .. } => match action {
+            OrderAction::Release | OrderAction::Dispatch | OrderAction::Cancel => {
+                Permission::PlanOrders
+            }
+            _ => Permission::ExecuteProduction,
+        },
+        C::ReceiveLot { .. }
+        | C::SplitLot { .. }
+        | C::MergeLots { .. }
+        | C::MoveLot { .. }
+        | C::ShipLot { .. }
+        | C::ScrapLot { .. }
+        | C::Consume { .. }
+        | C::Produce { .. }
+        | C::FeedContinuous { .. }
+        | C::OutputContinuous { .. }
+        | C::SetEquipmentState { .. } => Permission::ExecuteProduction,
+        C::HoldLot { .. } => Permission::RecordQuality,
+        C::ReleaseLot { .. } | C::RejectLot { .. } => Permission::DispositionLots,
+    }
+}
+
+/// Minimum password length for new users.
+pub const MIN_PASSWORD_CHARS: usize = 8;
+
+/// Hashes a password with argon2id and a random salt (PHC string).
+pub fn hash_password(password: &str) -> Result<String> {
+    use argon2::password_hash::PasswordHasher;
+    argon2::Argon2::default()
+        .hash_password(password.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| MesError::Corrupt(format!("cannot hash a password: {e}")))
+}
+
+/// Whether `password` matches a stored argon2 PHC hash.
+pub fn verify_password(password: &str, stored_hash: &str) -> bool {
+    use argon2::password_hash::{phc::PasswordHash, PasswordVerifier};
+    match PasswordHash::new(stored_hash) {
+        Ok(hash) => argon2::Argon2::default()
+            .verify_password(password.as_bytes(), &hash)
+            .is_ok(),
+        Err(_) => false,
+    }
+}
+
+fn when(field: &str, at: &Option<String>, now: &Timestamp) -> Result<Timestamp> {
+    match at {
+        Some(text) => parse_timestamp(field, text),
+        None => Ok(now.clone()),
+    }
+}
+
+async fn require_exists(
+    tx: &mut WriteTx<'_>,
+    table: &'static str,
+    kind: &'static str,
+    field: &str,
+    id: &str,
+) -> Result<()> {
+    check_id(field, id)?;
+    if !exists(&mut *tx.tx, table, id).await? {
+        return Err(MesError::not_found(kind, id));
+    }
+    Ok(())
+}
+
+async fn require_new_lot(tx: &mut WriteTx<'_>, field: &str, id: &str) -> Result<()> {
+    check_id(field, id)?;
+    if exists(&mut *tx.tx, "lots", id).await? {
+        return Err(MesError::AlreadyExists {
+            kind: "lot",
+            id: id.to_string(),
+        });
+    }
+    Ok(())
+}
+
+async fn lot(tx: &mut WriteTx<'_>, field: &str, id: &str) -> Result<MaterialLot> {
+    check_id(field, id)?;
+    find_lot(&mut *tx.tx, id)
+        .await?
+        .ok_or_else(|| MesError::not_found("lot", id))
+}
+
+/// A lot that material may be drawn from: on hand, not held or rejected, with enough in it.
+async fn drawable_lot(
+    tx: &mut WriteTx<'_>,
+    field: &str,
+    id: &str,
+    kg: f64,
+    action: &str,
+) -> Result<MaterialLot> {
+    let lot = lot(tx, field, id).await?;
+    if lot.status != LotStatus::Available {
+        return Err(MesError::IllegalState {
+            kind: "lot",
+            id: lot.id,
+            state: lot.status.to_string(),
+            action: action.to_string(),
+            allowed: "available".into(),
+        });
+    }
+    if matches!(lot.disposition, Disposition::Held | Disposition::Rejected) {
+        return Err(MesError::IllegalState {
+            kind: "lot",
+            id: lot.id,
+            state: lot.disposition.to_string(),
+            action: action.to_string(),
+            allowed: "pending or released".into(),
+        });
+    }
+    if kg > lot.quantity_kg + EMPTY_KG {
+        return Err(MesError::InsufficientQuantity {
+            lot: lot.id,
+            available_kg: lot.quantity_kg,
+            requested_kg: kg,
+        });
+    }
+    Ok(lot)
+}
+
+fn check_distinct<'a>(field: &str, ids: impl Iterator<Item = &'a str>) -> Result<()> {
+    let mut seen = std::collections::BTreeSet::new();
+    for id in ids {
+        if !seen.insert(id) {
+            return Err(MesError::invalid(
+                field,
+                format!("'{id}' twice"),
+                "each lot once",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Mass-weighted composition of a blend; empty when any part's chemistry is unknown.
+fn blend_composition(parts: &[(f64, &BTreeMap<String, f64>)]) -> BTreeMap<String, f64> {
+    if parts.iter().any(|(_, c)| c.is_empty()) {
+        return BTreeMap::new();
+    }
+    let total: f64 = parts.iter().map(|(kg, _)| kg).sum();
+    let mut blend = BTreeMap::new();
+    for (kg, composition) in parts {
+        for (element, wt) in composition.iter() {
+            *blend.entry(element.clone()).or_insert(0.0) += wt * kg / total;
+        }
+    }
+    blend
+}
+
+/// The least advanced disposition of a blend's parts.
+fn blend_disposition(parts: &[&MaterialLot]) -> Disposition {
+    if parts.iter().all(|l| l.disposition == Disposition::Released) {
+        Disposition::Released
+    } else {
+        Disposition::Pending
+    }
+}
+
+async fn signature(
+    tx: &mut WriteTx<'_>,
+    session: &Session,
+    input: &Option<SignatureInput>,
+    subject: &str,
+    now: &Timestamp,
+) -> Result<Signature> {
+    let Some(input) = input else {
+        return Err(MesError::Signature(format!(
+            "this action needs an electronic signature: user, password and meaning ({})",
+            crate::model::SignatureMeaning::ALL
+                .iter()
+                .map(|m| m.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    };
+    if input.user != session.user {
+        return Err(MesError::Signature(format!(
+            "the signer '{}' is not the logged-in user '{}'; sign as yourself",
+            input.user, session.user
+        )));
+    }
+    let (user, hash) = find_user(&mut *tx.tx, &input.user)
+        .await?
+        .ok_or_else(|| MesError::Signature(format!("unknown signer '{}'", input.user)))?;
+    if !user.active || !verify_password(&input.password, &hash) {
+        return Err(MesError::Signature(format!(
+            "re-authentication failed for '{}'",
+            input.user
+        )));
+    }
+    let record_hash = tx
+        .last_hash_of(subject)
+        .await?
+        .unwrap_or_else(|| crate::event::GENESIS_HASH.to_string());
+    Ok(Signature {
+        user: user.id,
+        name: user.name,
+        meaning: input.meaning,
+        signed_at: now.clone(),
+        record_hash,
+    })
+}
+
+/// Checks `command` against the state in `tx` and returns the event that records it.
+pub async fn decide(
+    tx: &mut WriteTx<'_>,
+    session: &Session,
+    command: &Command,
+    now: &Timestamp,
+) -> Result<Event> {
+    session.require(permission_of(command), command.name())?;
+    match command {
+        Command::DefineEquipment(e) => {
+            check_id("equipment.id", &e.id)?;
+            if e.name.trim().is_empty() {
+                return Err(MesError::invalid("equipment.name", "''", "a name"));
+            }
+            if let Some(parent) = &e.parent {
+                if parent == &e.id {
+                    return Err(MesError::invalid(
+                        "equipment.parent",
+                        format!("'{parent}'"),
+                        "another equipment id (not itself)",
+                    ));
+                }
+                require_exists(tx, "equipment", "equipment", "equipment.parent", parent).await?;
+            }
+            if let Some(cycle) = e.ideal_cycle_s {
+                if !(cycle > 0.0) || !cycle.is_finite() {
+                    return Err(MesError::invalid(
+                        "equipment.ideal_cycle_s",
+                        cycle,
+                        "a time > 0 s",
+                    ));
+                }
+            }
+            Ok(Event::EquipmentDefined(e.clone()))
+        }
+        Command::DefineMaterialClass { id, name } => {
+            check_id("material_class.id", id)?;
+            Ok(Event::MaterialClassDefined {
+                id: id.clone(),
+                name: name.clone(),
+            })
+        }
+        Command::DefineMaterialDefinition(d) => {
+            check_id("material_definition.id", &d.id)?;
+            require_exists(
+                tx,
+                "material_classes",
+                "material class",
+                "material_definition.class",
+                &d.class,
+            )
+            .await?;
+            Ok(Event::MaterialDefinitionDefined(d.clone()))
+        }
+        Command::DefineWorkMaster {
+            id,
+            segment,
+            product,
+            bill_kg_per_kg,
+            parameters,
+        } => {
+            check_id("work_master.id", id)?;
+            check_id("work_master.segment", segment)?;
+            require_exists(
+                tx,
+                "material_definitions",
+                "material definition",
+                "work_master.product",
+                product,
+            )
+            .await?;
+            for (definition, &kg) in bill_kg_per_kg {
+                let field = format!("work_master.bill_kg_per_kg.{definition}");
+                require_exists(
+                    tx,
+                    "material_definitions",
+                    "material definition",
+                    &field,
+                    definition,
+                )
+                .await?;
+                check_positive_kg(&field, kg)?;
+            }
+            let row = sqlx::query(
+                "SELECT CAST(COALESCE(MAX(version), 0) AS BIGINT) AS v FROM work_masters WHERE id = $1",
+            )
+            .bind(id.clone())
+            .fetch_one(&mut *tx.tx)
+            .await?;
+            let version: i64 = sqlx::Row::try_get(&row, "v")?;
+            Ok(Event::WorkMasterDefined {
+                id: id.clone(),
+                version: version + 1,
+                segment: segment.clone(),
+                product: product.clone(),
+                bill_kg_per_kg: bill_kg_per_kg.clone(),
+                parameters: parameters.clone(),
+            })
+        }
+        Command::CreateUser {
+            id,
+            name,
+            roles,
+            password,
+        } => {
+            check_id("user.id", id)?;
+            if find_user(&mut *tx.tx, id).await?.is_some() {
+                return Err(MesError::AlreadyExists {
+                    kind: "user",
+                    id: id.clone(),
+                });
+            }
+            if roles.is_empty() {
+                return Err(MesError::invalid(
+                    "user.roles",
+                    "[]",
+                    "at least one of operator, qa, planner, engineer, admin",
+                ));
+            }
+            if password.chars().count() < MIN_PASSWORD_CHARS {
+                return Err(MesError::invalid(
+                    "user.password",
+                    format!("{} characters", password.chars().count()),
+                    &format!("at least {MIN_PASSWORD_CHARS} characters"),
+                ));
+            }
+            Ok(Event::UserCreated {
+                id: id.clone(),
+                name: name.clone(),
+                roles: roles.clone(),
+                password_hash: hash_password(password)?,
+            })
+        }
+        Command::SetUserRoles { id, roles, active } => {
+            if find_user(&mut *tx.tx, id).await?.is_none() {
+                return Err(MesError::not_found("user", id));
+            }
+            Ok(Event::UserRolesSet {
+                id: id.clone(),
+                roles: roles.clone(),
+                active: *active,
+            })
+        }
+        Command::ReceiveLot {
+            lot,
+            definition,
+            quantity_kg,
+            supplier_lot,
+            location,
+            composition_wt_pct,
+            disposition,
+            at,
+        } => {
+            require_new_lot(tx, "lot", lot).await?;
+            require_exists(
+                tx,
+                "material_definitions",
+                "material definition",
+                "definition",
+                definition,
+            )
+            .await?;
+            check_positive_kg("quantity_kg", *quantity_kg)?;
+            check_composition("composition_wt_pct", composition_wt_pct)?;
+            if let Some(location) = location {
+                require_exists(tx, "equipment", "storage location", "location", location).await?;
+            }
+            Ok(Event::LotReceived {
+                lot: lot.clone(),
+                definition: definition.clone(),
+                quantity_kg: *quantity_kg,
+                supplier_lot: supplier_lot.clone(),
+                location: location.clone(),
+                composition_wt_pct: composition_wt_pct.clone(),
+                disposition: disposition.unwrap_or(Disposition::Released),
+                at: when("at", at, now)?,
+            })
+        }
+        Command::SplitLot { source, parts, at } => {
+            if parts.is_empty() {
+                return Err(MesError::invalid("parts", "[]", "at least one new lot"));
+            }
+            let mut total = 0.0;
+            for (i, part) in parts.iter().enumerate() {
+                require_new_lot(tx, &format!("parts[{i}].lot"), &part.lot).await?;
+                check_positive_kg(&format!("parts[{i}].quantity_kg"), part.quantity_kg)?;
+                total += part.quantity_kg;
+            }
+            check_distinct("parts", parts.iter().map(|p| p.lot.as_str()))?;
+            let source_lot = drawable_lot(tx, "source", source, total, "split").await?;
+            Ok(Event::LotSplit {
+                step: format!("split-{}", tx.next_seq()),
+                source: source.clone(),
+                definition: source_lot.definition,
+                parts: parts.clone(),
+                composition_wt_pct: source_lot.composition_wt_pct,
+                disposition: source_lot.disposition,
+                location: source_lot.location,
+                at: when("at", at, now)?,
+            })
+        }
+        Command::MergeLots {
+            sources,
+            lot,
+            definition,
+            location,
+            at,
+        } => {
+            if sources.is_empty() {
+                return Err(MesError::invalid(
+                    "sources",
+                    "[]",
+                    "at least one source lot",
+                ));
+            }
+            require_new_lot(tx, "lot", lot).await?;
+            check_distinct("sources", sources.iter().map(|s| s.lot.as_str()))?;
+            let mut lots = Vec::new();
+            for (i, s) in sources.iter().enumerate() {
+                check_positive_kg(&format!("sources[{i}].quantity_kg"), s.quantity_kg)?;
+                lots.push(
+                    drawable_lot(
+                        tx,
+                        &format!("sources[{i}].lot"),
+                        &s.lot,
+                        s.quantity_kg,
+                        "merge",
+                    )
+                    .await?,
+                );
+            }
+            let definition = match definition {
+                Some(d) => {
+                    require_exists(
+                        tx,
+                        "material_definitions",
+                        "material definition",
+                        "definition",
+                        d,
+                    )
+                    .await?;
+                    d.clone()
+                }
+                None => lots[0].definition.clone(),
+            };
+            if let Some(location) = location {
+                require_exists(tx, "equipment", "storage location", "location", location).await?;
+            }
+            let parts: Vec<(f64, &BTreeMap<String, f64>)> = sources
+                .iter()
+                .zip(&lots)
+                .map(|(s, l)| (s.quantity_kg, &l.composition_wt_pct))
+                .collect();
+            Ok(Event::LotsMerged {
+                step: format!("merge-{}", tx.next_seq()),
+                sources: sources.clone(),
+                lot: lot.clone(),
+                definition,
+                composition_wt_pct: blend_composition(&parts),
+                disposition: blend_disposition(&lots.iter().collect::<Vec<_>>()),
+                location: location.clone(),
+                at: when("at", at, now)?,
+            })
+        }
+        Command::MoveLot { lot: id, location } => {
+            let l = lot(tx, "lot", id).await?;
+            require_exists(tx, "equipment", "storage location", "location", location).await?;
+            Ok(Event::LotMoved {
+                lot: id.clone(),
+                from: l.location,
+                to: location.clone(),
+            })
+        }
+        Command::ShipLot {
+            lot: id,
+            customer,
+            at,
+        } => {
+            let l = lot(tx, "lot", id).await?;
+            if l.status != LotStatus::Available {
+                return Err(MesError::IllegalState {
+                    kind: "lot",
+                    id: l.id,
+                    state: l.status.to_string(),
+                    action: "ship".into(),
+                    allowed: "available".into(),
+                });
+            }
+            if l.disposition != Disposition::Released {
+                return Err(MesError::IllegalState {
+                    kind: "lot",
+                    id: l.id,
+                    state: l.disposition.to_string(),
+                    action: "ship".into(),
+                    allowed: "released by QA".into(),
+                });
+            }
+            check_id("customer", customer)?;
+            Ok(Event::LotShipped {
+                lot: id.clone(),
+                customer: customer.clone(),
+                quantity_kg: l.quantity_kg,
+                at: when("at", at, now)?,
+            })
+        }
+        Command::ScrapLot {
+            lot: id,
+            quantity_kg,
+        } => {
+            check_positive_kg("quantity_kg", *quantity_kg)?;
+            let l = lot(tx, "lot", id).await?;
+            if l.status != LotStatus::Available {
+                return Err(MesError::IllegalState {
+                    kind: "lot",
+                    id: l.id,
+                    state: l.status.to_string(),
+                    action: "scrap".into(),
+                    allowed: "available".into(),
+                });
+            }
+            if *quantity_kg > l.quantity_kg + EMPTY_KG {
+                return Err(MesError::InsufficientQuantity {
+                    lot: l.id,
+                    available_kg: l.quantity_kg,
+                    requested_kg: *quantity_kg,
+                });
+            }
+            Ok(Event::LotScrapped {
+                lot: id.clone(),
+                quantity_kg: *quantity_kg,
+                at: now.clone(),
+            })
+        }
+        Command::CreateOrder {
+            id,
+            work_master,
+            planned_kg,
+            equipment,
+            priority,
+        } => {
+            check_id("order.id", id)?;
+            if exists(&mut *tx.tx, "orders", id).await? {
+                return Err(MesError::AlreadyExists {
+                    kind: "order",
+                    id: id.clone(),
+                });
+            }
+            check_id("order.work_master", work_master)?;
+            let row = sqlx::query(
+                "SELECT version, product FROM work_masters WHERE id = $1 ORDER BY version DESC LIMIT 1",
+            )
+            .bind(work_master.clone())
+            .fetch_optional(&mut *tx.tx)
+            .await?
+            .ok_or_else(|| MesError::not_found("work master", work_master))?;
+            check_positive_kg("order.planned_kg", *planned_kg)?;
+            if let Some(e) = equipment {
+                require_exists(tx, "equipment", "equipment", "order.equipment", e).await?;
+            }
+            Ok(Event::OrderCreated {
+                id: id.clone(),
+                work_master: work_master.clone(),
+                work_master_version: sqlx::Row::try_get(&row, "version")?,
+                product: sqlx::Row::try_get(&row, "product")?,
+                planned_kg: *planned_kg,
+                equipment: equipment.clone(),
+                priority: *priority,
+                at: now.clone(),
+            })
+        }
+        Command::OrderAction {
+            order,
+            action,
+            equipment,
+            at,
+        } => {
+            check_id("order", order)?;
+            let o = find_order(&mut *tx.tx, order)
+                .await?
+                .ok_or_else(|| MesError::not_found("order", order))?;
+            let to = match action {
+                OrderAction::Resume if o.state == OrderState::Held => o.held_from,
+                OrderAction::Resume => None,
+                _ => o.state.after(*action),
+            };
+            let Some(to) = to else {
+                return Err(MesError::IllegalState {
+                    kind: "order",
+                    id: o.id,
+                    state: o.state.to_string(),
+                    action: action.to_string(),
+                    allowed: OrderState::allowed_before(*action),
+                });
+            };
+            if let Some(e) = equipment {
+                if *action != OrderAction::Dispatch {
+                    return Err(MesError::invalid(
+                        "equipment",
+                        format!("'{e}'"),
+                        "no equipment except when dispatching",
+                    ));
+                }
+                require_exists(tx, "equipment", "equipment", "equipment", e).await?;
+            }
+            if *action == OrderAction::Dispatch && equipment.is_none() && o.equipment.is_none() {
+                return Err(MesError::invalid(
+                    "equipment",
+                    "none",
+                    "the unit to dispatch the order to",
+                ));
+            }
+            Ok(Event::OrderStateChanged {
+                order: order.clone(),
+                action: *action,
+                from: o.state,
+                to,
+                equipment: equipment.clone(),
+                at: when("at", at, now)?,
+            })
+        }
+        Command::Consume {
+            order,
+            lot,
+            quantity_kg,
+            at,
+        } => {
+            check_positive_kg("quantity_kg", *quantity_kg)?;
+            running_order(tx, order, "consume material").await?;
+            drawable_lot(tx, "lot", lot, *quantity_kg, "consume").await?;
+            Ok(Event::MaterialConsumed {
+                order: order.clone(),
+                lot: lot.clone(),
+                quantity_kg: *quantity_kg,
+                at: when("at", at, now)?,
+            })
+        }
+        Command::Produce {
+            order,
+            lot,
+            quantity_kg,
+            material_use,
+            definition,
+            composition_wt_pct,
+            location,
+            at,
+        } => {
+            check_positive_kg("quantity_kg", *quantity_kg)?;
+            let o = running_order(tx, order, "record production").await?;
+            require_new_lot(tx, "lot", lot).await?;
+            let material_use = material_use.unwrap_or(MaterialUse::Produced);
+            if material_use == MaterialUse::Consumed {
+                return Err(MesError::invalid(
+                    "material_use",
+                    "'consumed'",
+                    "produced, by-product, co-product or scrap",
+                ));
+            }
+            let definition = match definition {
+                Some(d) => {
+                    require_exists(
+                        tx,
+                        "material_definitions",
+                        "material definition",
+                        "definition",
+                        d,
+                    )
+                    .await?;
+                    d.clone()
+                }
+                None => o.product,
+            };
+            check_composition("composition_wt_pct", composition_wt_pct)?;
+            if let Some(location) = location {
+                require_exists(tx, "equipment", "storage location", "location", location).await?;
+            }
+            Ok(Event::MaterialProduced {
+                order: order.clone(),
+                lot: lot.clone(),
+                definition,
+                quantity_kg: *quantity_kg,
+                material_use,
+                composition_wt_pct: composition_wt_pct.clone(),
+                location: location.clone(),
+                at: when("at", at, now)?,
+            })
+        }
+        Command::FeedContinuous {
+            equipment,
+            lot,
+            quantity_kg,
+            from,
+            to,
+        } => {
+            require_exists(tx, "equipment", "equipment", "equipment", equipment).await?;
+            check_positive_kg("quantity_kg", *quantity_kg)?;
+            let (from, to) = window(from, to)?;
+            drawable_lot(tx, "lot", lot, *quantity_kg, "feed").await?;
+            Ok(Event::ContinuousFed {
+                equipment: equipment.clone(),
+                lot: lot.clone(),
+                quantity_kg: *quantity_kg,
+                from,
+                to,
+            })
+        }
+        Command::OutputContinuous {
+            equipment,
+            lot,
+            definition,
+            quantity_kg,
+            from,
+            to,
+            residence_time_s,
+            composition_wt_pct,
+        } => {
+            require_exists(tx, "equipment", "equipment", "equipment", equipment).await?;
+            require_new_lot(tx, "lot", lot).await?;
+            require_exists(
+                tx,
+                "material_definitions",
+                "material definition",
+                "definition",
+                definition,
+            )
+            .await?;
+            check_positive_kg("quantity_kg", *quantity_kg)?;
+            if !(*residence_time_s >= 0.0) || !residence_time_s.is_finite() {
+                return Err(MesError::invalid(
+                    "residence_time_s",
+                    residence_time_s,
+                    "a time ≥ 0 s",
+                ));
+            }
+            check_composition("composition_wt_pct", composition_wt_pct)?;
+            let (from, to) = window(from, to)?;
+            let draws = feed_draws(tx, equipment, &from, &to, *residence_time_s).await?;
+            Ok(Event::ContinuousOutput {
+                step: format!("continuous-{}", tx.next_seq()),
+                equipment: equipment.clone(),
+                lot: lot.clone(),
+                definition: definition.clone(),
+                quantity_kg: *quantity_kg,
+                from,
+                to,
+                residence_time_s: *residence_time_s,
+                draws,
+                composition_wt_pct: composition_wt_pct.clone(),
+            })
+        }
+        Command::SetEquipmentState {
+            equipment,
+            state,
+            at,
+            cause,
+        } => {
+            require_exists(tx, "equipment", "equipment", "equipment", equipment).await?;
+            Ok(Event::EquipmentStateSet {
+                equipment: equipment.clone(),
+                state: *state,
+                cause: cause.clone(),
+                at: when("at", at, now)?,
+            })
+        }
+        Command::HoldLot { lot: id } => {
+            let l = lot(tx, "lot", id).await?;
+            if matches!(l.disposition, Disposition::Held | Disposition::Rejected) {
+                return Err(MesError::IllegalState {
+                    kind: "lot",
+                    id: l.id,
+                    state: l.disposition.to_string(),
+                    action: "hold".into(),
+                    allowed: "pending or released".into(),
+                });
+            }
+            Ok(Event::LotHeld {
+                lot: id.clone(),
+                from: l.disposition,
+            })
+        }
+        Command::ReleaseLot {
+            lot: id,
+            signature: input,
+        } => {
+            let l = lot(tx, "lot", id).await?;
+            if !matches!(l.disposition, Disposition::Pending | Disposition::Held) {
+                return Err(MesError::IllegalState {
+                    kind: "lot",
+                    id: l.id,
+                    state: l.disposition.to_string(),
+                    action: "release".into(),
+                    allowed: "pending or held".into(),
+                });
+            }
+            let signature = signature(tx, session, input, &format!("lot:{id}"), now).await?;
+            Ok(Event::LotReleased {
+                lot: id.clone(),
+                from: l.disposition,
+                signature,
+            })
+        }
+        Command::RejectLot {
+            lot: id,
+            signature: input,
+        } => {
+            let l = lot(tx, "lot", id).await?;
+            if l.disposition == Disposition::Rejected {
+                return Err(MesError::IllegalState {
+                    kind: "lot",
+                    id: l.id,
+                    state: l.disposition.to_string(),
+                    action: "reject".into(),
+                    allowed: "pending, held or released".into(),
+                });
+            }
+            let signature = signature(tx, session, input, &format!("lot:{id}"), now).await?;
+            Ok(Event::LotRejected {
+                lot: id.clone(),
+                from: l.disposition,
+                signature,
+            })
+        }
+    }
+}
+
+async fn running_order(
+    tx: &mut WriteTx<'_>,
+    order: &str,
+    action: &str,
+) -> Result<crate::model::JobOrder> {
+    check_id("order", order)?;
+    let o = find_order(&mut *tx.tx, order)
+        .await?
+        .ok_or_else(|| MesError::not_found("order", order))?;
+    if o.state != OrderState::Running {
+        return Err(MesError::IllegalState {
+            kind: "order",
+            id: o.id,
+            state: o.state.to_string(),
+            action: action.to_string(),
+            allowed: "running".into(),
+        });
+    }
+    Ok(o)
+}
+
+fn window(from: &str, to: &str) -> Result<(Timestamp, Timestamp)> {
+    let from = parse_timestamp("from", from)?;
+    let to = parse_timestamp("to", to)?;
+    if to <= from {
+        return Err(MesError::invalid(
+            "to",
+            format!("'{to}'"),
+            &format!("a time after from ({from})"),
+        ));
+    }
+    Ok((from, to))
+}
+
+fn shift(t: &str, seconds: f64) -> Result<Timestamp> {
+    let at = chrono::DateTime::parse_from_rfc3339(t)
+        .map_err(|_| MesError::Corrupt(format!("timestamp '{t}'")))?
+        .with_timezone(&chrono::Utc);
+    Ok(crate::model::format_timestamp(
+        at - chrono::Duration::microseconds((seconds * 1e6).round() as i64),
+    ))
+}
+
+/// The feeds of a continuous unit that fall in `[from, to]` shifted back by the residence time,
+/// each apportioned by the fraction of its feeding window that overlaps (steady feed rate).
+async fn feed_draws(
+    tx: &mut WriteTx<'_>,
+    equipment: &str,
+    from: &str,
+    to: &str,
+    residence_time_s: f64,
+) -> Result<Vec<FeedDraw>> {
+    let (lo, hi) = (shift(from, residence_time_s)?, shift(to, residence_time_s)?);
+    let rows = sqlx::query(
+        "SELECT lot, quantity_kg, from_at, to_at FROM continuous_feeds \
+         WHERE equipment = $1 AND from_at < $2 AND to_at > $3 ORDER BY seq",
+    )
+    .bind(equipment.to_string())
+    .bind(hi.clone())
+    .bind(lo.clone())
+    .fetch_all(&mut *tx.tx)
+    .await?;
+    let mut by_lot: BTreeMap<String, f64> = BTreeMap::new();
+    let mut order: Vec<String> = Vec::new();
+    for row in rows {
+        use sqlx::Row;
+        let lot: String = row.try_get("lot")?;
+        let kg: f64 = row.try_get("quantity_kg")?;
+        let feed_from: String = row.try_get("from_at")?;
+        let feed_to: String = row.try_get("to_at")?;
+        let start = if feed_from > lo { &feed_from } else { &lo };
+        let end = if feed_to < hi { &feed_to } else { &hi };
+        let overlap = seconds_between(start, end)?;
+        let duration = seconds_between(&feed_from, &feed_to)?;
+        if overlap > 0.0 && duration > 0.0 {
+            if !by_lot.contains_key(&lot) {
+                order.push(lot.clone());
+            }
+            *by_lot.entry(lot).or_insert(0.0) += kg * overlap / duration;
+        }
+    }
+    if order.is_empty() {
+        return Err(MesError::invalid(
+            "from",
+            format!("{from} .. {to} (feeds looked for in {lo} .. {hi})"),
+            &format!("a window in which feeds to '{equipment}' were recorded (record them with feed-continuous first)"),
+        ));
+    }
+    Ok(order
+        .into_iter()
+        .map(|lot| FeedDraw {
+            quantity_kg: by_lot[&lot],
+            lot,
+        })
+        .collect())
+}

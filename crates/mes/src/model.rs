@@ -1,0 +1,426 @@
+//! The domain in ISA-95 / B2MML names: equipment, materials, lots, personnel, work masters,
+//! job orders and their states. Plain data; the rules that change it live in `handle`.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+use crate::error::{MesError, Result};
+
+/// A UTC instant stored as RFC 3339 text with microseconds (`2026-12-05T17:20:39.000000Z`), so
+/// text order is time order in SQLite and PostgreSQL alike.
+pub type Timestamp = String;
+
+/// Formats a chrono instant the way the store keeps it.
+pub fn format_timestamp(at: chrono::DateTime<chrono::Utc>) -> Timestamp {
+    at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+/// The current UTC time as a stored timestamp.
+pub fn now() -> Timestamp {
+    format_timestamp(chrono::Utc::now())
+}
+
+/// Parses a user-supplied RFC 3339 time (any offset) into the stored UTC form.
+pub fn parse_timestamp(field: &str, text: &str) -> Result<Timestamp> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .map(|t| format_timestamp(t.with_timezone(&chrono::Utc)))
+        .map_err(|_| {
+            MesError::invalid(
+                field,
+                format!("'{text}'"),
+                "an RFC 3339 time such as 2026-12-05T08:00:00Z",
+            )
+        })
+}
+
+/// Seconds between two stored timestamps (`to − from`).
+pub fn seconds_between(from: &str, to: &str) -> Result<f64> {
+    let parse = |t: &str| {
+        chrono::DateTime::parse_from_rfc3339(t)
+            .map_err(|_| MesError::Corrupt(format!("stored timestamp '{t}' is not RFC 3339")))
+    };
+    let (a, b) = (parse(from)?, parse(to)?);
+    Ok((b - a).num_microseconds().unwrap_or(i64::MAX) as f64 / 1e6)
+}
+
+macro_rules! string_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        pub enum $name {
+            $($(#[$vmeta])* #[serde(rename = $text)] $variant),+
+        }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The stored and displayed name.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            /// Parses the stored name; `field` names the input in the error.
+            pub fn parse(field: &str, text: &str) -> Result<Self> {
+                match text {
+                    $($text => Ok($name::$variant),)+
+                    _ => Err(MesError::invalid(
+                        field,
+                        format!("'{text}'"),
+                        &[$($text),+].join(", "),
+                    )),
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+string_enum! {
+    /// ISA-95 role-based equipment level (B2MML `EquipmentLevel`).
+    EquipmentLevel {
+        Enterprise = "Enterprise", Site = "Site", Area = "Area", ProcessCell = "ProcessCell",
+        Unit = "Unit", ProductionLine = "ProductionLine", WorkCell = "WorkCell",
+        ProductionUnit = "ProductionUnit", StorageZone = "StorageZone",
+        StorageUnit = "StorageUnit", WorkCenter = "WorkCenter", WorkUnit = "WorkUnit",
+        EquipmentModule = "EquipmentModule", ControlModule = "ControlModule", Other = "Other",
+    }
+}
+
+string_enum! {
+    /// State of a job order (ISA-95 `RequestState` subset used on the floor).
+    OrderState {
+        Planned = "planned", Released = "released", Dispatched = "dispatched",
+        Running = "running", Held = "held", Completed = "completed", Aborted = "aborted",
+        Cancelled = "cancelled",
+    }
+}
+
+string_enum! {
+    /// Where a lot is in its life.
+    LotStatus {
+        /// On hand with a positive quantity.
+        Available = "available",
+        /// Used up by consumption, splits or merges.
+        Consumed = "consumed",
+        /// Sent to a customer.
+        Shipped = "shipped",
+        /// Written off.
+        Scrapped = "scrapped",
+    }
+}
+
+string_enum! {
+    /// Quality disposition of a lot.
+    Disposition {
+        /// Awaiting QC.
+        Pending = "pending",
+        /// Approved for use and shipment (signed).
+        Released = "released",
+        /// Blocked by QA; may not be consumed or shipped.
+        Held = "held",
+        /// Failed; may not be consumed or shipped (signed).
+        Rejected = "rejected",
+    }
+}
+
+string_enum! {
+    /// B2MML `MaterialUse` of a material actual.
+    MaterialUse {
+        Consumed = "consumed", Produced = "produced", ByProduct = "by-product",
+        CoProduct = "co-product", Scrap = "scrap",
+    }
+}
+
+string_enum! {
+    /// Kind of a genealogy step: a transformation with lots in and lots out.
+    StepKind {
+        /// A job order's segment response.
+        Order = "order",
+        /// One lot divided into several.
+        Split = "split",
+        /// Several lots combined into one.
+        Merge = "merge",
+        /// An output of a continuous unit drawing on the feeds of a time window.
+        Continuous = "continuous",
+    }
+}
+
+string_enum! {
+    /// Operating state of a unit, for OEE.
+    EquipmentState {
+        Running = "running", Idle = "idle", Down = "down", Setup = "setup",
+        PlannedDown = "planned-down",
+    }
+}
+
+string_enum! {
+    /// A role of a person; grants a set of permissions.
+    Role { Operator = "operator", Qa = "qa", Planner = "planner", Engineer = "engineer", Admin = "admin" }
+}
+
+string_enum! {
+    /// What an electronic signature means (21 CFR 11 §11.50(a)(3)).
+    SignatureMeaning {
+        Review = "review", Approval = "approval", Responsibility = "responsibility",
+        Authorship = "authorship",
+    }
+}
+
+/// A node of the equipment hierarchy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Equipment {
+    /// Unique id (e.g. `site1/alloy/vim-01`).
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// ISA-95 level.
+    pub level: EquipmentLevel,
+    /// Parent in the hierarchy.
+    pub parent: Option<String>,
+    /// Ideal cycle time of one unit of count (e.g. one heat), for OEE performance.
+    pub ideal_cycle_s: Option<f64>,
+}
+
+/// A material definition (item master) belonging to a class.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MaterialDefinition {
+    /// Unique id (e.g. `NdPr-metal`).
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Material class (e.g. `rare-earth-metal`).
+    pub class: String,
+}
+
+/// A material lot (or sublot created by a split) with its quantity and chemistry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MaterialLot {
+    /// Unique lot id.
+    pub id: String,
+    /// Material definition.
+    pub definition: String,
+    /// Quantity on hand, kg.
+    pub quantity_kg: f64,
+    /// Quantity when the lot was created, kg.
+    pub initial_kg: f64,
+    /// Life-cycle status.
+    pub status: LotStatus,
+    /// Quality disposition.
+    pub disposition: Disposition,
+    /// Storage location (equipment id of a storage zone or unit).
+    pub location: Option<String>,
+    /// Supplier's lot id for received material.
+    pub supplier_lot: Option<String>,
+    /// Element mass fractions, wt% (from the certificate or the lab).
+    pub composition_wt_pct: BTreeMap<String, f64>,
+    /// When the lot came into being.
+    pub created_at: Timestamp,
+}
+
+/// A versioned work master (recipe): how to make a product in a process segment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkMaster {
+    /// Id (e.g. `VIM-SC-N52`).
+    pub id: String,
+    /// Version, starting at 1; a new definition with the same id is the next version.
+    pub version: i64,
+    /// Process segment (e.g. `melt-and-cast`).
+    pub segment: String,
+    /// Material definition produced.
+    pub product: String,
+    /// Bill of materials: definition → kg per kg of product.
+    pub bill_kg_per_kg: BTreeMap<String, f64>,
+    /// Process parameters (set points) as text.
+    pub parameters: BTreeMap<String, String>,
+}
+
+/// A job order (ISA-95 operations request / Part 4 job order).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobOrder {
+    /// Unique id.
+    pub id: String,
+    /// Work master id.
+    pub work_master: String,
+    /// Work master version in force when the order was created.
+    pub work_master_version: i64,
+    /// Material definition to produce.
+    pub product: String,
+    /// Planned quantity, kg.
+    pub planned_kg: f64,
+    /// Unit the order is dispatched to.
+    pub equipment: Option<String>,
+    /// Current state.
+    pub state: OrderState,
+    /// State to return to when a hold is lifted.
+    pub held_from: Option<OrderState>,
+    /// Priority, higher first.
+    pub priority: i64,
+    /// When it was created.
+    pub created_at: Timestamp,
+    /// When it started running.
+    pub started_at: Option<Timestamp>,
+    /// When it completed or was aborted.
+    pub ended_at: Option<Timestamp>,
+}
+
+impl OrderState {
+    /// The state an order moves to under `action`, or `None` if the action is illegal now.
+    pub fn after(self, action: OrderAction) -> Option<OrderState> {
+        use OrderAction as A;
+        use OrderState as S;
+        match (self, action) {
+            (S::Planned, A::Release) => Some(S::Released),
+            (S::Released, A::Dispatch) => Some(S::Dispatched),
+            (S::Released | S::Dispatched, A::Start) => Some(S::Running),
+            (S::Running, A::Complete) => Some(S::Completed),
+            (S::Released | S::Dispatched | S::Running, A::Hold) => Some(S::Held),
+            (S::Running | S::Held, A::Abort) => Some(S::Aborted),
+            (S::Planned | S::Released | S::Dispatched, A::Cancel) => Some(S::Cancelled),
+            _ => None,
+        }
+    }
+
+    /// The states from which `action` is legal, for error messages.
+    pub fn allowed_before(action: OrderAction) -> String {
+        let states: Vec<&str> = OrderState::ALL
+            .iter()
+            .filter(|s| s.after(action).is_some())
+            .map(|s| s.as_str())
+            .collect();
+        if action == OrderAction::Resume {
+            return "held".into();
+        }
+        states.join(" or ")
+    }
+}
+
+string_enum! {
+    /// A life-cycle command on a job order.
+    OrderAction {
+        Release = "release", Dispatch = "dispatch", Start = "start", Complete = "complete",
+        Hold = "hold", Resume = "resume", Abort = "abort", Cancel = "cancel",
+    }
+}
+
+/// What a user may do. Every command needs exactly one permission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    /// Define equipment, materials, work masters, specifications.
+    ManageMasterData,
+    /// Create, release, dispatch, cancel orders.
+    PlanOrders,
+    /// Start, complete, hold orders; record consumption, production, moves, splits, merges.
+    ExecuteProduction,
+    /// Record lab results, hold lots, raise nonconformances.
+    RecordQuality,
+    /// Release or reject lots (signed).
+    DispositionLots,
+    /// Create users and change roles.
+    ManageUsers,
+    /// Read records and audit trails.
+    Read,
+}
+
+impl Permission {
+    /// Short name used in messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Permission::ManageMasterData => "manage-master-data",
+            Permission::PlanOrders => "plan-orders",
+            Permission::ExecuteProduction => "execute-production",
+            Permission::RecordQuality => "record-quality",
+            Permission::DispositionLots => "disposition-lots",
+            Permission::ManageUsers => "manage-users",
+            Permission::Read => "read",
+        }
+    }
+}
+
+impl Role {
+    /// Whether this role grants `permission`.
+    pub fn grants(self, permission: Permission) -> bool {
+        use Permission as P;
+        match self {
+            Role::Admin => true,
+            Role::Operator => matches!(permission, P::ExecuteProduction | P::Read),
+            Role::Qa => matches!(
+                permission,
+                P::RecordQuality | P::DispositionLots | P::ExecuteProduction | P::Read
+            ),
+            Role::Planner => matches!(permission, P::PlanOrders | P::Read),
+            Role::Engineer => matches!(
+                permission,
+                P::ManageMasterData | P::PlanOrders | P::ExecuteProduction | P::Read
+            ),
+        }
+    }
+}
+
+/// A user of the MES (ISA-95 `Person`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct User {
+    /// Unique login id.
+    pub id: String,
+    /// Full name, printed on signatures.
+    pub name: String,
+    /// Roles held.
+    pub roles: Vec<Role>,
+    /// Whether the user may log in.
+    pub active: bool,
+}
+
+/// Validates a record id: 1–128 printable characters without whitespace at either end.
+pub fn check_id(field: &str, id: &str) -> Result<()> {
+    if id.is_empty() || id.len() > 128 || id.trim() != id || id.chars().any(|c| c.is_control()) {
+        return Err(MesError::invalid(
+            field,
+            format!("'{}'", id.escape_debug()),
+            "an id of 1 to 128 printable characters without leading or trailing spaces",
+        ));
+    }
+    Ok(())
+}
+
+/// Validates a quantity in kg: finite and positive.
+pub fn check_positive_kg(field: &str, kg: f64) -> Result<()> {
+    if !(kg > 0.0) || !kg.is_finite() {
+        return Err(MesError::invalid(field, kg, "a finite quantity > 0 kg"));
+    }
+    Ok(())
+}
+
+/// Validates a composition: element symbols known to `chem`, 0 ≤ wt% ≤ 100, sum ≤ 100.5.
+pub fn check_composition(field: &str, composition: &BTreeMap<String, f64>) -> Result<()> {
+    let mut total = 0.0;
+    for (symbol, &wt) in composition {
+        if lodestone_chem::Element::from_symbol(symbol).is_err() {
+            return Err(MesError::invalid(
+                &format!("{field}.{symbol}"),
+                format!("'{symbol}'"),
+                "an element symbol such as Nd, Pr, Fe, B",
+            ));
+        }
+        if !(0.0..=100.0).contains(&wt) {
+            return Err(MesError::invalid(
+                &format!("{field}.{symbol}"),
+                wt,
+                "a mass fraction between 0 and 100 wt%",
+            ));
+        }
+        total += wt;
+    }
+    if total > 100.5 {
+        return Err(MesError::invalid(
+            field,
+            format!("a total of {total:.3} wt%"),
+            "mass fractions that add up to at most 100 wt%",
+        ));
+    }
+    Ok(())
+}

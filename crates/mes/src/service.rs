@@ -1,0 +1,377 @@
+//! The MES service: open a database, log in, execute commands (one or a batch, atomically and
+//! idempotently), and query records and the audit trail.
+
+use serde::Serialize;
+use sqlx::Row;
+
+use crate::command::{Command, Envelope};
+use crate::db::{event_record, Db};
+use crate::error::{MesError, Result};
+use crate::event::{Event, EventRecord, GENESIS_HASH};
+use crate::handle::{decide, hash_password, verify_password, Session};
+use crate::model::{now, JobOrder, MaterialLot, Role, Timestamp};
+use crate::projection::{apply, find_lot, find_order, find_user, lot_from_row, order_from_row};
+
+/// What the MES answers to an accepted command.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Receipt {
+    /// Sequence number of the event that records the command.
+    pub seq: i64,
+    /// Event name.
+    pub event: String,
+    /// True when the client id had been seen: the first outcome is returned, nothing changed.
+    pub duplicate: bool,
+}
+
+/// Outcome of re-checking the audit chain.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChainReport {
+    /// Events checked.
+    pub events: i64,
+    /// Hash of the last event.
+    pub head_hash: String,
+}
+
+/// The MES on one database.
+#[derive(Debug, Clone)]
+pub struct Mes {
+    db: Db,
+}
+
+/// Projection tables, cleared and refilled by [`Mes::rebuild_projections`].
+const PROJECTION_TABLES: &[&str] = &[
+    "users",
+    "equipment",
+    "equipment_states",
+    "material_classes",
+    "material_definitions",
+    "work_masters",
+    "lots",
+    "orders",
+    "steps",
+    "step_lots",
+    "continuous_feeds",
+    "shipments",
+];
+
+impl Mes {
+    /// Opens an existing MES database (SQLite path or URL, or a PostgreSQL URL), migrating its
+    /// schema if this version is newer.
+    pub async fn open(url: &str) -> Result<Mes> {
+        Ok(Mes {
+            db: Db::open(url, false).await?,
+        })
+    }
+
+    /// Opens the database, creating an SQLite file if it does not exist.
+    pub async fn create(url: &str) -> Result<Mes> {
+        Ok(Mes {
+            db: Db::open(url, true).await?,
+        })
+    }
+
+    /// The database.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Creates the first administrator. Refused once any user exists.
+    pub async fn bootstrap_admin(&self, id: &str, name: &str, password: &str) -> Result<Session> {
+        let row = sqlx::query("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM users")
+            .fetch_one(self.db.pool())
+            .await?;
+        let users: i64 = row.try_get("n")?;
+        if users > 0 {
+            return Err(MesError::AlreadyExists {
+                kind: "administrator",
+                id: "(users exist; log in as an admin to add users)".into(),
+            });
+        }
+        let session = Session {
+            user: id.to_string(),
+            name: name.to_string(),
+            roles: vec![Role::Admin],
+        };
+        self.execute(
+            &session,
+            Command::CreateUser {
+                id: id.into(),
+                name: name.into(),
+                roles: vec![Role::Admin],
+                password: password.into(),
+            }
+            .into(),
+        )
+        .await?;
+        Ok(session)
+    }
+
+    /// Checks a user's password and returns a session with the user's roles.
+    pub async fn login(&self, user: &str, password: &str) -> Result<Session> {
+        let found = find_user(self.db.pool(), user).await?;
+        match found {
+            Some((u, hash)) if u.active && verify_password(password, &hash) => Ok(Session {
+                user: u.id,
+                name: u.name,
+                roles: u.roles,
+            }),
+            _ => Err(MesError::AuthenticationFailed(user.to_string())),
+        }
+    }
+
+    /// Executes one command.
+    pub async fn execute(&self, session: &Session, envelope: Envelope) -> Result<Receipt> {
+        let mut receipts = self
+            .execute_batch(session, std::slice::from_ref(&envelope))
+            .await
+            .map_err(|e| match e {
+                MesError::InBatch { source, .. } => *source,
+                other => other,
+            })?;
+        Ok(receipts.remove(0))
+    }
+
+    /// Executes commands in order in one transaction: all are recorded or none is.
+    pub async fn execute_batch(
+        &self,
+        session: &Session,
+        envelopes: &[Envelope],
+    ) -> Result<Vec<Receipt>> {
+        let recorded_at = now();
+        let mut tx = self.db.begin_write().await?;
+        let mut receipts = Vec::with_capacity(envelopes.len());
+        for (index, envelope) in envelopes.iter().enumerate() {
+            let wrap = |e: MesError| MesError::InBatch {
+                index,
+                command: envelope.command.name(),
+                source: Box::new(e),
+            };
+            if let Some(client_id) = &envelope.client_id {
+                if let Some(receipt) = self.find_client_id(&mut tx, client_id).await? {
+                    receipts.push(receipt);
+                    continue;
+                }
+            }
+            let event = decide(&mut tx, session, &envelope.command, &recorded_at)
+                .await
+                .map_err(wrap)?;
+            let seq = tx.record(
+                &event,
+                &session.user,
+                envelope.client_id.as_deref(),
+                envelope.reason.as_deref(),
+                &recorded_at,
+            )?;
+            apply(&mut tx.tx, &event, seq).await.map_err(wrap)?;
+            receipts.push(Receipt {
+                seq,
+                event: event.kind().to_string(),
+                duplicate: false,
+            });
+        }
+        tx.commit().await?;
+        Ok(receipts)
+    }
+
+    async fn find_client_id(
+        &self,
+        tx: &mut crate::db::WriteTx<'_>,
+        client_id: &str,
+    ) -> Result<Option<Receipt>> {
+        if let Some(seq) = tx.pending_client_seq(client_id) {
+            return Ok(Some(Receipt {
+                seq,
+                event: String::new(),
+                duplicate: true,
+            }));
+        }
+        let row = sqlx::query("SELECT seq, kind FROM events WHERE client_id = $1")
+            .bind(client_id.to_string())
+            .fetch_optional(&mut *tx.tx)
+            .await?;
+        Ok(match row {
+            Some(row) => Some(Receipt {
+                seq: row.try_get("seq")?,
+                event: row.try_get("kind")?,
+                duplicate: true,
+            }),
+            None => None,
+        })
+    }
+
+    /// A lot.
+    pub async fn lot(&self, id: &str) -> Result<MaterialLot> {
+        find_lot(self.db.pool(), id)
+            .await?
+            .ok_or_else(|| MesError::not_found("lot", id))
+    }
+
+    /// Lots, newest first, optionally of one material definition.
+    pub async fn lots(&self, definition: Option<&str>, limit: i64) -> Result<Vec<MaterialLot>> {
+        let rows = match definition {
+            Some(d) => sqlx::query(
+                "SELECT * FROM lots WHERE definition = $1 ORDER BY created_at DESC, id LIMIT $2",
+            )
+            .bind(d.to_string())
+            .bind(limit)
+            .fetch_all(self.db.pool())
+            .await?,
+            None => {
+                sqlx::query("SELECT * FROM lots ORDER BY created_at DESC, id LIMIT $1")
+                    .bind(limit)
+                    .fetch_all(self.db.pool())
+                    .await?
+            }
+        };
+        rows.iter().map(lot_from_row).collect()
+    }
+
+    /// An order.
+    pub async fn order(&self, id: &str) -> Result<JobOrder> {
+        find_order(self.db.pool(), id)
+            .await?
+            .ok_or_else(|| MesError::not_found("order", id))
+    }
+
+    /// Orders, by priority then age.
+    pub async fn orders(&self) -> Result<Vec<JobOrder>> {
+        let rows = sqlx::query("SELECT * FROM orders ORDER BY priority DESC, created_at, id")
+            .fetch_all(self.db.pool())
+            .await?;
+        rows.iter().map(order_from_row).collect()
+    }
+
+    /// The audit trail of one record (`lot:L1`, `order:O1`, `user:qa1`, `equipment:vim-01`).
+    pub async fn audit_trail(&self, subject: &str) -> Result<Vec<EventRecord>> {
+        let rows = sqlx::query(
+            "SELECT e.* FROM event_subjects s JOIN events e ON e.seq = s.seq \
+             WHERE s.subject = $1 ORDER BY e.seq",
+        )
+        .bind(subject.to_string())
+        .fetch_all(self.db.pool())
+        .await?;
+        rows.iter().map(event_record).collect()
+    }
+
+    /// Everything a user did, in order.
+    pub async fn audit_trail_of_user(&self, user: &str) -> Result<Vec<EventRecord>> {
+        let rows = sqlx::query("SELECT * FROM events WHERE actor = $1 ORDER BY seq")
+            .bind(user.to_string())
+            .fetch_all(self.db.pool())
+            .await?;
+        rows.iter().map(event_record).collect()
+    }
+
+    /// Events after `after_seq`, at most `limit`.
+    pub async fn events_after(&self, after_seq: i64, limit: i64) -> Result<Vec<EventRecord>> {
+        let rows = sqlx::query("SELECT * FROM events WHERE seq > $1 ORDER BY seq LIMIT $2")
+            .bind(after_seq)
+            .bind(limit)
+            .fetch_all(self.db.pool())
+            .await?;
+        rows.iter().map(event_record).collect()
+    }
+
+    /// Recomputes every event's hash and link; the first mismatch is an error naming the
+    /// event. Also checks that no event was removed from the end (the chain head).
+    pub async fn verify_chain(&self) -> Result<ChainReport> {
+        const PAGE: i64 = 5000;
+        let mut prev_hash = GENESIS_HASH.to_string();
+        let mut expected_seq = 1;
+        loop {
+            let page = self.events_after(expected_seq - 1, PAGE).await?;
+            let n = page.len() as i64;
+            for record in page {
+                if record.seq != expected_seq {
+                    return Err(MesError::ChainBroken {
+                        seq: expected_seq,
+                        reason: format!(
+                            "event {expected_seq} is missing (next stored is {})",
+                            record.seq
+                        ),
+                    });
+                }
+                if record.prev_hash != prev_hash {
+                    return Err(MesError::ChainBroken {
+                        seq: record.seq,
+                        reason: "its link to the previous event does not match".into(),
+                    });
+                }
+                if record.compute_hash() != record.hash {
+                    return Err(MesError::ChainBroken {
+                        seq: record.seq,
+                        reason: "its contents do not match its hash (the row was edited)".into(),
+                    });
+                }
+                prev_hash = record.hash;
+                expected_seq += 1;
+            }
+            if n < PAGE {
+                break;
+            }
+        }
+        let head = sqlx::query("SELECT seq, hash FROM chain_head WHERE id = 1")
+            .fetch_one(self.db.pool())
+            .await?;
+        let head_seq: i64 = head.try_get("seq")?;
+        let head_hash: String = head.try_get("hash")?;
+        if head_seq != expected_seq - 1 || head_hash != prev_hash {
+            return Err(MesError::ChainBroken {
+                seq: head_seq,
+                reason: format!(
+                    "the chain head says {head_seq} events but {} are stored (events removed from the end?)",
+                    expected_seq - 1
+                ),
+            });
+        }
+        Ok(ChainReport {
+            events: expected_seq - 1,
+            head_hash: prev_hash,
+        })
+    }
+
+    /// Clears the projection tables and replays every event into them.
+    pub async fn rebuild_projections(&self) -> Result<i64> {
+        let mut tx = self.db.begin_write().await?;
+        for table in PROJECTION_TABLES {
+            sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table}")))
+                .execute(&mut *tx.tx)
+                .await?;
+        }
+        let mut after = 0;
+        loop {
+            let rows = sqlx::query("SELECT * FROM events WHERE seq > $1 ORDER BY seq LIMIT 5000")
+                .bind(after)
+                .fetch_all(&mut *tx.tx)
+                .await?;
+            if rows.is_empty() {
+                break;
+            }
+            for row in &rows {
+                let record = event_record(row)?;
+                let event: Event = serde_json::from_str(&record.payload).map_err(|e| {
+                    MesError::Corrupt(format!("event {} cannot be read: {e}", record.seq))
+                })?;
+                apply(&mut tx.tx, &event, record.seq).await?;
+                after = record.seq;
+            }
+        }
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    /// The server time now, as stored.
+    pub fn now(&self) -> Timestamp {
+        now()
+    }
+
+    /// Hashes a password the way the MES stores it (for importers).
+    pub fn hash_password(password: &str) -> Result<String> {
+        hash_password(password)
+    }
+
+    /// Closes the database.
+    pub async fn close(&self) {
+        self.db.close().await;
+    }
+}
