@@ -1,6 +1,7 @@
 //! `lodestone`: the command line of Lodestone. One subcommand family per capability.
 
 mod alloy;
+mod mes;
 mod plot;
 mod sx;
 
@@ -12,7 +13,7 @@ use std::process::ExitCode;
 #[command(
     name = "lodestone",
     version,
-    about = "Lodestone — software that runs and designs rare-earth plants: solvent-extraction cascades, NdFeB alloy batching and strip casting",
+    about = "Lodestone — software that runs and designs rare-earth plants: solvent-extraction cascades, NdFeB alloy batching and strip casting, and the MES that runs the plant",
     propagate_version = true
 )]
 struct Cli {
@@ -28,6 +29,8 @@ enum Command {
     /// NdFeB alloy: charge heats to grade, correct after assay, melt losses, strip casting.
     #[command(subcommand)]
     Alloy(alloy::AlloyCommand),
+    /// MES: plant model, orders, lots and genealogy, quality, audit trail (SQLite or PostgreSQL).
+    Mes(mes::MesArgs),
 }
 
 fn main() -> ExitCode {
@@ -36,6 +39,7 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Sx(cmd) => sx::run(cmd),
         Command::Alloy(cmd) => alloy::run(cmd),
+        Command::Mes(args) => mes::run(args),
     };
     match outcome {
         Ok(code) => code,

@@ -1,0 +1,807 @@
+//! `lodestone mes …`: the MES from the terminal — create a database, load the plant model, run
+//! orders and record material, trace lots, and check the audit trail.
+
+mod trace;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Subcommand};
+use comfy_table::{presets::UTF8_FULL_CONDENSED, Cell, CellAlignment, Table};
+use lodestone_mes::command::{LotQuantity, SignatureInput};
+use lodestone_mes::genealogy::Direction;
+use lodestone_mes::model::{OrderAction, SignatureMeaning};
+use lodestone_mes::{Command, Envelope, Mes, Session};
+use std::collections::BTreeMap;
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Where the MES database is and who is acting.
+#[derive(Args)]
+pub struct MesArgs {
+    /// Database: an SQLite file (default lodestone.db) or a postgres:// URL.
+    #[arg(
+        long,
+        env = "LODESTONE_DB",
+        default_value = "lodestone.db",
+        global = true
+    )]
+    db: String,
+    /// User to act as (password from LODESTONE_PASSWORD, or asked for on the terminal).
+    #[arg(long, env = "LODESTONE_USER", default_value = "admin", global = true)]
+    user: String,
+    #[command(subcommand)]
+    command: MesCommand,
+}
+
+/// MES subcommands.
+#[derive(Subcommand)]
+pub enum MesCommand {
+    /// Create a new MES database and its first administrator (--user).
+    Init {
+        /// Administrator's full name.
+        #[arg(long, default_value = "Administrator")]
+        name: String,
+    },
+    /// Load a plant model (equipment, materials, work masters, users) from TOML; all or nothing.
+    Load {
+        /// Plant file (format: docs/mes-plant-format.md).
+        file: PathBuf,
+    },
+    /// Execute commands from a JSON file ('-' for stdin): one object or an array, as in the
+    /// HTTP API (e.g. {"command":"receive-lot","lot":"L1",...}); an array is one transaction.
+    Exec {
+        /// JSON file.
+        file: PathBuf,
+    },
+    /// Job orders: create, release, dispatch, start, complete, hold, resume, abort, cancel, list.
+    #[command(subcommand)]
+    Order(OrderCommand),
+    /// Lots: receive, show, list, split, merge, ship, hold, release, reject.
+    #[command(subcommand)]
+    Lot(LotCommand),
+    /// Record material consumed by a running order.
+    Consume {
+        /// Order id.
+        order: String,
+        /// Lot drawn on.
+        lot: String,
+        /// Quantity, kg.
+        kg: f64,
+    },
+    /// Record a lot produced by a running order.
+    Produce {
+        /// Order id.
+        order: String,
+        /// New lot id.
+        lot: String,
+        /// Quantity, kg.
+        kg: f64,
+        /// Chemistry, e.g. Nd=23.4,Pr=7.5,B=0.95 (wt%).
+        #[arg(long)]
+        chem: Option<String>,
+        /// Material use: produced, by-product, co-product, scrap.
+        #[arg(long = "use")]
+        material_use: Option<String>,
+    },
+    /// Trace a lot backward (what went into it) or forward (where it went).
+    ///
+    /// Prints a tree; --json for machines, --dot for Graphviz, --svg FILE for a drawing.
+    Trace {
+        /// Lot id.
+        lot: String,
+        /// Walk forward instead of backward.
+        #[arg(long)]
+        forward: bool,
+        /// Most steps to walk.
+        #[arg(long, default_value_t = 100)]
+        depth: i64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// Print Graphviz DOT.
+        #[arg(long)]
+        dot: bool,
+        /// Write an SVG drawing.
+        #[arg(long)]
+        svg: Option<PathBuf>,
+    },
+    /// Recall scope of a suspect lot: every lot made from it, the share and kg from it, and
+    /// what to do (block stock, notify customers).
+    Recall {
+        /// Suspect lot.
+        lot: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Element balance of a step (an order id, split-N, merge-N, continuous-N): kg in, out, lost.
+    Balance {
+        /// Step id.
+        step: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The audit trail: verify the hash chain, or list a record's or a user's history.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Rebuild the current-state tables by replaying every event.
+    Rebuild,
+}
+
+/// Order subcommands.
+#[derive(Subcommand)]
+pub enum OrderCommand {
+    /// Create an order from the latest version of a work master.
+    Create {
+        /// Order id.
+        id: String,
+        /// Work master id.
+        #[arg(long)]
+        work_master: String,
+        /// Planned quantity, kg.
+        #[arg(long)]
+        kg: f64,
+        /// Unit.
+        #[arg(long)]
+        equipment: Option<String>,
+        /// Priority (higher first).
+        #[arg(long, default_value_t = 0)]
+        priority: i64,
+    },
+    /// Release to the floor.
+    Release { id: String },
+    /// Dispatch to a unit.
+    Dispatch {
+        id: String,
+        #[arg(long)]
+        equipment: Option<String>,
+    },
+    /// Start.
+    Start { id: String },
+    /// Complete.
+    Complete { id: String },
+    /// Hold.
+    Hold { id: String },
+    /// Resume after a hold.
+    Resume { id: String },
+    /// Abort.
+    Abort { id: String },
+    /// Cancel before it starts.
+    Cancel { id: String },
+    /// List orders.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Lot subcommands.
+#[derive(Subcommand)]
+pub enum LotCommand {
+    /// Receive a lot into stock.
+    Receive {
+        /// New lot id.
+        lot: String,
+        /// Material definition.
+        #[arg(long)]
+        definition: String,
+        /// Quantity, kg.
+        #[arg(long)]
+        kg: f64,
+        /// Supplier's lot id.
+        #[arg(long)]
+        supplier_lot: Option<String>,
+        /// Storage location.
+        #[arg(long)]
+        location: Option<String>,
+        /// Certificate chemistry, e.g. Nd=75,Pr=25 (wt%).
+        #[arg(long)]
+        chem: Option<String>,
+    },
+    /// Show a lot.
+    Show {
+        lot: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List lots, newest first.
+    List {
+        /// Only this material definition.
+        #[arg(long)]
+        definition: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Split a lot: --part NEW_ID=KG (repeat).
+    Split {
+        source: String,
+        #[arg(long = "part", required = true)]
+        parts: Vec<String>,
+    },
+    /// Merge lots into a new one: --source ID=KG (repeat) --into NEW_ID.
+    Merge {
+        #[arg(long = "source", required = true)]
+        sources: Vec<String>,
+        #[arg(long)]
+        into: String,
+    },
+    /// Ship what remains of a released lot.
+    Ship {
+        lot: String,
+        #[arg(long)]
+        customer: String,
+    },
+    /// Put a lot on QA hold.
+    Hold { lot: String },
+    /// Release a lot (electronic signature: password from LODESTONE_SIGN_PASSWORD or asked).
+    Release {
+        lot: String,
+        /// Meaning of the signature.
+        #[arg(long, default_value = "approval")]
+        meaning: String,
+    },
+    /// Reject a lot (electronic signature).
+    Reject {
+        lot: String,
+        #[arg(long, default_value = "approval")]
+        meaning: String,
+    },
+}
+
+/// Audit subcommands.
+#[derive(Subcommand)]
+pub enum AuditCommand {
+    /// Recompute every event's hash and link; exit 1 if the chain is broken.
+    Verify,
+    /// History of a record: lot:ID, order:ID, equipment:ID, user:ID (what was done to it),
+    /// or --by USER (what the user did).
+    Trail {
+        /// Record, e.g. lot:H-0001.
+        subject: Option<String>,
+        /// Everything this user did.
+        #[arg(long)]
+        by: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn password_for(user: &str, env_var: &str, prompt: &str) -> Result<String> {
+    if let Ok(p) = std::env::var(env_var) {
+        return Ok(p);
+    }
+    eprint!("{prompt} for '{user}' (or set {env_var}): ");
+    std::io::stderr().flush().ok();
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("reading the password")?;
+    Ok(line.trim_end_matches(['\n', '\r']).to_string())
+}
+
+fn parse_pairs(field: &str, text: &str) -> Result<BTreeMap<String, f64>> {
+    let mut out = BTreeMap::new();
+    for pair in text.split(',').filter(|p| !p.trim().is_empty()) {
+        let (k, v) = pair
+            .split_once('=')
+            .with_context(|| format!("{field}: '{pair}' is not KEY=VALUE"))?;
+        let value: f64 = v
+            .trim()
+            .parse()
+            .with_context(|| format!("{field}: '{v}' in '{pair}' is not a number"))?;
+        out.insert(k.trim().to_string(), value);
+    }
+    Ok(out)
+}
+
+fn lot_quantities(field: &str, items: &[String]) -> Result<Vec<LotQuantity>> {
+    items
+        .iter()
+        .map(|item| {
+            let (lot, kg) = item
+                .split_once('=')
+                .with_context(|| format!("{field}: '{item}' is not LOT=KG"))?;
+            Ok(LotQuantity {
+                lot: lot.to_string(),
+                quantity_kg: kg.parse().with_context(|| {
+                    format!("{field}: '{kg}' in '{item}' is not a number of kg")
+                })?,
+            })
+        })
+        .collect()
+}
+
+/// Runs a MES subcommand.
+pub fn run(args: MesArgs) -> Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(run_async(args))
+}
+
+async fn login(mes: &Mes, user: &str) -> Result<Session> {
+    let password = password_for(user, "LODESTONE_PASSWORD", "Password")?;
+    Ok(mes.login(user, &password).await?)
+}
+
+async fn run_async(args: MesArgs) -> Result<ExitCode> {
+    if let MesCommand::Init { name } = &args.command {
+        let password = password_for(
+            &args.user,
+            "LODESTONE_PASSWORD",
+            "New administrator password",
+        )?;
+        let mes = Mes::create(&args.db).await?;
+        mes.bootstrap_admin(&args.user, name, &password).await?;
+        println!(
+            "created MES database {} with administrator '{}'",
+            args.db, args.user
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mes = Mes::open(&args.db).await?;
+    let result = dispatch(&mes, &args).await;
+    mes.close().await;
+    result
+}
+
+async fn execute(mes: &Mes, session: &Session, command: Command) -> Result<()> {
+    let name = command.name();
+    let receipt = mes.execute(session, Envelope::from(command)).await?;
+    println!(
+        "{name}: recorded as event {} ({})",
+        receipt.seq, receipt.event
+    );
+    Ok(())
+}
+
+async fn dispatch(mes: &Mes, args: &MesArgs) -> Result<ExitCode> {
+    // Every command, reads included, is done by an authenticated user.
+    let session = login(mes, &args.user).await?;
+    session.require(lodestone_mes::model::Permission::Read, "read MES records")?;
+    match &args.command {
+        MesCommand::Init { .. } => unreachable!("handled before opening"),
+        MesCommand::Load { file } => {
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let commands =
+                lodestone_mes::plant::plant_commands(&file.display().to_string(), &text, |var| {
+                    std::env::var(var).ok()
+                })?;
+            let envelopes: Vec<Envelope> = commands.into_iter().map(Envelope::from).collect();
+            let receipts = mes.execute_batch(&session, &envelopes).await?;
+            println!(
+                "loaded {}: {} definitions recorded",
+                file.display(),
+                receipts.len()
+            );
+        }
+        MesCommand::Exec { file } => {
+            let text = if file.as_os_str() == "-" {
+                std::io::read_to_string(std::io::stdin()).context("reading stdin")?
+            } else {
+                std::fs::read_to_string(file)
+                    .with_context(|| format!("reading {}", file.display()))?
+            };
+            let value: serde_json::Value = serde_json::from_str(&text)
+                .with_context(|| format!("{}: not JSON", file.display()))?;
+            let items = match value {
+                serde_json::Value::Array(items) => items,
+                other => vec![other],
+            };
+            let envelopes = items
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| {
+                    serde_json::from_value::<Envelope>(v)
+                        .with_context(|| format!("{}: command {i}", file.display()))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let receipts = mes.execute_batch(&session, &envelopes).await?;
+            println!("{}", serde_json::to_string_pretty(&receipts)?);
+        }
+        MesCommand::Order(cmd) => {
+            let order_action = |id: &String, action: OrderAction, equipment: Option<String>| {
+                Command::OrderAction {
+                    order: id.clone(),
+                    action,
+                    equipment,
+                    at: None,
+                }
+            };
+            let command = match cmd {
+                OrderCommand::List { json } => {
+                    let orders = mes.orders().await?;
+                    if *json {
+                        println!("{}", serde_json::to_string_pretty(&orders)?);
+                    } else {
+                        let mut t = Table::new();
+                        t.load_preset(UTF8_FULL_CONDENSED).set_header([
+                            "order",
+                            "state",
+                            "work master",
+                            "product",
+                            "planned kg",
+                            "unit",
+                            "priority",
+                        ]);
+                        for o in orders {
+                            t.add_row(vec![
+                                Cell::new(&o.id),
+                                Cell::new(o.state),
+                                Cell::new(format!("{} v{}", o.work_master, o.work_master_version)),
+                                Cell::new(&o.product),
+                                Cell::new(format!("{:.1}", o.planned_kg))
+                                    .set_alignment(CellAlignment::Right),
+                                Cell::new(o.equipment.as_deref().unwrap_or("")),
+                                Cell::new(o.priority),
+                            ]);
+                        }
+                        println!("{t}");
+                    }
+                    return Ok(ExitCode::SUCCESS);
+                }
+                OrderCommand::Create {
+                    id,
+                    work_master,
+                    kg,
+                    equipment,
+                    priority,
+                } => Command::CreateOrder {
+                    id: id.clone(),
+                    work_master: work_master.clone(),
+                    planned_kg: *kg,
+                    equipment: equipment.clone(),
+                    priority: *priority,
+                },
+                OrderCommand::Release { id } => order_action(id, OrderAction::Release, None),
+                OrderCommand::Dispatch { id, equipment } => {
+                    order_action(id, OrderAction::Dispatch, equipment.clone())
+                }
+                OrderCommand::Start { id } => order_action(id, OrderAction::Start, None),
+                OrderCommand::Complete { id } => order_action(id, OrderAction::Complete, None),
+                OrderCommand::Hold { id } => order_action(id, OrderAction::Hold, None),
+                OrderCommand::Resume { id } => order_action(id, OrderAction::Resume, None),
+                OrderCommand::Abort { id } => order_action(id, OrderAction::Abort, None),
+                OrderCommand::Cancel { id } => order_action(id, OrderAction::Cancel, None),
+            };
+            execute(mes, &session, command).await?;
+        }
+        MesCommand::Lot(cmd) => return lot_command(mes, args, &session, cmd).await,
+        MesCommand::Consume { order, lot, kg } => {
+            execute(
+                mes,
+                &session,
+                Command::Consume {
+                    order: order.clone(),
+                    lot: lot.clone(),
+                    quantity_kg: *kg,
+                    at: None,
+                },
+            )
+            .await?;
+        }
+        MesCommand::Produce {
+            order,
+            lot,
+            kg,
+            chem,
+            material_use,
+        } => {
+            let composition_wt_pct = match chem {
+                Some(c) => parse_pairs("--chem", c)?,
+                None => BTreeMap::new(),
+            };
+            let material_use = material_use
+                .as_deref()
+                .map(|u| lodestone_mes::model::MaterialUse::parse("--use", u))
+                .transpose()?;
+            execute(
+                mes,
+                &session,
+                Command::Produce {
+                    order: order.clone(),
+                    lot: lot.clone(),
+                    quantity_kg: *kg,
+                    material_use,
+                    definition: None,
+                    composition_wt_pct,
+                    location: None,
+                    at: None,
+                },
+            )
+            .await?;
+        }
+        MesCommand::Trace {
+            lot,
+            forward,
+            depth,
+            json,
+            dot,
+            svg,
+        } => {
+            let direction = if *forward {
+                Direction::Forward
+            } else {
+                Direction::Backward
+            };
+            let t = mes.trace(lot, direction, *depth).await?;
+            if let Some(path) = svg {
+                std::fs::write(path, trace::svg(&t))
+                    .with_context(|| format!("writing {}", path.display()))?;
+                eprintln!("wrote {}", path.display());
+            }
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&t)?);
+            } else if *dot {
+                print!("{}", trace::dot(&t));
+            } else {
+                print!("{}", trace::tree(&t));
+            }
+        }
+        MesCommand::Recall { lot, json } => {
+            let scope = mes.recall_scope(lot).await?;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&scope)?);
+            } else {
+                let mut t = Table::new();
+                t.load_preset(UTF8_FULL_CONDENSED).set_header([
+                    "lot",
+                    "definition",
+                    "status",
+                    "share from suspect",
+                    "suspect kg",
+                    "action",
+                ]);
+                for item in &scope {
+                    t.add_row(vec![
+                        Cell::new(&item.lot.id),
+                        Cell::new(&item.lot.definition),
+                        Cell::new(format!("{} / {}", item.lot.status, item.lot.disposition)),
+                        Cell::new(format!("{:.3} %", item.fraction * 100.0))
+                            .set_alignment(CellAlignment::Right),
+                        Cell::new(format!("{:.3}", item.suspect_kg))
+                            .set_alignment(CellAlignment::Right),
+                        Cell::new(&item.action),
+                    ]);
+                }
+                println!("recall scope of {lot}: {} lots", scope.len());
+                println!("{t}");
+            }
+        }
+        MesCommand::Balance { step, json } => {
+            let b = mes.element_balance(step).await?;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&b)?);
+            } else {
+                let mut t = Table::new();
+                t.load_preset(UTF8_FULL_CONDENSED)
+                    .set_header(["element", "in kg", "out kg", "loss kg", "loss %"]);
+                for (element, f) in &b.elements {
+                    let pct = if f.in_kg > 0.0 {
+                        100.0 * f.loss_kg / f.in_kg
+                    } else {
+                        0.0
+                    };
+                    t.add_row(vec![
+                        Cell::new(element),
+                        Cell::new(format!("{:.3}", f.in_kg)).set_alignment(CellAlignment::Right),
+                        Cell::new(format!("{:.3}", f.out_kg)).set_alignment(CellAlignment::Right),
+                        Cell::new(format!("{:.3}", f.loss_kg)).set_alignment(CellAlignment::Right),
+                        Cell::new(format!("{pct:.2}")).set_alignment(CellAlignment::Right),
+                    ]);
+                }
+                println!("step {step}: {:.3} kg in, {:.3} kg out", b.in_kg, b.out_kg);
+                println!("{t}");
+                if !b.lots_without_chemistry.is_empty() {
+                    println!(
+                        "lots without chemistry (not counted): {}",
+                        b.lots_without_chemistry.join(", ")
+                    );
+                }
+            }
+        }
+        MesCommand::Audit(AuditCommand::Verify) => match mes.verify_chain().await {
+            Ok(report) => {
+                println!(
+                    "audit chain intact: {} events, head {}",
+                    report.events, report.head_hash
+                );
+            }
+            Err(e @ lodestone_mes::MesError::ChainBroken { .. }) => {
+                eprintln!("AUDIT CHAIN BROKEN: {e}");
+                return Ok(ExitCode::from(1));
+            }
+            Err(e) => return Err(e.into()),
+        },
+        MesCommand::Audit(AuditCommand::Trail { subject, by, json }) => {
+            let records = match (subject, by) {
+                (Some(s), None) => mes.audit_trail(s).await?,
+                (None, Some(u)) => mes.audit_trail_of_user(u).await?,
+                _ => bail!("give a record (e.g. lot:H-0001) or --by USER, not both"),
+            };
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&records)?);
+            } else {
+                let mut t = Table::new();
+                t.load_preset(UTF8_FULL_CONDENSED).set_header([
+                    "seq",
+                    "recorded (UTC)",
+                    "user",
+                    "event",
+                    "reason",
+                    "details",
+                ]);
+                for r in &records {
+                    let mut details = r.payload.clone();
+                    if details.len() > 100 {
+                        let cut = (0..=100)
+                            .rev()
+                            .find(|&i| details.is_char_boundary(i))
+                            .unwrap_or(0);
+                        details.truncate(cut);
+                        details.push('…');
+                    }
+                    t.add_row(vec![
+                        Cell::new(r.seq),
+                        Cell::new(&r.recorded_at),
+                        Cell::new(&r.actor),
+                        Cell::new(&r.kind),
+                        Cell::new(r.reason.as_deref().unwrap_or("")),
+                        Cell::new(details),
+                    ]);
+                }
+                println!("{t}");
+            }
+        }
+        MesCommand::Rebuild => {
+            session.require(
+                lodestone_mes::model::Permission::ManageUsers,
+                "rebuild projections",
+            )?;
+            let n = mes.rebuild_projections().await?;
+            println!("projections rebuilt from {n} events");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn lot_command(
+    mes: &Mes,
+    args: &MesArgs,
+    session: &Session,
+    cmd: &LotCommand,
+) -> Result<ExitCode> {
+    let signed = |lot: &String, meaning: &String, reject: bool| -> Result<Command> {
+        let meaning = SignatureMeaning::parse("--meaning", meaning)?;
+        let password = password_for(
+            &args.user,
+            "LODESTONE_SIGN_PASSWORD",
+            "Signature: re-enter the password",
+        )?;
+        let signature = Some(SignatureInput {
+            user: args.user.clone(),
+            password,
+            meaning,
+        });
+        Ok(if reject {
+            Command::RejectLot {
+                lot: lot.clone(),
+                signature,
+            }
+        } else {
+            Command::ReleaseLot {
+                lot: lot.clone(),
+                signature,
+            }
+        })
+    };
+    let command = match cmd {
+        LotCommand::Show { lot, json } => {
+            let l = mes.lot(lot).await?;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&l)?);
+            } else {
+                println!(
+                    "lot {}  {}  {:.3} kg of {:.3} kg  {} / {}",
+                    l.id, l.definition, l.quantity_kg, l.initial_kg, l.status, l.disposition
+                );
+                if let Some(s) = &l.supplier_lot {
+                    println!("supplier lot {s}");
+                }
+                if !l.composition_wt_pct.is_empty() {
+                    let chem: Vec<String> = l
+                        .composition_wt_pct
+                        .iter()
+                        .map(|(e, w)| format!("{e} {w}"))
+                        .collect();
+                    println!("chemistry (wt%): {}", chem.join(", "));
+                }
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        LotCommand::List {
+            definition,
+            limit,
+            json,
+        } => {
+            let lots = mes.lots(definition.as_deref(), *limit).await?;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&lots)?);
+            } else {
+                let mut t = Table::new();
+                t.load_preset(UTF8_FULL_CONDENSED).set_header([
+                    "lot",
+                    "definition",
+                    "kg on hand",
+                    "status",
+                    "disposition",
+                    "location",
+                    "created (UTC)",
+                ]);
+                for l in lots {
+                    t.add_row(vec![
+                        Cell::new(&l.id),
+                        Cell::new(&l.definition),
+                        Cell::new(format!("{:.3}", l.quantity_kg))
+                            .set_alignment(CellAlignment::Right),
+                        Cell::new(l.status),
+                        Cell::new(l.disposition),
+                        Cell::new(l.location.as_deref().unwrap_or("")),
+                        Cell::new(&l.created_at),
+                    ]);
+                }
+                println!("{t}");
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        LotCommand::Receive {
+            lot,
+            definition,
+            kg,
+            supplier_lot,
+            location,
+            chem,
+        } => Command::ReceiveLot {
+            lot: lot.clone(),
+            definition: definition.clone(),
+            quantity_kg: *kg,
+            supplier_lot: supplier_lot.clone(),
+            location: location.clone(),
+            composition_wt_pct: match chem {
+                Some(c) => parse_pairs("--chem", c)?,
+                None => BTreeMap::new(),
+            },
+            disposition: None,
+            at: None,
+        },
+        LotCommand::Split { source, parts } => Command::SplitLot {
+            source: source.clone(),
+            parts: lot_quantities("--part", parts)?,
+            at: None,
+        },
+        LotCommand::Merge { sources, into } => Command::MergeLots {
+            sources: lot_quantities("--source", sources)?,
+            lot: into.clone(),
+            definition: None,
+            location: None,
+            at: None,
+        },
+        LotCommand::Ship { lot, customer } => Command::ShipLot {
+            lot: lot.clone(),
+            customer: customer.clone(),
+            at: None,
+        },
+        LotCommand::Hold { lot } => Command::HoldLot { lot: lot.clone() },
+        LotCommand::Release { lot, meaning } => signed(lot, meaning, false)?,
+        LotCommand::Reject { lot, meaning } => signed(lot, meaning, true)?,
+    };
+    execute(mes, session, command).await?;
+    Ok(ExitCode::SUCCESS)
+}

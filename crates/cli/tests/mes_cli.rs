@@ -1,0 +1,234 @@
+//! End-to-end tests of `lodestone mes`: a database is created, the example plant loaded, a heat
+//! made and traced, a drum released with a signature, and refusals reported clearly.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_lodestone");
+
+fn example_plant() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/mes/alloy-plant.toml")
+}
+
+struct Plant {
+    dir: tempfile::TempDir,
+}
+
+impl Plant {
+    fn mes(&self, user: &str, password: &str, args: &[&str]) -> Output {
+        Command::new(BIN)
+            .arg("mes")
+            .args(args)
+            .env("LODESTONE_DB", self.dir.path().join("plant.db"))
+            .env("LODESTONE_USER", user)
+            .env("LODESTONE_PASSWORD", password)
+            .env("LODESTONE_SIGN_PASSWORD", password)
+            .env("OPERATOR_PASSWORD", "op-password")
+            .env("QA_PASSWORD", "qa-password")
+            .env("PLANNER_PASSWORD", "plan-password")
+            .output()
+            .expect("run lodestone")
+    }
+
+    fn ok(&self, user: &str, password: &str, args: &[&str]) -> String {
+        let out = self.mes(user, password, args);
+        assert!(
+            out.status.success(),
+            "lodestone mes {args:?} failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn refused(&self, user: &str, password: &str, args: &[&str]) -> String {
+        let out = self.mes(user, password, args);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "lodestone mes {args:?} should be refused"
+        );
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+}
+
+fn plant_with_a_heat() -> Plant {
+    let plant = Plant {
+        dir: tempfile::tempdir().unwrap(),
+    };
+    let admin = |args: &[&str]| plant.ok("admin", "admin-password", args);
+    admin(&["init", "--name", "Plant Admin"]);
+    let loaded = admin(&["load", example_plant().to_str().unwrap()]);
+    assert!(loaded.contains("definitions recorded"), "{loaded}");
+    admin(&[
+        "lot",
+        "receive",
+        "NDPR-1",
+        "--definition",
+        "PrNd-metal",
+        "--kg",
+        "500",
+        "--chem",
+        "Nd=75,Pr=25",
+        "--supplier-lot",
+        "BT-7781",
+    ]);
+    admin(&[
+        "lot",
+        "receive",
+        "FE-1",
+        "--definition",
+        "Fe",
+        "--kg",
+        "2000",
+        "--chem",
+        "Fe=99.9",
+    ]);
+    admin(&[
+        "lot",
+        "receive",
+        "FEB-1",
+        "--definition",
+        "Fe-B",
+        "--kg",
+        "200",
+        "--chem",
+        "Fe=80.5,B=19.5",
+    ]);
+    let planner = |args: &[&str]| plant.ok("plan1", "plan-password", args);
+    planner(&[
+        "order",
+        "create",
+        "H-1",
+        "--work-master",
+        "VIM-SC-N52",
+        "--kg",
+        "600",
+        "--equipment",
+        "vim-sc-01",
+    ]);
+    planner(&["order", "release", "H-1"]);
+    let op = |args: &[&str]| plant.ok("op1", "op-password", args);
+    op(&["order", "start", "H-1"]);
+    op(&["consume", "H-1", "NDPR-1", "189"]);
+    op(&["consume", "H-1", "FE-1", "381"]);
+    op(&["consume", "H-1", "FEB-1", "30"]);
+    op(&[
+        "produce",
+        "H-1",
+        "H-1",
+        "594",
+        "--chem",
+        "Nd=23.6,Pr=7.9,B=0.98,Fe=67.4",
+    ]);
+    op(&["order", "complete", "H-1"]);
+    op(&[
+        "lot",
+        "split",
+        "H-1",
+        "--part",
+        "H-1-D1=300",
+        "--part",
+        "H-1-D2=294",
+    ]);
+    plant
+}
+
+#[test]
+fn a_heat_made_from_the_terminal_traces_back_to_its_raw_lots() {
+    let plant = plant_with_a_heat();
+    let tree = plant.ok("op1", "op-password", &["trace", "H-1-D2"]);
+    for lot in ["H-1-D2", "H-1", "NDPR-1", "FE-1", "FEB-1"] {
+        assert!(tree.contains(lot), "{lot} missing from\n{tree}");
+    }
+    assert!(
+        tree.contains("31.5 %"),
+        "NdPr share of the heat: 189/600\n{tree}"
+    );
+    let json: Value =
+        serde_json::from_str(&plant.ok("op1", "op-password", &["trace", "H-1-D2", "--json"]))
+            .unwrap();
+    assert_eq!(json["lots"].as_array().unwrap().len(), 5);
+    let dot = plant.ok(
+        "op1",
+        "op-password",
+        &["trace", "NDPR-1", "--forward", "--dot"],
+    );
+    assert!(
+        dot.starts_with("digraph") && dot.contains("\"NDPR-1\" -> \"H-1\""),
+        "{dot}"
+    );
+    let recall = plant.ok("op1", "op-password", &["recall", "NDPR-1", "--json"]);
+    let recall: Value = serde_json::from_str(&recall).unwrap();
+    let d1 = recall
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["lot"]["id"] == "H-1-D1")
+        .unwrap();
+    assert!(
+        (d1["suspect_kg"].as_f64().unwrap() - 94.5).abs() < 1e-9,
+        "300 kg × 31.5 %"
+    );
+    let verify = plant.ok("op1", "op-password", &["audit", "verify"]);
+    assert!(verify.contains("audit chain intact: 32 events"), "{verify}");
+}
+
+#[test]
+fn refusals_name_the_problem_and_signatures_are_required() {
+    let plant = plant_with_a_heat();
+    let e = plant.refused(
+        "op1",
+        "op-password",
+        &[
+            "order",
+            "create",
+            "H-2",
+            "--work-master",
+            "VIM-SC-N52",
+            "--kg",
+            "600",
+        ],
+    );
+    assert!(
+        e.contains("may not create-order") && e.contains("plan-orders"),
+        "{e}"
+    );
+    let e = plant.refused("op1", "wrong-password", &["lot", "list"]);
+    assert!(e.contains("authentication failed"), "{e}");
+    let e = plant.refused("op1", "op-password", &["consume", "H-1", "NDPR-1", "5"]);
+    assert!(
+        e.contains("order 'H-1' is completed: cannot consume material"),
+        "{e}"
+    );
+    let e = plant.refused(
+        "op1",
+        "op-password",
+        &["lot", "split", "FE-1", "--part", "FE-1a=5000"],
+    );
+    assert!(
+        e.contains("lot 'FE-1' holds 1619 kg; cannot take 5000 kg"),
+        "{e}"
+    );
+    let e = plant.refused("op1", "op-password", &["lot", "release", "H-1-D1"]);
+    assert!(e.contains("may not release-lot"), "{e}");
+    plant.ok("qa1", "qa-password", &["lot", "hold", "H-1-D1"]);
+    let out = plant.mes("qa1", "qa-password", &["lot", "release", "H-1-D1"]);
+    assert!(out.status.success());
+    let show = plant.ok("qa1", "qa-password", &["lot", "show", "H-1-D1", "--json"]);
+    let lot: Value = serde_json::from_str(&show).unwrap();
+    assert_eq!(lot["disposition"], "released");
+    let trail = plant.ok(
+        "qa1",
+        "qa-password",
+        &["audit", "trail", "lot:H-1-D1", "--json"],
+    );
+    let trail: Value = serde_json::from_str(&trail).unwrap();
+    let kinds: Vec<&str> = trail
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["lot-split", "lot-held", "lot-released"]);
+}
