@@ -1,1 +1,420 @@
-//! Overall equipment effectiveness (filled in next).
+//! Overall equipment effectiveness (OEE) from equipment state periods and counts.
+//!
+//! Definitions (ISO 22400-2 / the common OEE.com convention):
+//!
+//! - planned production time = total time − planned downtime (states
+//!   [`EquipmentState::PlannedDown`] and [`EquipmentState::Break`]: no production planned);
+//! - run time = time in [`EquipmentState::Running`];
+//! - availability A = run time / planned production time — every other state (idle,
+//!   starved, blocked, unplanned down, setup, changeover) is availability loss;
+//! - performance P = ideal cycle time × total count / run time;
+//! - quality Q = good count / total count;
+//! - OEE = A × P × Q = good count × ideal cycle time / planned production time (run time and
+//!   total count cancel). OEE is computed by the right-hand form, with fewer roundings.
+//!
+//! Loss breakdown in seconds: availability loss per state (planned production time − run
+//! time), speed loss = run time − ideal cycle time × total count, quality loss = ideal
+//! cycle time × reject count, fully productive time = ideal cycle time × good count; the
+//! four add up to the planned production time.
+//!
+//! Pure computation: no clocks — timestamps are plain seconds chosen by the caller.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// State of a piece of equipment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EquipmentState {
+    /// Producing.
+    Running,
+    /// Available but not producing, no cause recorded.
+    Idle,
+    /// Waiting for input material.
+    Starved,
+    /// Output blocked downstream.
+    Blocked,
+    /// Breakdown or unplanned stop.
+    UnplannedDown,
+    /// Setup before a run.
+    Setup,
+    /// Changeover between products.
+    Changeover,
+    /// Planned shutdown or maintenance window: excluded from planned production time.
+    PlannedDown,
+    /// Scheduled break: excluded from planned production time.
+    Break,
+}
+
+impl EquipmentState {
+    /// True for states outside planned production time.
+    pub fn is_planned_downtime(self) -> bool {
+        matches!(self, EquipmentState::PlannedDown | EquipmentState::Break)
+    }
+}
+
+impl fmt::Display for EquipmentState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            EquipmentState::Running => "running",
+            EquipmentState::Idle => "idle",
+            EquipmentState::Starved => "starved",
+            EquipmentState::Blocked => "blocked",
+            EquipmentState::UnplannedDown => "unplanned down",
+            EquipmentState::Setup => "setup",
+            EquipmentState::Changeover => "changeover",
+            EquipmentState::PlannedDown => "planned down",
+            EquipmentState::Break => "break",
+        })
+    }
+}
+
+/// A state change: the equipment entered `state` at `start_s` (seconds on any clock).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct StateEvent {
+    /// The state entered.
+    pub state: EquipmentState,
+    /// When, in seconds.
+    pub start_s: f64,
+}
+
+/// A span of time in one state.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct StatePeriod {
+    /// The state.
+    pub state: EquipmentState,
+    /// How long, in seconds.
+    pub duration_s: f64,
+}
+
+/// Units produced in the period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProductionCounts {
+    /// All units started and finished, good or not.
+    pub total: u64,
+    /// Units good first time.
+    pub good: u64,
+}
+
+impl ProductionCounts {
+    /// Counts from a total and a number of good units.
+    pub fn new(total: u64, good: u64) -> Result<Self, OeeError> {
+        if good > total {
+            return Err(OeeError::GoodExceedsTotal { good, total });
+        }
+        Ok(ProductionCounts { total, good })
+    }
+
+    /// Counts from a total and a number of rejects (good = total − rejects).
+    pub fn from_rejects(total: u64, rejects: u64) -> Result<Self, OeeError> {
+        if rejects > total {
+            return Err(OeeError::RejectsExceedTotal { rejects, total });
+        }
+        Ok(ProductionCounts {
+            total,
+            good: total - rejects,
+        })
+    }
+
+    /// Units that were not good.
+    pub fn rejects(&self) -> u64 {
+        self.total.saturating_sub(self.good)
+    }
+}
+
+/// Why an OEE computation was refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum OeeError {
+    /// No periods or events.
+    #[error("no equipment states given: give at least one state period or event")]
+    NoStates,
+    /// A period's duration is negative or not finite.
+    #[error("state period {index} ({state}): duration {duration_s} s is not valid; durations must be finite and ≥ 0")]
+    InvalidDuration {
+        /// 0-based period index.
+        index: usize,
+        /// Its state.
+        state: EquipmentState,
+        /// The duration.
+        duration_s: f64,
+    },
+    /// An event time is negative or not finite.
+    #[error("state event {index} ({state}): start {start_s} s is not valid; times must be finite and ≥ 0")]
+    InvalidTime {
+        /// 0-based event index.
+        index: usize,
+        /// Its state.
+        state: EquipmentState,
+        /// The time.
+        start_s: f64,
+    },
+    /// Events are not in time order.
+    #[error("state event {index} starts at {start_s} s, before event {previous} at {previous_start_s} s; events must be in time order")]
+    OutOfOrder {
+        /// 0-based index of the offending event.
+        index: usize,
+        /// Its start.
+        start_s: f64,
+        /// The event before it.
+        previous: usize,
+        /// That event's start.
+        previous_start_s: f64,
+    },
+    /// The end of the observation window is before the last event.
+    #[error("end time {end_s} s is before the last event's start {last_start_s} s; the window must end at or after the last event")]
+    EndBeforeLastEvent {
+        /// End given.
+        end_s: f64,
+        /// Last event start.
+        last_start_s: f64,
+    },
+    /// More good units than units made.
+    #[error("good count {good} exceeds total count {total}; good units are part of the total")]
+    GoodExceedsTotal {
+        /// Good count.
+        good: u64,
+        /// Total count.
+        total: u64,
+    },
+    /// More rejects than units made.
+    #[error("reject count {rejects} exceeds total count {total}")]
+    RejectsExceedTotal {
+        /// Reject count.
+        rejects: u64,
+        /// Total count.
+        total: u64,
+    },
+    /// Ideal cycle time not positive.
+    #[error("ideal cycle time {value} s is not valid: it must be finite and > 0")]
+    InvalidCycleTime {
+        /// The value.
+        value: f64,
+    },
+    /// Nothing was planned.
+    #[error("planned production time is zero (total {total_s} s, all planned downtime); OEE is undefined")]
+    ZeroPlannedTime {
+        /// Total time in the periods.
+        total_s: f64,
+    },
+    /// Units counted with no run time.
+    #[error(
+        "{total} units counted but run time is zero; record the running state or check the counts"
+    )]
+    CountWithoutRunTime {
+        /// Total count.
+        total: u64,
+    },
+}
+
+/// Time lost to one state.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct StateLoss {
+    /// The state.
+    pub state: EquipmentState,
+    /// Seconds in it.
+    pub duration_s: f64,
+}
+
+/// Where the planned production time went, in seconds.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OeeLosses {
+    /// Availability loss per non-running state within planned production time, in the
+    /// order of [`EquipmentState`] (states with no time are left out).
+    pub availability_by_state: Vec<StateLoss>,
+    /// Total availability loss = planned production time − run time.
+    pub availability_loss_s: f64,
+    /// Speed (performance) loss = run time − ideal cycle time × total count.
+    pub speed_loss_s: f64,
+    /// Quality loss = ideal cycle time × rejects.
+    pub quality_loss_s: f64,
+    /// Fully productive time = ideal cycle time × good count.
+    pub fully_productive_time_s: f64,
+}
+
+/// OEE and its factors.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Oee {
+    /// Sum of all periods.
+    pub total_time_s: f64,
+    /// Planned downtime (planned down, breaks).
+    pub planned_downtime_s: f64,
+    /// Total time − planned downtime.
+    pub planned_production_time_s: f64,
+    /// Time running.
+    pub run_time_s: f64,
+    /// Ideal cycle time per unit.
+    pub ideal_cycle_time_s: f64,
+    /// Total count.
+    pub total_count: u64,
+    /// Good count.
+    pub good_count: u64,
+    /// Reject count.
+    pub reject_count: u64,
+    /// Run time / planned production time.
+    pub availability: f64,
+    /// Ideal cycle time × total count / run time (0 when nothing ran and nothing was made;
+    /// above 1 means the ideal cycle time is slower than the machine really runs).
+    pub performance: f64,
+    /// Good / total (0 when nothing was made).
+    pub quality: f64,
+    /// Good × ideal cycle time / planned production time (= A × P × Q).
+    pub oee: f64,
+    /// Loss breakdown.
+    pub losses: OeeLosses,
+}
+
+/// Turns time-ordered state events into periods; the last lasts until `end_s`.
+pub fn periods_from_events(
+    events: &[StateEvent],
+    end_s: f64,
+) -> Result<Vec<StatePeriod>, OeeError> {
+    if events.is_empty() {
+        return Err(OeeError::NoStates);
+    }
+    for (index, e) in events.iter().enumerate() {
+        if !(e.start_s.is_finite() && e.start_s >= 0.0) {
+            return Err(OeeError::InvalidTime {
+                index,
+                state: e.state,
+                start_s: e.start_s,
+            });
+        }
+        if index > 0 && e.start_s < events[index - 1].start_s {
+            return Err(OeeError::OutOfOrder {
+                index,
+                start_s: e.start_s,
+                previous: index - 1,
+                previous_start_s: events[index - 1].start_s,
+            });
+        }
+    }
+    let last = events[events.len() - 1].start_s;
+    if !(end_s.is_finite() && end_s >= last) {
+        return Err(OeeError::EndBeforeLastEvent {
+            end_s,
+            last_start_s: last,
+        });
+    }
+    let ends = events
+        .iter()
+        .skip(1)
+        .map(|e| e.start_s)
+        .chain(std::iter::once(end_s));
+    Ok(events
+        .iter()
+        .zip(ends)
+        .map(|(e, end)| StatePeriod {
+            state: e.state,
+            duration_s: end - e.start_s,
+        })
+        .collect())
+}
+
+/// OEE from state periods, counts and the ideal cycle time (seconds per unit).
+pub fn oee(
+    periods: &[StatePeriod],
+    counts: &ProductionCounts,
+    ideal_cycle_time_s: f64,
+) -> Result<Oee, OeeError> {
+    if periods.is_empty() {
+        return Err(OeeError::NoStates);
+    }
+    for (index, p) in periods.iter().enumerate() {
+        if !(p.duration_s.is_finite() && p.duration_s >= 0.0) {
+            return Err(OeeError::InvalidDuration {
+                index,
+                state: p.state,
+                duration_s: p.duration_s,
+            });
+        }
+    }
+    let ProductionCounts { total, good } = *counts;
+    if good > total {
+        return Err(OeeError::GoodExceedsTotal { good, total });
+    }
+    if !(ideal_cycle_time_s.is_finite() && ideal_cycle_time_s > 0.0) {
+        return Err(OeeError::InvalidCycleTime {
+            value: ideal_cycle_time_s,
+        });
+    }
+    let time_in = |pred: &dyn Fn(EquipmentState) -> bool| -> f64 {
+        periods
+            .iter()
+            .filter(|p| pred(p.state))
+            .map(|p| p.duration_s)
+            .sum()
+    };
+    let total_time_s = time_in(&|_| true);
+    let planned_downtime_s = time_in(&|s| s.is_planned_downtime());
+    let planned_production_time_s = time_in(&|s| !s.is_planned_downtime());
+    let run_time_s = time_in(&|s| s == EquipmentState::Running);
+    if !(planned_production_time_s > 0.0) {
+        return Err(OeeError::ZeroPlannedTime {
+            total_s: total_time_s,
+        });
+    }
+    if run_time_s == 0.0 && total > 0 {
+        return Err(OeeError::CountWithoutRunTime { total });
+    }
+    let rejects = total - good;
+    let (total_f, good_f) = (total as f64, good as f64);
+    let availability = run_time_s / planned_production_time_s;
+    let performance = if total == 0 {
+        0.0
+    } else {
+        ideal_cycle_time_s * total_f / run_time_s
+    };
+    let quality = if total == 0 { 0.0 } else { good_f / total_f };
+    let oee = good_f * ideal_cycle_time_s / planned_production_time_s;
+
+    let mut states: Vec<EquipmentState> = periods
+        .iter()
+        .map(|p| p.state)
+        .filter(|s| *s != EquipmentState::Running && !s.is_planned_downtime())
+        .collect();
+    states.sort();
+    states.dedup();
+    let availability_by_state = states
+        .into_iter()
+        .map(|state| StateLoss {
+            state,
+            duration_s: time_in(&|s| s == state),
+        })
+        .filter(|l| l.duration_s > 0.0)
+        .collect();
+    Ok(Oee {
+        total_time_s,
+        planned_downtime_s,
+        planned_production_time_s,
+        run_time_s,
+        ideal_cycle_time_s,
+        total_count: total,
+        good_count: good,
+        reject_count: rejects,
+        availability,
+        performance,
+        quality,
+        oee,
+        losses: OeeLosses {
+            availability_by_state,
+            availability_loss_s: planned_production_time_s - run_time_s,
+            speed_loss_s: run_time_s - ideal_cycle_time_s * total_f,
+            quality_loss_s: ideal_cycle_time_s * rejects as f64,
+            fully_productive_time_s: ideal_cycle_time_s * good_f,
+        },
+    })
+}
+
+/// OEE from time-ordered state events ending at `end_s`.
+pub fn oee_from_events(
+    events: &[StateEvent],
+    end_s: f64,
+    counts: &ProductionCounts,
+    ideal_cycle_time_s: f64,
+) -> Result<Oee, OeeError> {
+    oee(
+        &periods_from_events(events, end_s)?,
+        counts,
+        ideal_cycle_time_s,
+    )
+}
