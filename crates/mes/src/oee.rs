@@ -190,6 +190,12 @@ pub enum OeeError {
         /// The value.
         value: f64,
     },
+    /// The durations add up beyond the range of f64.
+    #[error("the state durations add up to {total_s} s, beyond the range of numbers; check the durations")]
+    TimeOverflow {
+        /// The (infinite) sum.
+        total_s: f64,
+    },
     /// Nothing was planned.
     #[error("planned production time is zero (total {total_s} s, all planned downtime); OEE is undefined")]
     ZeroPlannedTime {
@@ -348,6 +354,11 @@ pub fn oee(
     let planned_downtime_s = time_in(&|s| s.is_planned_downtime());
     let planned_production_time_s = time_in(&|s| !s.is_planned_downtime());
     let run_time_s = time_in(&|s| s == EquipmentState::Running);
+    if !total_time_s.is_finite() {
+        return Err(OeeError::TimeOverflow {
+            total_s: total_time_s,
+        });
+    }
     if !(planned_production_time_s > 0.0) {
         return Err(OeeError::ZeroPlannedTime {
             total_s: total_time_s,
