@@ -171,7 +171,40 @@ fn a_heat_made_from_the_terminal_traces_back_to_its_raw_lots() {
         "300 kg × 31.5 %"
     );
     let verify = plant.ok("op1", "op-password", &["audit", "verify"]);
-    assert!(verify.contains("audit chain intact: 32 events"), "{verify}");
+    assert!(verify.contains("audit chain intact: 33 events"), "{verify}");
+
+    // Quality: the lab CSV, the proposed disposition, the certificate.
+    let csv = plant.dir.path().join("lab.csv");
+    std::fs::write(&csv, "lot,property,value,unit,method\nH-1-D1,Nd,23.6,wt%,ICP-OES\nH-1-D1,Pr,7.9,wt%,ICP-OES\nH-1-D1,B,1.02,wt%,ICP-OES\n").unwrap();
+    let e = plant.refused(
+        "op1",
+        "op-password",
+        &["quality", "import", csv.to_str().unwrap()],
+    );
+    assert!(e.contains("record-quality"), "{e}");
+    plant.ok(
+        "qa1",
+        "qa-password",
+        &["quality", "import", csv.to_str().unwrap()],
+    );
+    let eval = plant.ok("qa1", "qa-password", &["quality", "evaluate", "H-1-D1"]);
+    assert!(
+        eval.contains("proposed disposition of H-1-D1: rejected (out of specification: B)"),
+        "{eval}"
+    );
+    let coa = plant.dir.path().join("coa.html");
+    plant.ok(
+        "qa1",
+        "qa-password",
+        &["quality", "coa", "H-1-D1", "--html", coa.to_str().unwrap()],
+    );
+    let html = std::fs::read_to_string(coa).unwrap();
+    assert!(
+        html.contains("Certificate of analysis")
+            && html.contains("BT-7781")
+            && html.contains("FAIL"),
+        "{html}"
+    );
 }
 
 #[test]

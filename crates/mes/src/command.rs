@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 use crate::model::{
-    Disposition, Equipment, EquipmentState, MaterialDefinition, MaterialUse, OrderAction, Role,
-    SignatureMeaning,
+    Disposition, Equipment, EquipmentState, MaterialDefinition, MaterialUse,
+    NonconformanceDecision, OrderAction, Role, SamplingPlan, Severity, SignatureMeaning, SpecLimit,
 };
 
 /// A command with the retry key and the reason for the change.
@@ -324,6 +324,59 @@ pub enum Command {
         /// The signature.
         signature: Option<SignatureInput>,
     },
+    /// Define the next version of the specification of a material definition.
+    DefineSpecification {
+        /// Material definition.
+        definition: String,
+        /// Name (e.g. `GB/T 29655 N52 flake`).
+        name: String,
+        /// Limits.
+        limits: Vec<SpecLimit>,
+        /// Sampling plan.
+        #[serde(default)]
+        sampling: SamplingPlan,
+    },
+    /// Record a lab result for a lot. A second result for the same property is kept beside the
+    /// first (nothing is overwritten); the latest counts.
+    RecordResult {
+        /// Lot sampled.
+        lot: String,
+        /// Sample id.
+        #[serde(default)]
+        sample: Option<String>,
+        /// Property (element symbol for wt%, or a named property).
+        property: String,
+        /// Value.
+        value: f64,
+        /// Unit.
+        unit: String,
+        /// Method (e.g. `ICP-OES`).
+        #[serde(default)]
+        method: Option<String>,
+        /// When measured (default: now).
+        #[serde(default)]
+        at: Option<String>,
+    },
+    /// Open a nonconformance on a lot; the lot goes on hold.
+    RaiseNonconformance {
+        /// New NCR id.
+        id: String,
+        /// Lot concerned.
+        lot: String,
+        /// What is wrong.
+        description: String,
+        /// How serious.
+        severity: Severity,
+    },
+    /// Close a nonconformance with the review decision, signed.
+    CloseNonconformance {
+        /// NCR id.
+        id: String,
+        /// Decision.
+        decision: NonconformanceDecision,
+        /// The signature.
+        signature: Option<SignatureInput>,
+    },
 }
 
 impl Command {
@@ -352,6 +405,10 @@ impl Command {
             Command::HoldLot { .. } => "hold-lot",
             Command::ReleaseLot { .. } => "release-lot",
             Command::RejectLot { .. } => "reject-lot",
+            Command::DefineSpecification { .. } => "define-specification",
+            Command::RecordResult { .. } => "record-result",
+            Command::RaiseNonconformance { .. } => "raise-nonconformance",
+            Command::CloseNonconformance { .. } => "close-nonconformance",
         }
     }
 }

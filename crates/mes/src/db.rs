@@ -36,16 +36,30 @@ impl Backend {
     fn migrator(self) -> sqlx::migrate::Migrator {
         use sqlx::migrate::{Migration, MigrationType, Migrator};
         let scripts: &[(i64, &str, &'static str)] = match self {
-            Backend::Sqlite => &[(
-                1,
-                "core",
-                include_str!("../migrations/sqlite/0001_core.sql"),
-            )],
-            Backend::Postgres => &[(
-                1,
-                "core",
-                include_str!("../migrations/postgres/0001_core.sql"),
-            )],
+            Backend::Sqlite => &[
+                (
+                    1,
+                    "core",
+                    include_str!("../migrations/sqlite/0001_core.sql"),
+                ),
+                (
+                    2,
+                    "quality",
+                    include_str!("../migrations/sqlite/0002_quality.sql"),
+                ),
+            ],
+            Backend::Postgres => &[
+                (
+                    1,
+                    "core",
+                    include_str!("../migrations/postgres/0001_core.sql"),
+                ),
+                (
+                    2,
+                    "quality",
+                    include_str!("../migrations/postgres/0002_quality.sql"),
+                ),
+            ],
         };
         Migrator::with_migrations(
             scripts

@@ -8,8 +8,9 @@ use std::collections::BTreeMap;
 
 use crate::command::LotQuantity;
 use crate::model::{
-    Disposition, Equipment, EquipmentState, MaterialDefinition, MaterialUse, OrderAction,
-    OrderState, Role, SignatureMeaning, Timestamp,
+    Disposition, Equipment, EquipmentState, MaterialDefinition, MaterialUse,
+    NonconformanceDecision, OrderAction, OrderState, Role, SamplingPlan, Severity,
+    SignatureMeaning, SpecLimit, Timestamp,
 };
 
 /// Hash that precedes the first event.
@@ -190,6 +191,40 @@ pub enum Event {
         from: Disposition,
         signature: Signature,
     },
+    SpecificationDefined {
+        definition: String,
+        version: i64,
+        name: String,
+        limits: Vec<SpecLimit>,
+        sampling: SamplingPlan,
+        at: Timestamp,
+    },
+    /// `previous` is the value it supersedes, if any (old and new side by side in the record).
+    ResultRecorded {
+        lot: String,
+        sample: Option<String>,
+        property: String,
+        value: f64,
+        unit: String,
+        method: Option<String>,
+        previous: Option<f64>,
+        at: Timestamp,
+    },
+    NonconformanceRaised {
+        id: String,
+        lot: String,
+        description: String,
+        severity: Severity,
+        lot_disposition_before: Disposition,
+        at: Timestamp,
+    },
+    NonconformanceClosed {
+        id: String,
+        lot: String,
+        decision: NonconformanceDecision,
+        signature: Signature,
+        at: Timestamp,
+    },
 }
 
 impl Event {
@@ -218,6 +253,10 @@ impl Event {
             Event::LotHeld { .. } => "lot-held",
             Event::LotReleased { .. } => "lot-released",
             Event::LotRejected { .. } => "lot-rejected",
+            Event::SpecificationDefined { .. } => "specification-defined",
+            Event::ResultRecorded { .. } => "result-recorded",
+            Event::NonconformanceRaised { .. } => "nonconformance-raised",
+            Event::NonconformanceClosed { .. } => "nonconformance-closed",
         }
     }
 
@@ -274,6 +313,14 @@ impl Event {
                 .chain(draws.iter().map(|d| lot(&d.lot)))
                 .collect(),
             Event::EquipmentStateSet { equipment: e, .. } => vec![equipment(e)],
+            Event::SpecificationDefined { definition, .. } => {
+                vec![format!("specification:{definition}")]
+            }
+            Event::ResultRecorded { lot: l, .. } => vec![lot(l)],
+            Event::NonconformanceRaised { id, lot: l, .. }
+            | Event::NonconformanceClosed { id, lot: l, .. } => {
+                vec![format!("nonconformance:{id}"), lot(l)]
+            }
         }
     }
 }

@@ -71,8 +71,13 @@ pub fn permission_of(command: &Command) -> Permission {
         | C::FeedContinuous { .. }
         | C::OutputContinuous { .. }
         | C::SetEquipmentState { .. } => Permission::ExecuteProduction,
-        C::HoldLot { .. } => Permission::RecordQuality,
-        C::ReleaseLot { .. } | C::RejectLot { .. } => Permission::DispositionLots,
+        C::HoldLot { .. } | C::RecordResult { .. } | C::RaiseNonconformance { .. } => {
+            Permission::RecordQuality
+        }
+        C::ReleaseLot { .. }
+        | C::RejectLot { .. }
+        | C::CloseNonconformance { .. }
+        | C::DefineSpecification { .. } => Permission::DispositionLots,
     }
 }
 
@@ -877,6 +882,198 @@ pub async fn decide(
                 lot: id.clone(),
                 from: l.disposition,
                 signature,
+            })
+        }
+        Command::DefineSpecification {
+            definition,
+            name,
+            limits,
+            sampling,
+        } => {
+            require_exists(
+                tx,
+                "material_definitions",
+                "material definition",
+                "definition",
+                definition,
+            )
+            .await?;
+            if limits.is_empty() {
+                return Err(MesError::invalid("limits", "[]", "at least one limit"));
+            }
+            let mut seen = std::collections::BTreeSet::new();
+            for (i, limit) in limits.iter().enumerate() {
+                let field = format!("limits[{i}]");
+                check_id(&format!("{field}.property"), &limit.property)?;
+                if !seen.insert(limit.property.as_str()) {
+                    return Err(MesError::invalid(
+                        &format!("{field}.property"),
+                        format!("'{}' twice", limit.property),
+                        "each property once",
+                    ));
+                }
+                if limit.min.is_none() && limit.max.is_none() {
+                    return Err(MesError::invalid(
+                        &field,
+                        format!("'{}' without min or max", limit.property),
+                        "a min, a max or both",
+                    ));
+                }
+                for (bound, value) in [
+                    ("min", limit.min),
+                    ("max", limit.max),
+                    ("target", limit.target),
+                ] {
+                    if value.is_some_and(|v| !v.is_finite()) {
+                        return Err(MesError::invalid(
+                            &format!("{field}.{bound}"),
+                            value.unwrap_or_default(),
+                            "a finite number",
+                        ));
+                    }
+                }
+                if let (Some(lo), Some(hi)) = (limit.min, limit.max) {
+                    if lo > hi {
+                        return Err(MesError::invalid(
+                            &format!("{field}.min"),
+                            lo,
+                            &format!("a value ≤ max ({hi})"),
+                        ));
+                    }
+                }
+            }
+            if sampling.every_nth_lot < 1 {
+                return Err(MesError::invalid(
+                    "sampling.every_nth_lot",
+                    sampling.every_nth_lot,
+                    "1 (every lot) or more",
+                ));
+            }
+            let row = sqlx::query(
+                "SELECT CAST(COALESCE(MAX(version), 0) AS BIGINT) AS v FROM specifications WHERE definition = $1",
+            )
+            .bind(definition.clone())
+            .fetch_one(&mut *tx.tx)
+            .await?;
+            let version: i64 = sqlx::Row::try_get(&row, "v")?;
+            Ok(Event::SpecificationDefined {
+                definition: definition.clone(),
+                version: version + 1,
+                name: name.clone(),
+                limits: limits.clone(),
+                sampling: sampling.clone(),
+                at: now.clone(),
+            })
+        }
+        Command::RecordResult {
+            lot: id,
+            sample,
+            property,
+            value,
+            unit,
+            method,
+            at,
+        } => {
+            lot(tx, "lot", id).await?;
+            check_id("property", property)?;
+            if !value.is_finite() {
+                return Err(MesError::invalid("value", value, "a finite number"));
+            }
+            if unit.trim().is_empty() {
+                return Err(MesError::invalid(
+                    "unit",
+                    "''",
+                    "a unit such as wt%, ppm, mm",
+                ));
+            }
+            if unit == "wt%"
+                && lodestone_chem::Element::from_symbol(property).is_ok()
+                && !(0.0..=100.0).contains(value)
+            {
+                return Err(MesError::invalid(
+                    "value",
+                    value,
+                    "a mass fraction between 0 and 100 wt%",
+                ));
+            }
+            let row = sqlx::query(
+                "SELECT value FROM results WHERE lot = $1 AND property = $2 ORDER BY seq DESC LIMIT 1",
+            )
+            .bind(id.clone())
+            .bind(property.clone())
+            .fetch_optional(&mut *tx.tx)
+            .await?;
+            let previous = match row {
+                Some(row) => Some(sqlx::Row::try_get(&row, "value")?),
+                None => None,
+            };
+            Ok(Event::ResultRecorded {
+                lot: id.clone(),
+                sample: sample.clone(),
+                property: property.clone(),
+                value: *value,
+                unit: unit.clone(),
+                method: method.clone(),
+                previous,
+                at: when("at", at, now)?,
+            })
+        }
+        Command::RaiseNonconformance {
+            id,
+            lot: lot_id,
+            description,
+            severity,
+        } => {
+            check_id("id", id)?;
+            if exists(&mut *tx.tx, "nonconformances", id).await? {
+                return Err(MesError::AlreadyExists {
+                    kind: "nonconformance",
+                    id: id.clone(),
+                });
+            }
+            let l = lot(tx, "lot", lot_id).await?;
+            if description.trim().is_empty() {
+                return Err(MesError::invalid("description", "''", "what is wrong"));
+            }
+            Ok(Event::NonconformanceRaised {
+                id: id.clone(),
+                lot: lot_id.clone(),
+                description: description.clone(),
+                severity: *severity,
+                lot_disposition_before: l.disposition,
+                at: now.clone(),
+            })
+        }
+        Command::CloseNonconformance {
+            id,
+            decision,
+            signature: input,
+        } => {
+            check_id("id", id)?;
+            let row = sqlx::query("SELECT lot, state FROM nonconformances WHERE id = $1")
+                .bind(id.clone())
+                .fetch_optional(&mut *tx.tx)
+                .await?
+                .ok_or_else(|| MesError::not_found("nonconformance", id))?;
+            let lot_id: String = sqlx::Row::try_get(&row, "lot")?;
+            let state: String = sqlx::Row::try_get(&row, "state")?;
+            if state != "open" {
+                return Err(MesError::IllegalState {
+                    kind: "nonconformance",
+                    id: id.clone(),
+                    state,
+                    action: "close".into(),
+                    allowed: "open".into(),
+                });
+            }
+            let signature =
+                signature(tx, session, input, &format!("nonconformance:{id}"), now).await?;
+            Ok(Event::NonconformanceClosed {
+                id: id.clone(),
+                lot: lot_id,
+                decision: *decision,
+                signature,
+                at: now.clone(),
             })
         }
     }

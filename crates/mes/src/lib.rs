@@ -20,6 +20,7 @@ pub mod model;
 pub mod oee;
 pub mod plant;
 pub mod projection;
+pub mod quality;
 pub mod service;
 pub mod spc;
 

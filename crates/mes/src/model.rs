@@ -172,6 +172,79 @@ string_enum! {
     }
 }
 
+string_enum! {
+    /// How serious a nonconformance is.
+    Severity { Minor = "minor", Major = "major", Critical = "critical" }
+}
+
+string_enum! {
+    /// The decision that closes a nonconformance (material review board).
+    NonconformanceDecision {
+        UseAsIs = "use-as-is", Rework = "rework", Regrade = "regrade", Scrap = "scrap",
+        ReturnToSupplier = "return-to-supplier",
+    }
+}
+
+/// One limit of a specification: a property (an element symbol in wt%, or a named property
+/// such as `flake_thickness_mm`) with optional bounds and target.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpecLimit {
+    /// Property: an element symbol (wt%) or a named property.
+    pub property: String,
+    /// Lower limit, inclusive.
+    #[serde(default)]
+    pub min: Option<f64>,
+    /// Upper limit, inclusive.
+    #[serde(default)]
+    pub max: Option<f64>,
+    /// Target (aim).
+    #[serde(default)]
+    pub target: Option<f64>,
+    /// Unit of the values (`wt%`, `ppm`, `mm`, ...).
+    pub unit: String,
+}
+
+/// How often lots of a definition are sampled.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SamplingPlan {
+    /// Sample one lot in every `every_nth_lot` (1 = every lot).
+    #[serde(default = "one")]
+    pub every_nth_lot: i64,
+    /// Sample mass, g.
+    #[serde(default)]
+    pub sample_g: Option<f64>,
+}
+
+fn one() -> i64 {
+    1
+}
+
+impl Default for SamplingPlan {
+    fn default() -> Self {
+        SamplingPlan {
+            every_nth_lot: 1,
+            sample_g: None,
+        }
+    }
+}
+
+/// The specification in force for a material definition.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Specification {
+    /// Material definition it applies to.
+    pub definition: String,
+    /// Version, from 1.
+    pub version: i64,
+    /// Name (e.g. `GB/T 29655 N52 flake, grade 1`).
+    pub name: String,
+    /// Limits.
+    pub limits: Vec<SpecLimit>,
+    /// Sampling plan.
+    pub sampling: SamplingPlan,
+}
+
 /// A node of the equipment hierarchy.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Equipment {

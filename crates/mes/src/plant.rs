@@ -1,12 +1,12 @@
 //! The plant model file (TOML): equipment hierarchy, material classes and definitions, work
-//! masters and users, loaded as one batch of define commands (all or nothing).
+//! masters, specifications and users, loaded as one batch of define commands (all or nothing).
 
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
 use crate::command::Command;
 use crate::error::{MesError, Result};
-use crate::model::{Equipment, EquipmentLevel, MaterialDefinition, Role};
+use crate::model::{Equipment, EquipmentLevel, MaterialDefinition, Role, SamplingPlan, SpecLimit};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -21,6 +21,18 @@ struct PlantFile {
     work_master: Vec<WorkMasterEntry>,
     #[serde(default)]
     user: Vec<UserEntry>,
+    #[serde(default)]
+    specification: Vec<SpecificationEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SpecificationEntry {
+    definition: String,
+    name: String,
+    limits: Vec<SpecLimit>,
+    #[serde(default)]
+    sampling: SamplingPlan,
 }
 
 #[derive(Debug, Deserialize)]
@@ -112,6 +124,14 @@ pub fn plant_commands(
             product: w.product,
             bill_kg_per_kg: w.bill_kg_per_kg,
             parameters: w.parameters,
+        });
+    }
+    for s in file.specification {
+        commands.push(Command::DefineSpecification {
+            definition: s.definition,
+            name: s.name,
+            limits: s.limits,
+            sampling: s.sampling,
         });
     }
     for (i, u) in file.user.into_iter().enumerate() {

@@ -708,6 +708,96 @@ pub async fn apply(tx: &mut sqlx::AnyConnection, event: &Event, seq: i64) -> Res
         Event::LotHeld { lot, .. } => set_disposition(tx, lot, Disposition::Held).await?,
         Event::LotReleased { lot, .. } => set_disposition(tx, lot, Disposition::Released).await?,
         Event::LotRejected { lot, .. } => set_disposition(tx, lot, Disposition::Rejected).await?,
+        Event::SpecificationDefined {
+            definition,
+            version,
+            name,
+            limits,
+            sampling,
+            at,
+        } => {
+            sqlx::query(
+                "INSERT INTO specifications (definition, version, name, limits, sampling, defined_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(definition.clone())
+            .bind(*version)
+            .bind(name.clone())
+            .bind(serde_json::to_string(limits).unwrap_or_default())
+            .bind(serde_json::to_string(sampling).unwrap_or_default())
+            .bind(at.clone())
+            .execute(&mut *tx)
+            .await?;
+        }
+        Event::ResultRecorded {
+            lot,
+            sample,
+            property,
+            value,
+            unit,
+            method,
+            at,
+            ..
+        } => {
+            sqlx::query(
+                "INSERT INTO results (seq, lot, sample, property, value, unit, method, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(seq)
+            .bind(lot.clone())
+            .bind(sample.clone())
+            .bind(property.clone())
+            .bind(*value)
+            .bind(unit.clone())
+            .bind(method.clone())
+            .bind(at.clone())
+            .execute(&mut *tx)
+            .await?;
+            // Assayed chemistry becomes the lot's chemistry (element balances use it).
+            if unit == "wt%" && lodestone_chem::Element::from_symbol(property).is_ok() {
+                if let Some(mut l) = find_lot(&mut *tx, lot).await? {
+                    l.composition_wt_pct.insert(property.clone(), *value);
+                    sqlx::query("UPDATE lots SET composition = $1 WHERE id = $2")
+                        .bind(composition_json(&l.composition_wt_pct))
+                        .bind(lot.clone())
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+        }
+        Event::NonconformanceRaised {
+            id,
+            lot,
+            description,
+            severity,
+            lot_disposition_before,
+            at,
+        } => {
+            sqlx::query(
+                "INSERT INTO nonconformances (id, lot, description, severity, state, opened_at) VALUES ($1, $2, $3, $4, 'open', $5)",
+            )
+            .bind(id.clone())
+            .bind(lot.clone())
+            .bind(description.clone())
+            .bind(severity.as_str())
+            .bind(at.clone())
+            .execute(&mut *tx)
+            .await?;
+            // A nonconforming lot is held until QA decides (a rejected one stays rejected).
+            if *lot_disposition_before != Disposition::Rejected {
+                set_disposition(tx, lot, Disposition::Held).await?;
+            }
+        }
+        Event::NonconformanceClosed {
+            id, decision, at, ..
+        } => {
+            sqlx::query(
+                "UPDATE nonconformances SET state = 'closed', decision = $1, closed_at = $2 WHERE id = $3",
+            )
+            .bind(decision.as_str())
+            .bind(at.clone())
+            .bind(id.clone())
+            .execute(&mut *tx)
+            .await?;
+        }
     }
     Ok(())
 }

@@ -52,6 +52,9 @@ const PROJECTION_TABLES: &[&str] = &[
     "step_lots",
     "continuous_feeds",
     "shipments",
+    "specifications",
+    "results",
+    "nonconformances",
 ];
 
 impl Mes {

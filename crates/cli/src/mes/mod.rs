@@ -122,6 +122,10 @@ pub enum MesCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Quality: specifications, lab results (one or a CSV), proposed disposition, sampling due,
+    /// nonconformances, certificates of analysis.
+    #[command(subcommand)]
+    Quality(QualityCommand),
     /// The audit trail: verify the hash chain, or list a record's or a user's history.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -249,6 +253,74 @@ pub enum LotCommand {
         lot: String,
         #[arg(long, default_value = "approval")]
         meaning: String,
+    },
+}
+
+/// Quality subcommands.
+#[derive(Subcommand)]
+pub enum QualityCommand {
+    /// Show the specification in force for a material definition.
+    Spec {
+        definition: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Record one lab result.
+    Result {
+        lot: String,
+        /// Property: element symbol (wt%) or a named property.
+        property: String,
+        value: f64,
+        #[arg(long, default_value = "wt%")]
+        unit: String,
+        #[arg(long)]
+        sample: Option<String>,
+        #[arg(long)]
+        method: Option<String>,
+        /// Why (required when correcting an earlier result, by good practice).
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Import lab results from CSV (columns lot, property, value, unit [, sample, method, at]);
+    /// the whole file is one transaction.
+    Import { file: PathBuf },
+    /// Check a lot's latest results against its specification; propose a disposition.
+    Evaluate {
+        lot: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Lots waiting for a sample under their sampling plan.
+    Due,
+    /// Open a nonconformance on a lot (the lot goes on hold).
+    Ncr {
+        id: String,
+        #[arg(long)]
+        lot: String,
+        #[arg(long)]
+        description: String,
+        /// minor, major or critical.
+        #[arg(long, default_value = "major")]
+        severity: String,
+    },
+    /// Close a nonconformance with a decision (signed): use-as-is, rework, regrade, scrap,
+    /// return-to-supplier.
+    CloseNcr {
+        id: String,
+        #[arg(long)]
+        decision: String,
+        #[arg(long, default_value = "approval")]
+        meaning: String,
+    },
+    /// Write the certificate of analysis of a lot as HTML (print to PDF from a browser).
+    Coa {
+        lot: String,
+        /// Output file.
+        #[arg(long)]
+        html: PathBuf,
+        /// Issuer printed on the certificate.
+        #[arg(long, default_value = "Quality department")]
+        issuer: String,
     },
 }
 
@@ -607,6 +679,7 @@ async fn dispatch(mes: &Mes, args: &MesArgs) -> Result<ExitCode> {
                 }
             }
         }
+        MesCommand::Quality(cmd) => return quality_command(mes, args, &session, cmd).await,
         MesCommand::Audit(AuditCommand::Verify) => match mes.verify_chain().await {
             Ok(report) => {
                 println!(
@@ -801,6 +874,179 @@ async fn lot_command(
         LotCommand::Hold { lot } => Command::HoldLot { lot: lot.clone() },
         LotCommand::Release { lot, meaning } => signed(lot, meaning, false)?,
         LotCommand::Reject { lot, meaning } => signed(lot, meaning, true)?,
+    };
+    execute(mes, session, command).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn quality_command(
+    mes: &Mes,
+    args: &MesArgs,
+    session: &Session,
+    cmd: &QualityCommand,
+) -> Result<ExitCode> {
+    use lodestone_mes::model::{NonconformanceDecision, Severity};
+    use lodestone_mes::quality::Verdict;
+    let command = match cmd {
+        QualityCommand::Spec { definition, json } => {
+            let Some(spec) = mes.specification(definition).await? else {
+                bail!("no specification is defined for '{definition}'");
+            };
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&spec)?);
+            } else {
+                println!(
+                    "{} — version {} — sample 1 lot in {}",
+                    spec.name, spec.version, spec.sampling.every_nth_lot
+                );
+                let mut t = Table::new();
+                t.load_preset(UTF8_FULL_CONDENSED)
+                    .set_header(["property", "min", "target", "max", "unit"]);
+                let show = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
+                for l in &spec.limits {
+                    t.add_row(vec![
+                        Cell::new(&l.property),
+                        Cell::new(show(l.min)),
+                        Cell::new(show(l.target)),
+                        Cell::new(show(l.max)),
+                        Cell::new(&l.unit),
+                    ]);
+                }
+                println!("{t}");
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        QualityCommand::Evaluate { lot, json } => {
+            let e = mes.evaluate(lot).await?;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&e)?);
+            } else {
+                let mut t = Table::new();
+                t.load_preset(UTF8_FULL_CONDENSED)
+                    .set_header(["property", "min", "max", "result", "unit", "verdict"]);
+                let show = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_else(|| "—".into());
+                for c in &e.checks {
+                    let verdict = match c.verdict {
+                        Verdict::Pass => "pass",
+                        Verdict::Fail => "FAIL",
+                        Verdict::Missing => "missing",
+                    };
+                    t.add_row(vec![
+                        Cell::new(&c.limit.property),
+                        Cell::new(show(c.limit.min)),
+                        Cell::new(show(c.limit.max)),
+                        Cell::new(show(c.value)),
+                        Cell::new(&c.limit.unit),
+                        Cell::new(verdict),
+                    ]);
+                }
+                println!("{t}");
+                println!(
+                    "proposed disposition of {lot}: {} ({})",
+                    e.proposed, e.explanation
+                );
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        QualityCommand::Due => {
+            let due = mes.sampling_due().await?;
+            let mut t = Table::new();
+            t.load_preset(UTF8_FULL_CONDENSED)
+                .set_header(["lot", "definition", "sample g"]);
+            for (lot, definition, grams) in &due {
+                t.add_row(vec![
+                    Cell::new(lot),
+                    Cell::new(definition),
+                    Cell::new(grams.map(|g| g.to_string()).unwrap_or_default()),
+                ]);
+            }
+            println!("{} lots due for sampling", due.len());
+            println!("{t}");
+            return Ok(ExitCode::SUCCESS);
+        }
+        QualityCommand::Import { file } => {
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let commands =
+                lodestone_mes::quality::parse_results_csv(&file.display().to_string(), &text)?;
+            let envelopes: Vec<Envelope> = commands.into_iter().map(Envelope::from).collect();
+            let receipts = mes.execute_batch(session, &envelopes).await?;
+            println!(
+                "imported {} results from {}",
+                receipts.len(),
+                file.display()
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+        QualityCommand::Coa { lot, html, issuer } => {
+            let cert = mes.certificate(lot).await?;
+            std::fs::write(
+                html,
+                lodestone_mes::quality::certificate_html(&cert, issuer),
+            )
+            .with_context(|| format!("writing {}", html.display()))?;
+            println!(
+                "wrote the certificate of analysis of {lot} to {} ({})",
+                html.display(),
+                cert.evaluation.explanation
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+        QualityCommand::Result {
+            lot,
+            property,
+            value,
+            unit,
+            sample,
+            method,
+            reason,
+        } => {
+            let mut envelope = Envelope::from(Command::RecordResult {
+                lot: lot.clone(),
+                sample: sample.clone(),
+                property: property.clone(),
+                value: *value,
+                unit: unit.clone(),
+                method: method.clone(),
+                at: None,
+            });
+            envelope.reason = reason.clone();
+            let receipt = mes.execute(session, envelope).await?;
+            println!("record-result: recorded as event {}", receipt.seq);
+            return Ok(ExitCode::SUCCESS);
+        }
+        QualityCommand::Ncr {
+            id,
+            lot,
+            description,
+            severity,
+        } => Command::RaiseNonconformance {
+            id: id.clone(),
+            lot: lot.clone(),
+            description: description.clone(),
+            severity: Severity::parse("--severity", severity)?,
+        },
+        QualityCommand::CloseNcr {
+            id,
+            decision,
+            meaning,
+        } => {
+            let meaning = SignatureMeaning::parse("--meaning", meaning)?;
+            let password = password_for(
+                &args.user,
+                "LODESTONE_SIGN_PASSWORD",
+                "Signature: re-enter the password",
+            )?;
+            Command::CloseNonconformance {
+                id: id.clone(),
+                decision: NonconformanceDecision::parse("--decision", decision)?,
+                signature: Some(SignatureInput {
+                    user: args.user.clone(),
+                    password,
+                    meaning,
+                }),
+            }
+        }
     };
     execute(mes, session, command).await?;
     Ok(ExitCode::SUCCESS)
