@@ -1,7 +1,7 @@
 //! Control-chart constants d₂, d₃, c₄ and the factors derived from them.
 //!
-//! d₂(n) = E[R]/σ and d₃(n) = sd[R]/σ for the range R of n independent normal values;
-//! c₄(n) = E[s]/σ = √(2/(n−1))·Γ(n/2)/Γ((n−1)/2) for the sample standard deviation s.
+//! d₂(n) = E(R)/σ and d₃(n) = sd(R)/σ for the range R of n independent normal values;
+//! c₄(n) = E(s)/σ = √(2/(n−1))·Γ(n/2)/Γ((n−1)/2) for the sample standard deviation s.
 //!
 //! Two conventions ([`SigmaConvention`]):
 //! - `Qcc` (default): R qcc 3.0's tables (`qcc.options("exp.R.unscaled")`, d₂ rounded to 3
@@ -171,7 +171,7 @@ fn range_check(constant: &'static str, n: usize) -> Result<usize, SpcError> {
     }
 }
 
-/// d₂(n) = E[R]/σ, n = 2..=50, in the chosen convention.
+/// d₂(n) = E(R)/σ, n = 2..=50, in the chosen convention.
 pub fn d2(n: usize, convention: SigmaConvention) -> Result<f64, SpcError> {
     let i = range_check("d2", n)?;
     Ok(match convention {
@@ -180,7 +180,7 @@ pub fn d2(n: usize, convention: SigmaConvention) -> Result<f64, SpcError> {
     })
 }
 
-/// d₃(n) = sd[R]/σ, n = 2..=50, in the chosen convention.
+/// d₃(n) = sd(R)/σ, n = 2..=50, in the chosen convention.
 pub fn d3(n: usize, convention: SigmaConvention) -> Result<f64, SpcError> {
     let i = range_check("d3", n)?;
     Ok(match convention {

@@ -11,7 +11,7 @@
 //!   subgroups) and phase II (monitored against the fixed limits); historical centre/σ.
 //! - [`timeweighted`] — EWMA and CUSUM (qcc's standardised tabular form).
 //! - [`rules`] — Western Electric 1–4 and Nelson 1–8 run rules, qcc semantics.
-//! - [`capability`] — Cp, Cpl, Cpu, Cpk, Cpm with confidence intervals, Pp family,
+//! - [`capability`](mod@capability) — Cp, Cpl, Cpu, Cpk, Cpm with confidence intervals, Pp family,
 //!   expected and observed fractions out of specification.
 //! - [`svg`] — hand-written SVG rendering of a chart.
 //!
