@@ -447,7 +447,11 @@ fn draw(plot: &Plot, options: &SvgOptions) -> String {
             left - 5.0,
             left - 8.0,
             y + 4.0,
-            escape(&tick_label(v, step))
+            // Snap accumulated rounding (e.g. −1e-18) to a clean 0.
+            escape(&tick_label(
+                if v.abs() < step * 1e-6 { 0.0 } else { v },
+                step
+            ))
         );
         v += step;
         ticks += 1;
