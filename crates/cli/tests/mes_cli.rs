@@ -265,3 +265,100 @@ fn refusals_name_the_problem_and_signatures_are_required() {
         .collect();
     assert_eq!(kinds, ["lot-split", "lot-held", "lot-released"]);
 }
+
+#[test]
+fn spc_of_a_csv_reproduces_the_qcc_pistonrings_chart() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../mes/tests/data/spc/pistonrings.csv");
+    let svg = tempfile::NamedTempFile::new().unwrap();
+    let out = Command::new(BIN)
+        .args([
+            "mes",
+            "spc",
+            "--csv",
+            data.to_str().unwrap(),
+            "--phase1",
+            "25",
+            "--lsl",
+            "73.95",
+            "--usl",
+            "74.05",
+            "--target",
+            "74",
+            "--svg",
+            svg.path().to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    // mes.md (b1), qcc vignette: centre 74.00118, limits 73.98805 / 74.0143; WE rules flag
+    // 35 (rule 2), 37–39 (rule 1), 40 (rule 2); Cpk 1.66 [1.45, 1.88].
+    assert!(
+        text.contains("74.001176") && text.contains("73.988048") && text.contains("74.014304"),
+        "{text}"
+    );
+    assert!(text.contains("35: 2, 37: 1, 38: 1, 39: 1, 40: 2"), "{text}");
+    assert!(
+        text.contains("│ Cpk   ┆ 1.663 ┆ [1.448, 1.878] │"),
+        "{text}"
+    );
+    let drawing = std::fs::read_to_string(svg.path()).unwrap();
+    assert!(
+        drawing.starts_with("<svg") || drawing.starts_with("<?xml"),
+        "{drawing}"
+    );
+}
+
+#[test]
+fn oee_and_spc_read_the_record() {
+    let plant = plant_with_a_heat();
+    let admin = |args: &[&str]| plant.ok("admin", "admin-password", args);
+    for (at, state) in [
+        ("2026-12-01T08:00:00Z", "running"),
+        ("2026-12-01T09:00:00Z", "unplanned_down"),
+        ("2026-12-01T09:30:00Z", "running"),
+    ] {
+        let json = format!("{{\"command\":\"set-equipment-state\",\"equipment\":\"vim-sc-01\",\"state\":\"{state}\",\"at\":\"{at}\"}}");
+        let file = plant.dir.path().join("state.json");
+        std::fs::write(&file, json).unwrap();
+        admin(&["exec", file.to_str().unwrap()]);
+    }
+    let oee = admin(&[
+        "oee",
+        "vim-sc-01",
+        "--from",
+        "2026-12-01T08:00:00Z",
+        "--to",
+        "2026-12-01T12:00:00Z",
+        "--json",
+    ]);
+    let oee: Value = serde_json::from_str(&oee).unwrap();
+    // 4 h window, 30 min down: availability 3.5/4.
+    assert!(
+        (oee["oee"]["availability"].as_f64().unwrap() - 0.875).abs() < 1e-12,
+        "{oee}"
+    );
+    let e = plant.refused(
+        "admin",
+        "admin-password",
+        &[
+            "oee",
+            "raw-store",
+            "--from",
+            "2026-12-01T08:00:00Z",
+            "--to",
+            "2026-12-01T12:00:00Z",
+        ],
+    );
+    assert!(e.contains("ideal_cycle_s"), "{e}");
+    let e = plant.refused(
+        "admin",
+        "admin-password",
+        &["spc", "--definition", "N52-flake", "--property", "Nd"],
+    );
+    assert!(e.contains("no results of 'Nd'"), "{e}");
+}

@@ -18,6 +18,7 @@ pub mod genealogy;
 pub mod handle;
 pub mod model;
 pub mod oee;
+pub mod performance;
 pub mod plant;
 pub mod projection;
 pub mod quality;

@@ -151,13 +151,8 @@ string_enum! {
     }
 }
 
-string_enum! {
-    /// Operating state of a unit, for OEE.
-    EquipmentState {
-        Running = "running", Idle = "idle", Down = "down", Setup = "setup",
-        PlannedDown = "planned-down",
-    }
-}
+/// Operating state of a unit, for OEE (stored as its snake_case name).
+pub use crate::oee::EquipmentState;
 
 string_enum! {
     /// A role of a person; grants a set of permissions.

@@ -693,13 +693,13 @@ pub async fn apply(tx: &mut sqlx::AnyConnection, event: &Event, seq: i64) -> Res
             )
             .bind(equipment.clone())
             .bind(at.clone())
-            .bind(state.as_str())
+            .bind(equipment_state_text(*state))
             .bind(cause.clone())
             .bind(seq)
             .execute(&mut *tx)
             .await?;
             sqlx::query("UPDATE equipment SET state = $1, state_since = $2 WHERE id = $3")
-                .bind(state.as_str())
+                .bind(equipment_state_text(*state))
                 .bind(at.clone())
                 .bind(equipment.clone())
                 .execute(&mut *tx)
@@ -815,7 +815,19 @@ async fn set_disposition(
     Ok(())
 }
 
-/// Unused-variant guard: keeps the equipment-state enum referenced for OEE readers.
+/// The stored name of an equipment state (its serde name, e.g. `unplanned_down`).
+pub fn equipment_state_text(state: EquipmentState) -> String {
+    serde_json::to_value(state)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// Reads a stored equipment state.
 pub fn parse_equipment_state(text: &str) -> Result<EquipmentState> {
-    crate::db::stored(EquipmentState::parse, "equipment_states.state", text)
+    serde_json::from_value(serde_json::Value::String(text.to_string())).map_err(|_| {
+        MesError::Corrupt(format!(
+            "column equipment_states.state holds '{text}', which this version does not know"
+        ))
+    })
 }

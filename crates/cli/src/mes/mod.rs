@@ -1,6 +1,7 @@
 //! `lodestone mes …`: the MES from the terminal — create a database, load the plant model, run
 //! orders and record material, trace lots, and check the audit trail.
 
+mod spc;
 mod trace;
 
 use anyhow::{bail, Context, Result};
@@ -126,6 +127,13 @@ pub enum MesCommand {
     /// nonconformances, certificates of analysis.
     #[command(subcommand)]
     Quality(QualityCommand),
+    /// Control chart (I-MR, X̄-R, X̄-S) with run rules and capability, of lab results in the
+    /// MES (--definition, --property) or of a CSV file; SVG with --svg.
+    ///
+    /// Example: lodestone mes spc --definition N52-flake --property Nd --phase1 25 --svg nd.svg
+    Spc(spc::SpcArgs),
+    /// OEE of a unit over a window, from its recorded states and production.
+    Oee(spc::OeeArgs),
     /// The audit trail: verify the hash chain, or list a record's or a user's history.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -403,6 +411,12 @@ async fn login(mes: &Mes, user: &str) -> Result<Session> {
 }
 
 async fn run_async(args: MesArgs) -> Result<ExitCode> {
+    // Charting a CSV file needs no database.
+    if let MesCommand::Spc(spc_args) = &args.command {
+        if spc_args.is_offline() {
+            return spc::run_spc(None, spc_args).await;
+        }
+    }
     if let MesCommand::Init { name } = &args.command {
         let password = password_for(
             &args.user,
@@ -680,6 +694,8 @@ async fn dispatch(mes: &Mes, args: &MesArgs) -> Result<ExitCode> {
             }
         }
         MesCommand::Quality(cmd) => return quality_command(mes, args, &session, cmd).await,
+        MesCommand::Spc(spc_args) => return spc::run_spc(Some(mes), spc_args).await,
+        MesCommand::Oee(oee_args) => return spc::run_oee(mes, oee_args).await,
         MesCommand::Audit(AuditCommand::Verify) => match mes.verify_chain().await {
             Ok(report) => {
                 println!(
