@@ -455,10 +455,14 @@ pub fn check_id(field: &str, id: &str) -> Result<()> {
     Ok(())
 }
 
-/// Validates a quantity in kg: finite and positive.
+/// Largest quantity a single record may carry, kg (a million tonnes: far above any lot, far
+/// below where float sums lose the kilogram).
+pub const MAX_KG: f64 = 1e9;
+
+/// Validates a quantity in kg: positive and at most [`MAX_KG`].
 pub fn check_positive_kg(field: &str, kg: f64) -> Result<()> {
-    if !(kg > 0.0) || !kg.is_finite() {
-        return Err(MesError::invalid(field, kg, "a finite quantity > 0 kg"));
+    if !(kg > 0.0 && kg <= MAX_KG) {
+        return Err(MesError::invalid(field, kg, "a quantity > 0 and ≤ 1e9 kg"));
     }
     Ok(())
 }
