@@ -170,8 +170,14 @@ fn a_heat_made_from_the_terminal_traces_back_to_its_raw_lots() {
         (d1["suspect_kg"].as_f64().unwrap() - 94.5).abs() < 1e-9,
         "300 kg × 31.5 %"
     );
+    let used = plant.ok("op1", "op-password", &["where-used", "BT-7781", "--json"]);
+    let used: Value = serde_json::from_str(&used).unwrap();
+    assert_eq!(used[0]["step"], "H-1");
+    assert_eq!(used[0]["quantity_kg"], 189.0);
+    let co = plant.ok("op1", "op-password", &["co-processed", "H-1", "--json"]);
+    assert_eq!(co.trim(), "[]", "one heat only on the furnace");
     let verify = plant.ok("op1", "op-password", &["audit", "verify"]);
-    assert!(verify.contains("audit chain intact: 33 events"), "{verify}");
+    assert!(verify.contains("audit chain intact: 34 events"), "{verify}");
 
     // Quality: the lab CSV, the proposed disposition, the certificate.
     let csv = plant.dir.path().join("lab.csv");

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 use crate::model::{
-    Disposition, Equipment, EquipmentState, MaterialDefinition, MaterialUse,
+    Disposition, Equipment, EquipmentLevel, EquipmentState, MaterialDefinition, MaterialUse,
     NonconformanceDecision, OrderAction, Role, SamplingPlan, Severity, SignatureMeaning, SpecLimit,
 };
 
@@ -84,6 +84,16 @@ pub enum Command {
     },
     /// Add or change a material definition.
     DefineMaterialDefinition(MaterialDefinition),
+    /// Add or change a process segment (the reusable step work masters refer to).
+    DefineProcessSegment {
+        /// Id (e.g. `melt-and-cast`).
+        id: String,
+        /// Display name.
+        name: String,
+        /// ISA-95 level of the equipment that performs it.
+        #[serde(default)]
+        equipment_level: Option<EquipmentLevel>,
+    },
     /// Add the next version of a work master.
     DefineWorkMaster {
         /// Id.
@@ -386,6 +396,7 @@ impl Command {
             Command::DefineEquipment(_) => "define-equipment",
             Command::DefineMaterialClass { .. } => "define-material-class",
             Command::DefineMaterialDefinition(_) => "define-material-definition",
+            Command::DefineProcessSegment { .. } => "define-process-segment",
             Command::DefineWorkMaster { .. } => "define-work-master",
             Command::CreateUser { .. } => "create-user",
             Command::SetUserRoles { .. } => "set-user-roles",

@@ -35,31 +35,35 @@ impl Backend {
     /// meaning on both backends; only the DDL dialect differs).
     fn migrator(self) -> sqlx::migrate::Migrator {
         use sqlx::migrate::{Migration, MigrationType, Migrator};
+        // One list of migrations; each exists in both dialect folders.
+        macro_rules! scripts {
+            ($dir:literal) => {
+                &[
+                    (
+                        1,
+                        "core",
+                        include_str!(concat!("../migrations/", $dir, "/0001_core.sql")),
+                    ),
+                    (
+                        2,
+                        "quality",
+                        include_str!(concat!("../migrations/", $dir, "/0002_quality.sql")),
+                    ),
+                    (
+                        3,
+                        "process segments",
+                        include_str!(concat!(
+                            "../migrations/",
+                            $dir,
+                            "/0003_process_segments.sql"
+                        )),
+                    ),
+                ]
+            };
+        }
         let scripts: &[(i64, &str, &'static str)] = match self {
-            Backend::Sqlite => &[
-                (
-                    1,
-                    "core",
-                    include_str!("../migrations/sqlite/0001_core.sql"),
-                ),
-                (
-                    2,
-                    "quality",
-                    include_str!("../migrations/sqlite/0002_quality.sql"),
-                ),
-            ],
-            Backend::Postgres => &[
-                (
-                    1,
-                    "core",
-                    include_str!("../migrations/postgres/0001_core.sql"),
-                ),
-                (
-                    2,
-                    "quality",
-                    include_str!("../migrations/postgres/0002_quality.sql"),
-                ),
-            ],
+            Backend::Sqlite => scripts!("sqlite"),
+            Backend::Postgres => scripts!("postgres"),
         };
         Migrator::with_migrations(
             scripts

@@ -86,24 +86,38 @@ pub enum MesError {
     #[error("{0}")]
     File(String),
     /// A command of a batch was refused; nothing of the batch was recorded.
-    #[error("command {index} ({command}) refused, nothing of the batch was recorded: {source}")]
+    #[error("command {index} ({command}) refused, nothing of the batch was recorded: {error}")]
     InBatch {
         /// 0-based position in the batch.
         index: usize,
         /// Command name.
         command: &'static str,
         /// Why it was refused.
-        source: Box<MesError>,
+        error: Box<MesError>,
     },
     /// The database failed (connection, I/O, constraint).
+    // Not `#[source]`: the message already carries the cause, and a source would print twice in
+    // error chains.
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
     /// A database migration failed.
     #[error("database migration failed: {0}")]
-    Migration(#[from] sqlx::migrate::MigrateError),
+    Migration(sqlx::migrate::MigrateError),
     /// Stored data could not be decoded (a bug or a foreign edit of the database).
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+}
+
+impl From<sqlx::Error> for MesError {
+    fn from(error: sqlx::Error) -> Self {
+        MesError::Database(error)
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for MesError {
+    fn from(error: sqlx::migrate::MigrateError) -> Self {
+        MesError::Migration(error)
+    }
 }
 
 fn allowed_hint(allowed: &str) -> String {

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use crate::command::LotQuantity;
 use crate::model::{
-    Disposition, Equipment, EquipmentState, MaterialDefinition, MaterialUse,
+    Disposition, Equipment, EquipmentLevel, EquipmentState, MaterialDefinition, MaterialUse,
     NonconformanceDecision, OrderAction, OrderState, Role, SamplingPlan, Severity,
     SignatureMeaning, SpecLimit, Timestamp,
 };
@@ -53,6 +53,11 @@ pub enum Event {
         name: String,
     },
     MaterialDefinitionDefined(MaterialDefinition),
+    ProcessSegmentDefined {
+        id: String,
+        name: String,
+        equipment_level: Option<EquipmentLevel>,
+    },
     WorkMasterDefined {
         id: String,
         version: i64,
@@ -234,6 +239,7 @@ impl Event {
             Event::EquipmentDefined(_) => "equipment-defined",
             Event::MaterialClassDefined { .. } => "material-class-defined",
             Event::MaterialDefinitionDefined(_) => "material-definition-defined",
+            Event::ProcessSegmentDefined { .. } => "process-segment-defined",
             Event::WorkMasterDefined { .. } => "work-master-defined",
             Event::UserCreated { .. } => "user-created",
             Event::UserRolesSet { .. } => "user-roles-set",
@@ -269,6 +275,7 @@ impl Event {
             Event::EquipmentDefined(e) => vec![equipment(&e.id)],
             Event::MaterialClassDefined { id, .. } => vec![format!("material-class:{id}")],
             Event::MaterialDefinitionDefined(d) => vec![format!("material-definition:{}", d.id)],
+            Event::ProcessSegmentDefined { id, .. } => vec![format!("process-segment:{id}")],
             Event::WorkMasterDefined { id, .. } => vec![format!("work-master:{id}")],
             Event::UserCreated { id, .. } | Event::UserRolesSet { id, .. } => {
                 vec![format!("user:{id}")]

@@ -51,6 +51,7 @@ pub fn permission_of(command: &Command) -> Permission {
         C::DefineEquipment(_)
         | C::DefineMaterialClass { .. }
         | C::DefineMaterialDefinition(_)
+        | C::DefineProcessSegment { .. }
         | C::DefineWorkMaster { .. } => Permission::ManageMasterData,
         C::CreateUser { .. } | C::SetUserRoles { .. } => Permission::ManageUsers,
         C::CreateOrder { .. } => Permission::PlanOrders,
@@ -317,6 +318,18 @@ pub async fn decide(
             .await?;
             Ok(Event::MaterialDefinitionDefined(d.clone()))
         }
+        Command::DefineProcessSegment {
+            id,
+            name,
+            equipment_level,
+        } => {
+            check_id("process_segment.id", id)?;
+            Ok(Event::ProcessSegmentDefined {
+                id: id.clone(),
+                name: name.clone(),
+                equipment_level: *equipment_level,
+            })
+        }
         Command::DefineWorkMaster {
             id,
             segment,
@@ -325,7 +338,14 @@ pub async fn decide(
             parameters,
         } => {
             check_id("work_master.id", id)?;
-            check_id("work_master.segment", segment)?;
+            require_exists(
+                tx,
+                "process_segments",
+                "process segment",
+                "work_master.segment",
+                segment,
+            )
+            .await?;
             require_exists(
                 tx,
                 "material_definitions",

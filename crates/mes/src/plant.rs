@@ -1,5 +1,5 @@
-//! The plant model file (TOML): equipment hierarchy, material classes and definitions, work
-//! masters, specifications and users, loaded as one batch of define commands (all or nothing).
+//! The plant model file (TOML): equipment hierarchy, material classes and definitions, process
+//! segments, work masters, specifications and users, loaded as one batch of define commands (all or nothing).
 
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -17,6 +17,8 @@ struct PlantFile {
     material_class: Vec<ClassEntry>,
     #[serde(default)]
     material_definition: Vec<DefinitionEntry>,
+    #[serde(default)]
+    process_segment: Vec<SegmentEntry>,
     #[serde(default)]
     work_master: Vec<WorkMasterEntry>,
     #[serde(default)]
@@ -58,6 +60,14 @@ struct DefinitionEntry {
     id: String,
     name: Option<String>,
     class: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SegmentEntry {
+    id: String,
+    name: Option<String>,
+    equipment_level: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -116,6 +126,22 @@ pub fn plant_commands(
             id: d.id,
             class: d.class,
         }));
+    }
+    for (i, p) in file.process_segment.into_iter().enumerate() {
+        let equipment_level = p
+            .equipment_level
+            .map(|l| {
+                EquipmentLevel::parse(
+                    &format!("{source}: process_segment[{i}].equipment_level"),
+                    &l,
+                )
+            })
+            .transpose()?;
+        commands.push(Command::DefineProcessSegment {
+            name: p.name.unwrap_or_else(|| p.id.clone()),
+            id: p.id,
+            equipment_level,
+        });
     }
     for w in file.work_master {
         commands.push(Command::DefineWorkMaster {

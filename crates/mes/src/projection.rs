@@ -270,6 +270,21 @@ pub async fn apply(tx: &mut sqlx::AnyConnection, event: &Event, seq: i64) -> Res
             .execute(&mut *tx)
             .await?;
         }
+        Event::ProcessSegmentDefined {
+            id,
+            name,
+            equipment_level,
+        } => {
+            sqlx::query(
+                "INSERT INTO process_segments (id, name, equipment_level) VALUES ($1, $2, $3) \
+                 ON CONFLICT (id) DO UPDATE SET name = excluded.name, equipment_level = excluded.equipment_level",
+            )
+            .bind(id.clone())
+            .bind(name.clone())
+            .bind(equipment_level.map(|l| l.as_str()))
+            .execute(&mut *tx)
+            .await?;
+        }
         Event::WorkMasterDefined {
             id,
             version,

@@ -45,6 +45,7 @@ const PROJECTION_TABLES: &[&str] = &[
     "equipment_states",
     "material_classes",
     "material_definitions",
+    "process_segments",
     "work_masters",
     "lots",
     "orders",
@@ -128,7 +129,7 @@ impl Mes {
             .execute_batch(session, std::slice::from_ref(&envelope))
             .await
             .map_err(|e| match e {
-                MesError::InBatch { source, .. } => *source,
+                MesError::InBatch { error, .. } => *error,
                 other => other,
             })?;
         Ok(receipts.remove(0))
@@ -147,7 +148,7 @@ impl Mes {
             let wrap = |e: MesError| MesError::InBatch {
                 index,
                 command: envelope.command.name(),
-                source: Box::new(e),
+                error: Box::new(e),
             };
             if let Some(client_id) = &envelope.client_id {
                 if let Some(receipt) = self.find_client_id(&mut tx, client_id).await? {

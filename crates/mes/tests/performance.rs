@@ -28,6 +28,11 @@ async fn a_recorded_shift_gives_the_published_oee() {
                 name: "Part".into(),
                 class: "parts".into(),
             }),
+            Command::DefineProcessSegment {
+                id: "press".into(),
+                name: "press".into(),
+                equipment_level: None,
+            },
             Command::DefineWorkMaster {
                 id: "make-part".into(),
                 segment: "press".into(),

@@ -80,6 +80,11 @@ async fn define_plant(mes: &Mes, admin: &Session) -> (Session, Session, Session)
         definition("NdFeB-flake", "alloy"),
         definition("PrNd-chloride", "metal"),
         definition("PrNd-oxide", "metal"),
+        Command::DefineProcessSegment {
+            id: "melt-and-cast".into(),
+            name: "melt-and-cast".into(),
+            equipment_level: None,
+        },
         Command::DefineWorkMaster {
             id: "VIM-SC-N52".into(),
             segment: "melt-and-cast".into(),

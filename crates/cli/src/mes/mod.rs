@@ -115,6 +115,20 @@ pub enum MesCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Where a material definition or a supplier's lot was used: every step that consumed it.
+    WhereUsed {
+        /// Material definition id or supplier lot id.
+        what: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Work that shared a unit with a lot's processing in overlapping time windows
+    /// (contamination and co-processing checks).
+    CoProcessed {
+        lot: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Element balance of a step (an order id, split-N, merge-N, continuous-N): kg in, out, lost.
     Balance {
         /// Step id.
@@ -658,6 +672,53 @@ async fn dispatch(mes: &Mes, args: &MesArgs) -> Result<ExitCode> {
                     ]);
                 }
                 println!("recall scope of {lot}: {} lots", scope.len());
+                println!("{t}");
+            }
+        }
+        MesCommand::WhereUsed { what, json } => {
+            let used = mes.where_used(what).await?;
+            if *json {
+                let rows: Vec<_> = used
+                    .iter()
+                    .map(|(step, lot, kg)| serde_json::json!({"step": step, "lot": lot, "quantity_kg": kg}))
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else {
+                let mut t = Table::new();
+                t.load_preset(UTF8_FULL_CONDENSED)
+                    .set_header(["step", "lot", "kg"]);
+                for (step, lot, kg) in &used {
+                    t.add_row(vec![
+                        Cell::new(step),
+                        Cell::new(lot),
+                        Cell::new(format!("{kg:.3}")).set_alignment(CellAlignment::Right),
+                    ]);
+                }
+                println!("{what} was used in {} draws", used.len());
+                println!("{t}");
+            }
+        }
+        MesCommand::CoProcessed { lot, json } => {
+            let co = mes.co_processed(lot).await?;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&co)?);
+            } else {
+                let mut t = Table::new();
+                t.load_preset(UTF8_FULL_CONDENSED)
+                    .set_header(["step", "unit", "from", "to", "lots"]);
+                for c in &co {
+                    t.add_row(vec![
+                        Cell::new(&c.step),
+                        Cell::new(&c.equipment),
+                        Cell::new(&c.started_at),
+                        Cell::new(c.ended_at.as_deref().unwrap_or("running")),
+                        Cell::new(c.lots.join(", ")),
+                    ]);
+                }
+                println!(
+                    "{} steps shared a unit with {lot} in overlapping windows",
+                    co.len()
+                );
                 println!("{t}");
             }
         }
