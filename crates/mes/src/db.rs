@@ -175,6 +175,9 @@ impl Db {
         let head_hash: String = row.try_get("hash")?;
         Ok(WriteTx {
             tx,
+            orders: Default::default(),
+            step_lots: Vec::new(),
+            stored_client_ids: Default::default(),
             head_seq,
             head_hash,
             pending: Vec::new(),
@@ -200,6 +203,13 @@ fn open_error(url: &str, error: sqlx::Error) -> MesError {
 pub struct WriteTx<'c> {
     /// The SQL transaction; projection updates run on it directly.
     pub tx: Transaction<'c, Any>,
+    /// Orders read in this transaction (dropped when an event changes them), so a batch of
+    /// production records reads its order once.
+    pub orders: std::collections::HashMap<String, crate::model::JobOrder>,
+    /// Genealogy edges to write at commit.
+    pub step_lots: Vec<crate::projection::StepLotRow>,
+    /// Client ids of the batch already stored: id → (seq, event kind).
+    pub stored_client_ids: std::collections::HashMap<String, (i64, String)>,
     head_seq: i64,
     head_hash: String,
     pending: Vec<(EventRecord, Vec<String>)>,
@@ -237,6 +247,30 @@ impl WriteTx<'_> {
         self.head_hash = record.hash.clone();
         self.pending.push((record, event.subjects()));
         Ok(self.head_seq)
+    }
+
+    /// Writes the buffered genealogy edges (multi-row inserts).
+    pub async fn flush_step_lots(&mut self) -> Result<()> {
+        for chunk in self.step_lots.chunks(INSERT_CHUNK_ROWS) {
+            let mut sql = String::from(
+                "INSERT INTO step_lots (step, lot, direction, material_use, quantity_kg, at, seq) VALUES ",
+            );
+            push_placeholders(&mut sql, chunk.len(), 7);
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
+            for r in chunk {
+                query = query
+                    .bind(r.step.clone())
+                    .bind(r.lot.clone())
+                    .bind(r.direction)
+                    .bind(r.material_use.as_str())
+                    .bind(r.quantity_kg)
+                    .bind(r.at.clone())
+                    .bind(r.seq);
+            }
+            query.execute(&mut *self.tx).await?;
+        }
+        self.step_lots.clear();
+        Ok(())
     }
 
     /// Writes the pending events and the new chain head, and commits everything.
@@ -280,6 +314,7 @@ impl WriteTx<'_> {
             }
             query.execute(&mut *self.tx).await?;
         }
+        self.flush_step_lots().await?;
         if !self.pending.is_empty() {
             sqlx::query("UPDATE chain_head SET seq = $1, hash = $2 WHERE id = 1")
                 .bind(self.head_seq)

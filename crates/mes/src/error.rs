@@ -71,6 +71,15 @@ pub enum MesError {
         /// Quantity asked for.
         requested_kg: f64,
     },
+    /// A lot could not give the quantity asked when the draw was applied (the batch handler
+    /// replaces this with the precise reason: unknown lot, held, used up, too little).
+    #[error("lot '{lot}' cannot give {requested_kg} kg")]
+    DrawRefused {
+        /// Lot id.
+        lot: String,
+        /// Quantity asked for.
+        requested_kg: f64,
+    },
     /// An electronic signature is missing or does not verify.
     #[error("electronic signature refused: {0}")]
     Signature(String),

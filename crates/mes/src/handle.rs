@@ -181,6 +181,17 @@ async fn drawable_lot(
     Ok(lot)
 }
 
+/// Why a guarded draw of `kg` from `lot` was refused: the same checks, in words.
+pub async fn explain_draw(tx: &mut WriteTx<'_>, lot: &str, kg: f64) -> MesError {
+    match drawable_lot(tx, "lot", lot, kg, "draw from").await {
+        Err(e) => e,
+        Ok(_) => MesError::DrawRefused {
+            lot: lot.to_string(),
+            requested_kg: kg,
+        },
+    }
+}
+
 fn check_distinct<'a>(field: &str, ids: impl Iterator<Item = &'a str>) -> Result<()> {
     let mut seen = std::collections::BTreeSet::new();
     for id in ids {
@@ -711,7 +722,8 @@ pub async fn decide(
         } => {
             check_positive_kg("quantity_kg", *quantity_kg)?;
             running_order(tx, order, "consume material").await?;
-            drawable_lot(tx, "lot", lot, *quantity_kg, "consume").await?;
+            // The lot is checked by the guarded draw when the event is applied.
+            check_id("lot", lot)?;
             Ok(Event::MaterialConsumed {
                 order: order.clone(),
                 lot: lot.clone(),
@@ -731,7 +743,8 @@ pub async fn decide(
         } => {
             check_positive_kg("quantity_kg", *quantity_kg)?;
             let o = running_order(tx, order, "record production").await?;
-            require_new_lot(tx, "lot", lot).await?;
+            // A new lot id is checked by the lots primary key when the event is applied.
+            check_id("lot", lot)?;
             let material_use = material_use.unwrap_or(MaterialUse::Produced);
             if material_use == MaterialUse::Consumed {
                 return Err(MesError::invalid(
@@ -1105,9 +1118,16 @@ async fn running_order(
     action: &str,
 ) -> Result<crate::model::JobOrder> {
     check_id("order", order)?;
-    let o = find_order(&mut *tx.tx, order)
-        .await?
-        .ok_or_else(|| MesError::not_found("order", order))?;
+    let o = match tx.orders.get(order) {
+        Some(o) => o.clone(),
+        None => {
+            let o = find_order(&mut *tx.tx, order)
+                .await?
+                .ok_or_else(|| MesError::not_found("order", order))?;
+            tx.orders.insert(order.to_string(), o.clone());
+            o
+        }
+    };
     if o.state != OrderState::Running {
         return Err(MesError::IllegalState {
             kind: "order",

@@ -136,19 +136,28 @@ fn roles_text(roles: &[Role]) -> String {
         .join(",")
 }
 
-/// Takes `kg` from a lot's quantity; marks it consumed when nothing is left.
+/// Takes `kg` from a lot's quantity, marking it consumed when nothing is left. The update is
+/// guarded (on hand, not held or rejected, enough in it), so the check and the draw are one
+/// statement; when the guard fails the lot is untouched and the error says so.
 async fn draw<'e, E: Executor<'e, Database = Any>>(db: E, lot: &str, kg: f64) -> Result<()> {
-    sqlx::query(
+    let done = sqlx::query(
         "UPDATE lots SET \
            quantity_kg = CASE WHEN quantity_kg - $1 <= $2 THEN 0.0 ELSE quantity_kg - $1 END, \
            status = CASE WHEN quantity_kg - $1 <= $2 THEN 'consumed' ELSE status END \
-         WHERE id = $3",
+         WHERE id = $3 AND status = 'available' AND disposition IN ('pending', 'released') \
+           AND quantity_kg >= $1 - $2",
     )
     .bind(kg)
     .bind(EMPTY_KG)
     .bind(lot.to_string())
     .execute(db)
     .await?;
+    if done.rows_affected() == 0 {
+        return Err(MesError::DrawRefused {
+            lot: lot.to_string(),
+            requested_kg: kg,
+        });
+    }
     Ok(())
 }
 
@@ -178,35 +187,58 @@ async fn insert_lot<'e, E: Executor<'e, Database = Any>>(
     .bind(composition_json(composition))
     .bind(at.to_string())
     .execute(db)
-    .await?;
+    .await
+    .map_err(|e| match e.as_database_error() {
+        // The primary key is the check that a new lot id is new (one statement, no read).
+        Some(d) if d.is_unique_violation() => MesError::AlreadyExists {
+            kind: "lot",
+            id: id.to_string(),
+        },
+        _ => MesError::from(e),
+    })?;
     Ok(())
 }
 
+/// A genealogy edge waiting to be written: step_lots rows are buffered and written in
+/// multi-row inserts when the batch commits (nothing reads them inside a batch).
+#[derive(Debug, Clone)]
+pub struct StepLotRow {
+    /// Step id.
+    pub step: String,
+    /// Lot id.
+    pub lot: String,
+    /// `in` or `out`.
+    pub direction: &'static str,
+    /// Material use.
+    pub material_use: MaterialUse,
+    /// Quantity, kg.
+    pub quantity_kg: f64,
+    /// When.
+    pub at: String,
+    /// Event that recorded it.
+    pub seq: i64,
+}
+
 #[allow(clippy::too_many_arguments)]
-async fn insert_step_lot<'e, E: Executor<'e, Database = Any>>(
-    db: E,
+fn insert_step_lot(
+    rows: &mut Vec<StepLotRow>,
     step: &str,
     lot: &str,
-    direction: &str,
+    direction: &'static str,
     material_use: MaterialUse,
     quantity_kg: f64,
     at: &str,
     seq: i64,
-) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO step_lots (step, lot, direction, material_use, quantity_kg, at, seq) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(step.to_string())
-    .bind(lot.to_string())
-    .bind(direction)
-    .bind(material_use.as_str())
-    .bind(quantity_kg)
-    .bind(at.to_string())
-    .bind(seq)
-    .execute(db)
-    .await?;
-    Ok(())
+) {
+    rows.push(StepLotRow {
+        step: step.to_string(),
+        lot: lot.to_string(),
+        direction,
+        material_use,
+        quantity_kg,
+        at: at.to_string(),
+        seq,
+    });
 }
 
 async fn insert_step<'e, E: Executor<'e, Database = Any>>(
@@ -233,7 +265,12 @@ async fn insert_step<'e, E: Executor<'e, Database = Any>>(
 }
 
 /// Brings the projections up to date with one event (number `seq`).
-pub async fn apply(tx: &mut sqlx::AnyConnection, event: &Event, seq: i64) -> Result<()> {
+pub async fn apply(
+    tx: &mut sqlx::AnyConnection,
+    step_lots: &mut Vec<StepLotRow>,
+    event: &Event,
+    seq: i64,
+) -> Result<()> {
     match event {
         Event::EquipmentDefined(e) => {
             sqlx::query(
@@ -366,7 +403,7 @@ pub async fn apply(tx: &mut sqlx::AnyConnection, event: &Event, seq: i64) -> Res
             let total: f64 = parts.iter().map(|p| p.quantity_kg).sum();
             draw(&mut *tx, source, total).await?;
             insert_step_lot(
-                &mut *tx,
+                step_lots,
                 step,
                 source,
                 "in",
@@ -374,8 +411,7 @@ pub async fn apply(tx: &mut sqlx::AnyConnection, event: &Event, seq: i64) -> Res
                 total,
                 at,
                 seq,
-            )
-            .await?;
+            );
             for part in parts {
                 insert_lot(
                     &mut *tx,
@@ -390,7 +426,7 @@ pub async fn apply(tx: &mut sqlx::AnyConnection, event: &Event, seq: i64) -> Res
                 )
                 .await?;
                 insert_step_lot(
-                    &mut *tx,
+                    step_lots,
                     step,
                     &part.lot,
                     "out",
@@ -398,8 +434,7 @@ pub async fn apply(tx: &mut sqlx::AnyConnection, event: &Event, seq: i64) -> Res
                     part.quantity_kg,
                     at,
                     seq,
-                )
-                .await?;
+                );
             }
         }
         Event::LotsMerged {
@@ -417,7 +452,7 @@ pub async fn apply(tx: &mut sqlx::AnyConnection, event: &Event, seq: i64) -> Res
             for source in sources {
                 draw(&mut *tx, &source.lot, source.quantity_kg).await?;
                 insert_step_lot(
-                    &mut *tx,
+                    step_lots,
                     step,
                     &source.lot,
                     "in",
@@ -425,8 +460,7 @@ pub async fn apply(tx: &mut sqlx::AnyConnection, event: &Event, seq: i64) -> Res
                     source.quantity_kg,
                     at,
                     seq,
-                )
-                .await?;
+                );
                 total += source.quantity_kg;
             }
             insert_lot(
@@ -442,7 +476,7 @@ pub async fn apply(tx: &mut sqlx::AnyConnection, event: &Event, seq: i64) -> Res
             )
             .await?;
             insert_step_lot(
-                &mut *tx,
+                step_lots,
                 step,
                 lot,
                 "out",
@@ -450,8 +484,7 @@ pub async fn apply(tx: &mut sqlx::AnyConnection, event: &Event, seq: i64) -> Res
                 total,
                 at,
                 seq,
-            )
-            .await?;
+            );
         }
         Event::LotMoved { lot, to, .. } => {
             sqlx::query("UPDATE lots SET location = $1 WHERE id = $2")
@@ -573,7 +606,7 @@ pub async fn apply(tx: &mut sqlx::AnyConnection, event: &Event, seq: i64) -> Res
         } => {
             draw(&mut *tx, lot, *quantity_kg).await?;
             insert_step_lot(
-                &mut *tx,
+                step_lots,
                 order,
                 lot,
                 "in",
@@ -581,8 +614,7 @@ pub async fn apply(tx: &mut sqlx::AnyConnection, event: &Event, seq: i64) -> Res
                 *quantity_kg,
                 at,
                 seq,
-            )
-            .await?;
+            );
         }
         Event::MaterialProduced {
             order,
@@ -607,7 +639,7 @@ pub async fn apply(tx: &mut sqlx::AnyConnection, event: &Event, seq: i64) -> Res
             )
             .await?;
             insert_step_lot(
-                &mut *tx,
+                step_lots,
                 order,
                 lot,
                 "out",
@@ -615,8 +647,7 @@ pub async fn apply(tx: &mut sqlx::AnyConnection, event: &Event, seq: i64) -> Res
                 *quantity_kg,
                 at,
                 seq,
-            )
-            .await?;
+            );
         }
         Event::ContinuousFed {
             equipment,
@@ -662,7 +693,7 @@ pub async fn apply(tx: &mut sqlx::AnyConnection, event: &Event, seq: i64) -> Res
             .await?;
             for d in draws {
                 insert_step_lot(
-                    &mut *tx,
+                    step_lots,
                     step,
                     &d.lot,
                     "in",
@@ -670,8 +701,7 @@ pub async fn apply(tx: &mut sqlx::AnyConnection, event: &Event, seq: i64) -> Res
                     d.quantity_kg,
                     from,
                     seq,
-                )
-                .await?;
+                );
             }
             insert_lot(
                 &mut *tx,
@@ -686,7 +716,7 @@ pub async fn apply(tx: &mut sqlx::AnyConnection, event: &Event, seq: i64) -> Res
             )
             .await?;
             insert_step_lot(
-                &mut *tx,
+                step_lots,
                 step,
                 lot,
                 "out",
@@ -694,8 +724,7 @@ pub async fn apply(tx: &mut sqlx::AnyConnection, event: &Event, seq: i64) -> Res
                 *quantity_kg,
                 to,
                 seq,
-            )
-            .await?;
+            );
         }
         Event::EquipmentStateSet {
             equipment,

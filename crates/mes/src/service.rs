@@ -8,7 +8,7 @@ use crate::command::{Command, Envelope};
 use crate::db::{event_record, Db};
 use crate::error::{MesError, Result};
 use crate::event::{Event, EventRecord, GENESIS_HASH};
-use crate::handle::{decide, hash_password, verify_password, Session};
+use crate::handle::{decide, explain_draw, hash_password, verify_password, Session};
 use crate::model::{now, JobOrder, MaterialLot, Role, Timestamp};
 use crate::projection::{apply, find_lot, find_order, find_user, lot_from_row, order_from_row};
 
@@ -30,6 +30,34 @@ pub struct ChainReport {
     pub events: i64,
     /// Hash of the last event.
     pub head_hash: String,
+}
+
+/// Looks up, in one query per 500, which client ids of a batch are already recorded.
+async fn prefetch_client_ids(
+    tx: &mut crate::db::WriteTx<'_>,
+    envelopes: &[Envelope],
+) -> Result<()> {
+    let ids: Vec<&String> = envelopes
+        .iter()
+        .filter_map(|e| e.client_id.as_ref())
+        .collect();
+    for chunk in ids.chunks(500) {
+        let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT client_id, seq, kind FROM events WHERE client_id IN ({})",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for id in chunk {
+            query = query.bind((*id).clone());
+        }
+        for row in query.fetch_all(&mut *tx.tx).await? {
+            let id: String = row.try_get("client_id")?;
+            tx.stored_client_ids
+                .insert(id, (row.try_get("seq")?, row.try_get("kind")?));
+        }
+    }
+    Ok(())
 }
 
 /// The MES on one database.
@@ -143,6 +171,7 @@ impl Mes {
     ) -> Result<Vec<Receipt>> {
         let recorded_at = now();
         let mut tx = self.db.begin_write().await?;
+        prefetch_client_ids(&mut tx, envelopes).await?;
         let mut receipts = Vec::with_capacity(envelopes.len());
         for (index, envelope) in envelopes.iter().enumerate() {
             let wrap = |e: MesError| MesError::InBatch {
@@ -166,7 +195,19 @@ impl Mes {
                 envelope.reason.as_deref(),
                 &recorded_at,
             )?;
-            apply(&mut tx.tx, &event, seq).await.map_err(wrap)?;
+            match apply(&mut tx.tx, &mut tx.step_lots, &event, seq).await {
+                Ok(()) => {}
+                Err(MesError::DrawRefused { lot, requested_kg }) => {
+                    return Err(wrap(explain_draw(&mut tx, &lot, requested_kg).await));
+                }
+                Err(e) => return Err(wrap(e)),
+            }
+            match &event {
+                Event::OrderCreated { id: order, .. } | Event::OrderStateChanged { order, .. } => {
+                    tx.orders.remove(order);
+                }
+                _ => {}
+            }
             receipts.push(Receipt {
                 seq,
                 event: event.kind().to_string(),
@@ -189,18 +230,14 @@ impl Mes {
                 duplicate: true,
             }));
         }
-        let row = sqlx::query("SELECT seq, kind FROM events WHERE client_id = $1")
-            .bind(client_id.to_string())
-            .fetch_optional(&mut *tx.tx)
-            .await?;
-        Ok(match row {
-            Some(row) => Some(Receipt {
-                seq: row.try_get("seq")?,
-                event: row.try_get("kind")?,
+        Ok(tx
+            .stored_client_ids
+            .get(client_id)
+            .map(|(seq, kind)| Receipt {
+                seq: *seq,
+                event: kind.clone(),
                 duplicate: true,
-            }),
-            None => None,
-        })
+            }))
     }
 
     /// A lot.
@@ -356,9 +393,10 @@ impl Mes {
                 let event: Event = serde_json::from_str(&record.payload).map_err(|e| {
                     MesError::Corrupt(format!("event {} cannot be read: {e}", record.seq))
                 })?;
-                apply(&mut tx.tx, &event, record.seq).await?;
+                apply(&mut tx.tx, &mut tx.step_lots, &event, record.seq).await?;
                 after = record.seq;
             }
+            tx.flush_step_lots().await?;
         }
         tx.commit().await?;
         Ok(after)
