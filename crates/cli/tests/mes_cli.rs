@@ -170,6 +170,11 @@ fn a_heat_made_from_the_terminal_traces_back_to_its_raw_lots() {
         (d1["suspect_kg"].as_f64().unwrap() - 94.5).abs() < 1e-9,
         "300 kg × 31.5 %"
     );
+    let show = plant.ok("op1", "op-password", &["order", "show", "H-1"]);
+    assert!(
+        show.contains("consumed 600.000 kg, produced 594.000 kg"),
+        "{show}"
+    );
     let used = plant.ok("op1", "op-password", &["where-used", "BT-7781", "--json"]);
     let used: Value = serde_json::from_str(&used).unwrap();
     assert_eq!(used[0]["step"], "H-1");

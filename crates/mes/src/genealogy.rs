@@ -111,6 +111,21 @@ pub struct ElementFlow {
     pub loss_kg: f64,
 }
 
+/// One material actual of an order: a lot consumed or produced.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MaterialActual {
+    /// Lot.
+    pub lot: String,
+    /// Its material definition.
+    pub definition: String,
+    /// consumed, produced, by-product, co-product or scrap.
+    pub material_use: String,
+    /// kg.
+    pub quantity_kg: f64,
+    /// When recorded.
+    pub at: Timestamp,
+}
+
 /// Work that shared a unit with a lot's processing, overlapping in time.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CoProcessed {
@@ -324,6 +339,30 @@ impl Mes {
             });
         }
         Ok(out)
+    }
+
+    /// The material actuals of an order (ISA-95 segment response): every lot consumed and
+    /// produced, with material use, kg and time, in recording order.
+    pub async fn order_actuals(&self, order: &str) -> Result<Vec<MaterialActual>> {
+        self.order(order).await?;
+        let rows = sqlx::query(
+            "SELECT sl.lot, sl.direction, sl.material_use, sl.quantity_kg, sl.at, l.definition \
+             FROM step_lots sl JOIN lots l ON l.id = sl.lot WHERE sl.step = $1 ORDER BY sl.seq",
+        )
+        .bind(order.to_string())
+        .fetch_all(self.db().pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(MaterialActual {
+                    lot: r.try_get("lot")?,
+                    definition: r.try_get("definition")?,
+                    material_use: r.try_get("material_use")?,
+                    quantity_kg: r.try_get("quantity_kg")?,
+                    at: r.try_get("at")?,
+                })
+            })
+            .collect()
     }
 
     /// Steps that consumed lots of a material definition or of a supplier lot, with kg.

@@ -195,6 +195,12 @@ pub enum OrderCommand {
     Abort { id: String },
     /// Cancel before it starts.
     Cancel { id: String },
+    /// Show an order and its material actuals (what it consumed and produced).
+    Show {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// List orders.
     List {
         /// Print JSON.
@@ -544,6 +550,56 @@ async fn dispatch(mes: &Mes, args: &MesArgs) -> Result<ExitCode> {
                             ]);
                         }
                         println!("{t}");
+                    }
+                    return Ok(ExitCode::SUCCESS);
+                }
+                OrderCommand::Show { id, json } => {
+                    let order = mes.order(id).await?;
+                    let actuals = mes.order_actuals(id).await?;
+                    if *json {
+                        println!(
+                            "{}",
+                            serde_json::to_string_pretty(
+                                &serde_json::json!({"order": order, "actuals": actuals})
+                            )?
+                        );
+                    } else {
+                        println!(
+                            "order {}  {}  {} v{} → {}  planned {:.1} kg  unit {}",
+                            order.id,
+                            order.state,
+                            order.work_master,
+                            order.work_master_version,
+                            order.product,
+                            order.planned_kg,
+                            order.equipment.as_deref().unwrap_or("-")
+                        );
+                        let mut t = Table::new();
+                        t.load_preset(UTF8_FULL_CONDENSED).set_header([
+                            "use",
+                            "lot",
+                            "definition",
+                            "kg",
+                            "at (UTC)",
+                        ]);
+                        let (mut consumed, mut produced) = (0.0, 0.0);
+                        for a in &actuals {
+                            if a.material_use == "consumed" {
+                                consumed += a.quantity_kg
+                            } else {
+                                produced += a.quantity_kg
+                            }
+                            t.add_row(vec![
+                                Cell::new(&a.material_use),
+                                Cell::new(&a.lot),
+                                Cell::new(&a.definition),
+                                Cell::new(format!("{:.3}", a.quantity_kg))
+                                    .set_alignment(CellAlignment::Right),
+                                Cell::new(&a.at),
+                            ]);
+                        }
+                        println!("{t}");
+                        println!("consumed {consumed:.3} kg, produced {produced:.3} kg");
                     }
                     return Ok(ExitCode::SUCCESS);
                 }
