@@ -60,6 +60,23 @@ pub enum MesCommand {
     /// Lots: receive, show, list, split, merge, ship, hold, release, reject.
     #[command(subcommand)]
     Lot(LotCommand),
+    /// Users: add one, or change roles (admin).
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Record a unit's operating state (running, idle, starved, blocked, unplanned_down, setup,
+    /// changeover, planned_down, break) — the basis of OEE.
+    State {
+        /// Unit.
+        equipment: String,
+        /// New state.
+        state: String,
+        /// Downtime cause.
+        #[arg(long)]
+        cause: Option<String>,
+        /// When (RFC 3339; default now).
+        #[arg(long)]
+        at: Option<String>,
+    },
     /// Record material consumed by a running order.
     Consume {
         /// Order id.
@@ -281,6 +298,29 @@ pub enum LotCommand {
         lot: String,
         #[arg(long, default_value = "approval")]
         meaning: String,
+    },
+}
+
+/// User subcommands.
+#[derive(Subcommand)]
+pub enum UserCommand {
+    /// Add a user (initial password from LODESTONE_NEW_PASSWORD, or asked).
+    Add {
+        id: String,
+        #[arg(long)]
+        name: String,
+        /// Role (repeat): operator, qa, planner, engineer, admin.
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+    },
+    /// Replace a user's roles, or deactivate the user.
+    Roles {
+        id: String,
+        #[arg(long = "role")]
+        roles: Vec<String>,
+        /// Deactivate: the user can no longer log in or sign.
+        #[arg(long)]
+        inactive: bool,
     },
 }
 
@@ -630,6 +670,56 @@ async fn dispatch(mes: &Mes, args: &MesArgs) -> Result<ExitCode> {
             execute(mes, &session, command).await?;
         }
         MesCommand::Lot(cmd) => return lot_command(mes, args, &session, cmd).await,
+        MesCommand::User(cmd) => {
+            let parse_roles = |roles: &[String]| -> Result<Vec<lodestone_mes::model::Role>> {
+                roles
+                    .iter()
+                    .map(|r| Ok(lodestone_mes::model::Role::parse("--role", r)?))
+                    .collect()
+            };
+            let command = match cmd {
+                UserCommand::Add { id, name, roles } => Command::CreateUser {
+                    id: id.clone(),
+                    name: name.clone(),
+                    roles: parse_roles(roles)?,
+                    password: password_for(id, "LODESTONE_NEW_PASSWORD", "Initial password")?,
+                },
+                UserCommand::Roles {
+                    id,
+                    roles,
+                    inactive,
+                } => Command::SetUserRoles {
+                    id: id.clone(),
+                    roles: parse_roles(roles)?,
+                    active: !inactive,
+                },
+            };
+            execute(mes, &session, command).await?;
+        }
+        MesCommand::State {
+            equipment,
+            state,
+            cause,
+            at,
+        } => {
+            let state: lodestone_mes::model::EquipmentState =
+                serde_json::from_value(serde_json::Value::String(state.clone())).map_err(|_| {
+                    anyhow::anyhow!(
+                        "state: '{state}' is not allowed; expected running, idle, starved, blocked, unplanned_down, setup, changeover, planned_down or break"
+                    )
+                })?;
+            execute(
+                mes,
+                &session,
+                Command::SetEquipmentState {
+                    equipment: equipment.clone(),
+                    state,
+                    at: at.clone(),
+                    cause: cause.clone(),
+                },
+            )
+            .await?;
+        }
         MesCommand::Consume { order, lot, kg } => {
             execute(
                 mes,
