@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Create/refresh the gitignored venv scripts/.venv for the peer benchmark.
-#   scripts/peer/setup_venv.sh             # numpy + scipy (v1_scipy.py)
+#   scripts/peer/setup_venv.sh             # numpy + scipy (v1_scipy.py), simpy (twin_fifo_simpy.py)
 #   scripts/peer/setup_venv.sh --prommis   # + PrOMMiS, IDAES, Pyomo, POUNCE (v1_prommis.py)
 # Needs python3 >= 3.10 with venv, and PyPI. Runnable from any directory.
 set -euo pipefail
