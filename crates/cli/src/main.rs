@@ -4,6 +4,7 @@ mod alloy;
 mod mes;
 mod plot;
 mod sx;
+mod twin;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -31,6 +32,9 @@ enum Command {
     Alloy(alloy::AlloyCommand),
     /// MES: plant model, orders, lots and genealogy, quality, audit trail (SQLite or PostgreSQL).
     Mes(mes::MesArgs),
+    /// Plant twin: discrete-event simulation of the alloy plant (capacity studies).
+    #[command(subcommand)]
+    Twin(twin::TwinCommand),
 }
 
 fn main() -> ExitCode {
@@ -40,6 +44,7 @@ fn main() -> ExitCode {
         Command::Sx(cmd) => sx::run(cmd),
         Command::Alloy(cmd) => alloy::run(cmd),
         Command::Mes(args) => mes::run(args),
+        Command::Twin(cmd) => twin::run(cmd),
     };
     match outcome {
         Ok(code) => code,

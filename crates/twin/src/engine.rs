@@ -340,6 +340,13 @@ impl<J> Resource<J> {
     pub fn waits(&self) -> &Tally {
         &self.wait
     }
+
+    /// Restarts the statistics at `now_s` (end of a warm-up), keeping the current state.
+    pub fn reset_stats(&mut self, now_s: Seconds) {
+        self.busy_stat.reset(now_s);
+        self.queue_stat.reset(now_s);
+        self.wait = Tally::default();
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,662 @@
+//! One replication of the alloy plant: monthly orders from the demand plan → batching stations
+//! weigh each charge → an AGV brings it to a melting line (one charge is prepared ahead while the
+//! line melts the current one) → charge, melt, cast, cool, with breakdowns and planned
+//! maintenance, and a wash heat between grades → an AGV takes the drums to the store → the lab
+//! analyses a sample → the heat is released to finished goods.
+
+use rand::SeedableRng;
+use rand_distr::{Distribution, Exp};
+use rand_pcg::Pcg64Mcg;
+use serde::Serialize;
+use std::collections::{BTreeMap, VecDeque};
+
+use crate::engine::{EventQueue, Request, Resource, Seconds, Tally, TimeWeighted};
+use crate::plant::{Duration, Plant};
+
+const DAY_S: f64 = 86_400.0;
+const MONTH_S: f64 = 365.0 / 12.0 * DAY_S;
+
+/// A charge on its way: a product heat of a grade, or a wash heat before a grade change.
+#[derive(Debug, Clone, Copy)]
+struct Charge {
+    grade: usize,
+    wash: bool,
+    line: usize,
+    released_s: Seconds,
+}
+
+/// What a line is doing, for its time breakdown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LineState {
+    /// Melting product heats.
+    Producing,
+    /// Melting a wash heat between grades.
+    Washing,
+    /// Waiting for a charge (starved).
+    Starved,
+    /// Broken down, under repair.
+    Down,
+    /// Planned maintenance.
+    Maintenance,
+}
+
+const LINE_STATES: [LineState; 5] = [
+    LineState::Producing,
+    LineState::Washing,
+    LineState::Starved,
+    LineState::Down,
+    LineState::Maintenance,
+];
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Phase {
+    Charge,
+    Melt,
+    Cast,
+    Cool,
+}
+
+struct Line {
+    state: LineState,
+    since_s: Seconds,
+    time_in: [f64; 5],
+    /// Charges delivered and waiting at the line.
+    buffer: VecDeque<Charge>,
+    /// A charge is being prepared for this line (batching or transport).
+    charge_on_the_way: bool,
+    /// The heat in the furnace and its phase, with the time left in the phase.
+    current: Option<(Charge, Phase, f64)>,
+    /// When the current phase (re)started.
+    phase_started_s: Seconds,
+    /// Operating time left before the next failure.
+    uptime_left_s: f64,
+    last_grade: Option<usize>,
+    maintenance_due: bool,
+    heats: u64,
+    wash_heats: u64,
+    /// Event generation: phase-end events of an interrupted phase are stale.
+    generation: u64,
+}
+
+impl Line {
+    fn set_state(&mut self, now: Seconds, state: LineState) {
+        let i = LINE_STATES
+            .iter()
+            .position(|s| *s == self.state)
+            .unwrap_or(0);
+        self.time_in[i] += now - self.since_s;
+        self.state = state;
+        self.since_s = now;
+    }
+
+    fn reset_stats(&mut self, now: Seconds) {
+        self.time_in = [0.0; 5];
+        self.since_s = now;
+        self.heats = 0;
+        self.wash_heats = 0;
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Order {
+    grade: usize,
+    heats_left: u32,
+}
+
+enum Event {
+    MonthStart,
+    WarmupEnd,
+    BatchDone(Charge),
+    Delivered(Charge),
+    PhaseDone { line: usize, generation: u64 },
+    Failure { line: usize, generation: u64 },
+    Repaired(usize),
+    MaintenanceDue(usize),
+    MaintenanceDone(usize),
+    AtStore(Charge),
+    Analysed(Charge),
+}
+
+/// Utilisation and queueing of a shared resource.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ResourceStats {
+    /// Servers.
+    pub capacity: usize,
+    /// Mean fraction busy.
+    pub utilisation: f64,
+    /// Mean jobs waiting.
+    pub mean_queue: f64,
+    /// Mean wait for a server, s.
+    pub mean_wait_s: f64,
+}
+
+/// One line's time breakdown and OEE.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LineStats {
+    /// Hours in each state.
+    pub hours: BTreeMap<LineState, f64>,
+    /// Product heats completed.
+    pub heats: u64,
+    /// Wash heats.
+    pub wash_heats: u64,
+    /// Run time / planned time (planned time excludes maintenance).
+    pub availability: f64,
+    /// Ideal cycle × heats / run time.
+    pub performance: f64,
+    /// Product heats / all heats (wash heats are not product).
+    pub quality: f64,
+    /// A × P × Q.
+    pub oee: f64,
+}
+
+/// What one replication measured (after the warm-up).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Replication {
+    /// Seed used.
+    pub seed: u64,
+    /// Days measured.
+    pub days: f64,
+    /// Flake released to finished goods, t, by grade.
+    pub output_t_by_grade: BTreeMap<String, f64>,
+    /// Total output, t.
+    pub output_t: f64,
+    /// Output scaled to a year, t/yr.
+    pub output_t_per_yr: f64,
+    /// Per line.
+    pub lines: Vec<LineStats>,
+    /// Batching stations.
+    pub batching: ResourceStats,
+    /// AGV fleet.
+    pub agv: ResourceStats,
+    /// Laboratory.
+    pub lab: ResourceStats,
+    /// Mean heats in the system (from batching to release).
+    pub mean_wip_heats: f64,
+    /// Mean time from order release to finished goods, h.
+    pub mean_lead_time_h: f64,
+    /// Heats ordered but not yet started at the end.
+    pub backlog_heats: u64,
+    /// Events processed.
+    pub events: u64,
+}
+
+struct Sim<'p> {
+    plant: &'p Plant,
+    rng: Pcg64Mcg,
+    q: EventQueue<Event>,
+    orders: VecDeque<Order>,
+    carry_heats: Vec<f64>,
+    lines: Vec<Line>,
+    batching: Resource<Charge>,
+    agv: Resource<(Charge, bool)>,
+    lab: Resource<Charge>,
+    wip: TimeWeighted,
+    lead_time: Tally,
+    output_kg: Vec<f64>,
+    failure: Exp<f64>,
+    ideal_cycle_s: f64,
+}
+
+fn ideal(d: &Duration) -> f64 {
+    match *d {
+        Duration::Fixed { s } => s,
+        Duration::Triangular { min_s, .. } => min_s,
+        Duration::Exponential { mean_s } | Duration::Lognormal { mean_s, .. } => mean_s,
+    }
+}
+
+impl<'p> Sim<'p> {
+    fn new(plant: &'p Plant, seed: u64) -> Self {
+        let l = &plant.lines;
+        let mut rng = Pcg64Mcg::seed_from_u64(seed);
+        let failure = Exp::new(1.0 / (l.mtbf_h * 3600.0)).expect("checked mtbf");
+        let lines = (0..l.count)
+            .map(|_| Line {
+                state: LineState::Starved,
+                since_s: 0.0,
+                time_in: [0.0; 5],
+                buffer: VecDeque::new(),
+                charge_on_the_way: false,
+                current: None,
+                phase_started_s: 0.0,
+                uptime_left_s: failure.sample(&mut rng),
+                last_grade: None,
+                maintenance_due: false,
+                heats: 0,
+                wash_heats: 0,
+                generation: 0,
+            })
+            .collect();
+        Sim {
+            plant,
+            rng,
+            q: EventQueue::new(),
+            orders: VecDeque::new(),
+            carry_heats: vec![0.0; plant.grade.len()],
+            lines,
+            batching: Resource::new(plant.batching.stations, 0.0),
+            agv: Resource::new(plant.agv.fleet, 0.0),
+            lab: Resource::new(plant.lab.analysts, 0.0),
+            wip: TimeWeighted::new(0.0, 0.0),
+            lead_time: Tally::default(),
+            output_kg: vec![0.0; plant.grade.len()],
+            failure,
+            ideal_cycle_s: ideal(&l.charge) + ideal(&l.melt) + ideal(&l.cast) + ideal(&l.cool),
+        }
+    }
+
+    fn release_orders(&mut self) {
+        let heat_t = self.plant.lines.heat_kg * self.plant.lines.flake_yield / 1000.0;
+        let per_order = self.plant.heats_per_order;
+        // Orders of all grades interleave so no grade waits a month behind another.
+        let mut new_orders: Vec<Vec<Order>> = Vec::new();
+        for (g, grade) in self.plant.grade.iter().enumerate() {
+            self.carry_heats[g] += grade.demand_t_per_month / heat_t;
+            let heats = self.carry_heats[g].floor();
+            self.carry_heats[g] -= heats;
+            let mut left = heats as u32;
+            let mut orders = Vec::new();
+            while left > 0 {
+                let n = left.min(per_order);
+                orders.push(Order {
+                    grade: g,
+                    heats_left: n,
+                });
+                left -= n;
+            }
+            new_orders.push(orders);
+        }
+        let longest = new_orders.iter().map(Vec::len).max().unwrap_or(0);
+        for i in 0..longest {
+            for orders in &new_orders {
+                if let Some(o) = orders.get(i) {
+                    self.orders.push_back(*o);
+                }
+            }
+        }
+    }
+
+    /// The next heat for `line`: its current grade's campaign if one is queued, else the
+    /// oldest order — preceded by a wash heat when the grade changes.
+    fn next_charge(&mut self, line: usize, now: Seconds) -> Option<Charge> {
+        let last = self.lines[line].last_grade;
+        let pick = last
+            .and_then(|g| self.orders.iter().position(|o| o.grade == g))
+            .or(if self.orders.is_empty() {
+                None
+            } else {
+                Some(0)
+            })?;
+        let grade = self.orders[pick].grade;
+        if self.plant.lines.wash_heat_between_grades && last.is_some_and(|g| g != grade) {
+            self.lines[line].last_grade = Some(grade);
+            return Some(Charge {
+                grade,
+                wash: true,
+                line,
+                released_s: now,
+            });
+        }
+        self.orders[pick].heats_left -= 1;
+        if self.orders[pick].heats_left == 0 {
+            self.orders.remove(pick);
+        }
+        self.lines[line].last_grade = Some(grade);
+        Some(Charge {
+            grade,
+            wash: false,
+            line,
+            released_s: now,
+        })
+    }
+
+    fn prepare_next(&mut self, line: usize, now: Seconds) {
+        let l = &self.lines[line];
+        if l.charge_on_the_way || !l.buffer.is_empty() {
+            return;
+        }
+        if let Some(charge) = self.next_charge(line, now) {
+            self.lines[line].charge_on_the_way = true;
+            self.wip.add(now, 1.0);
+            if let Request::Granted(c) = self.batching.request(now, charge) {
+                self.start_batching(c);
+            }
+        }
+    }
+
+    fn start_batching(&mut self, charge: Charge) {
+        let b = &self.plant.batching;
+        let materials = if charge.wash {
+            1
+        } else {
+            self.plant.grade[charge.grade].materials_per_heat
+        };
+        let mut t = b.handling.sample(&mut self.rng);
+        for _ in 0..materials {
+            t += b.weigh_per_material.sample(&mut self.rng);
+        }
+        self.q.schedule_in(t, Event::BatchDone(charge));
+    }
+
+    fn request_agv(&mut self, now: Seconds, charge: Charge, to_store: bool) {
+        if let Request::Granted(job) = self.agv.request(now, (charge, to_store)) {
+            self.start_trip(job);
+        }
+    }
+
+    fn start_trip(&mut self, (charge, to_store): (Charge, bool)) {
+        if to_store {
+            let t = self.plant.agv.line_to_store.sample(&mut self.rng);
+            self.q.schedule_in(t, Event::AtStore(charge));
+        } else {
+            let t = self.plant.agv.batching_to_line.sample(&mut self.rng);
+            self.q.schedule_in(t, Event::Delivered(charge));
+        }
+    }
+
+    fn phase_duration(&mut self, phase: Phase) -> f64 {
+        let l = &self.plant.lines;
+        match phase {
+            Phase::Charge => l.charge.sample(&mut self.rng),
+            Phase::Melt => l.melt.sample(&mut self.rng),
+            Phase::Cast => l.cast.sample(&mut self.rng),
+            Phase::Cool => l.cool.sample(&mut self.rng),
+        }
+    }
+
+    /// Runs the current phase for its remaining time, or until the next failure.
+    fn run_phase(&mut self, line: usize, now: Seconds) {
+        let l = &mut self.lines[line];
+        let Some((_, _, left)) = l.current else {
+            return;
+        };
+        l.generation += 1;
+        l.phase_started_s = now;
+        let generation = l.generation;
+        if l.uptime_left_s < left {
+            self.q
+                .schedule_in(l.uptime_left_s, Event::Failure { line, generation });
+        } else {
+            self.q
+                .schedule_in(left, Event::PhaseDone { line, generation });
+        }
+    }
+
+    fn try_start_heat(&mut self, line: usize, now: Seconds) {
+        if self.lines[line].current.is_some()
+            || matches!(
+                self.lines[line].state,
+                LineState::Down | LineState::Maintenance
+            )
+        {
+            return;
+        }
+        if self.lines[line].maintenance_due {
+            self.start_maintenance(line, now);
+            return;
+        }
+        let Some(charge) = self.lines[line].buffer.pop_front() else {
+            self.lines[line].set_state(now, LineState::Starved);
+            return;
+        };
+        let state = if charge.wash {
+            LineState::Washing
+        } else {
+            LineState::Producing
+        };
+        self.lines[line].set_state(now, state);
+        let d = self.phase_duration(Phase::Charge);
+        self.lines[line].current = Some((charge, Phase::Charge, d));
+        self.run_phase(line, now);
+        // The next charge is prepared while this one melts.
+        self.prepare_next(line, now);
+    }
+
+    fn start_maintenance(&mut self, line: usize, now: Seconds) {
+        let hours = self.plant.lines.maintenance_h.unwrap_or(0.0);
+        self.lines[line].maintenance_due = false;
+        self.lines[line].set_state(now, LineState::Maintenance);
+        self.q
+            .schedule_in(hours * 3600.0, Event::MaintenanceDone(line));
+    }
+
+    fn handle(&mut self, now: Seconds, event: Event) {
+        match event {
+            Event::MonthStart => {
+                self.release_orders();
+                self.q.schedule_in(MONTH_S, Event::MonthStart);
+                for line in 0..self.lines.len() {
+                    self.prepare_next(line, now);
+                }
+            }
+            Event::WarmupEnd => self.reset_stats(now),
+            Event::BatchDone(charge) => {
+                if let Some(next) = self.batching.release(now) {
+                    self.start_batching(next);
+                }
+                self.request_agv(now, charge, false);
+            }
+            Event::Delivered(charge) => {
+                if let Some(next) = self.agv.release(now) {
+                    self.start_trip(next);
+                }
+                let line = charge.line;
+                self.lines[line].charge_on_the_way = false;
+                self.lines[line].buffer.push_back(charge);
+                self.try_start_heat(line, now);
+            }
+            Event::PhaseDone { line, generation } => {
+                if generation != self.lines[line].generation {
+                    return;
+                }
+                let l = &mut self.lines[line];
+                let elapsed = now - l.phase_started_s;
+                l.uptime_left_s -= elapsed;
+                let Some((charge, phase, _)) = l.current else {
+                    return;
+                };
+                let next = match phase {
+                    Phase::Charge => Some(Phase::Melt),
+                    Phase::Melt => Some(Phase::Cast),
+                    Phase::Cast => Some(Phase::Cool),
+                    Phase::Cool => None,
+                };
+                match next {
+                    Some(p) => {
+                        let d = self.phase_duration(p);
+                        self.lines[line].current = Some((charge, p, d));
+                        self.run_phase(line, now);
+                    }
+                    None => {
+                        let l = &mut self.lines[line];
+                        l.current = None;
+                        if charge.wash {
+                            l.wash_heats += 1;
+                            self.wip.add(now, -1.0);
+                        } else {
+                            l.heats += 1;
+                            self.request_agv(now, charge, true);
+                        }
+                        self.try_start_heat(line, now);
+                        self.prepare_next(line, now);
+                    }
+                }
+            }
+            Event::Failure { line, generation } => {
+                if generation != self.lines[line].generation {
+                    return;
+                }
+                let l = &mut self.lines[line];
+                let elapsed = now - l.phase_started_s;
+                if let Some((_, _, left)) = l.current.as_mut() {
+                    *left = (*left - elapsed).max(0.0);
+                }
+                l.generation += 1;
+                l.set_state(now, LineState::Down);
+                let repair = self.plant.lines.repair.sample(&mut self.rng);
+                self.lines[line].uptime_left_s = self.failure.sample(&mut self.rng);
+                self.q.schedule_in(repair, Event::Repaired(line));
+            }
+            Event::Repaired(line) => {
+                let state = match self.lines[line].current {
+                    Some((c, _, _)) if c.wash => LineState::Washing,
+                    Some(_) => LineState::Producing,
+                    None => LineState::Starved,
+                };
+                self.lines[line].set_state(now, state);
+                if self.lines[line].current.is_some() {
+                    self.run_phase(line, now);
+                } else {
+                    self.try_start_heat(line, now);
+                }
+            }
+            Event::MaintenanceDue(line) => {
+                if let Some(every) = self.plant.lines.maintenance_every_days {
+                    self.q
+                        .schedule_in(every * DAY_S, Event::MaintenanceDue(line));
+                }
+                let l = &self.lines[line];
+                if l.current.is_none() && l.state != LineState::Down {
+                    self.start_maintenance(line, now);
+                } else {
+                    self.lines[line].maintenance_due = true;
+                }
+            }
+            Event::MaintenanceDone(line) => {
+                self.lines[line].set_state(now, LineState::Starved);
+                self.try_start_heat(line, now);
+            }
+            Event::AtStore(charge) => {
+                if let Some(next) = self.agv.release(now) {
+                    self.start_trip(next);
+                }
+                if let Request::Granted(c) = self.lab.request(now, charge) {
+                    let t = self.plant.lab.analysis.sample(&mut self.rng);
+                    self.q.schedule_in(t, Event::Analysed(c));
+                }
+            }
+            Event::Analysed(charge) => {
+                if let Some(next) = self.lab.release(now) {
+                    let t = self.plant.lab.analysis.sample(&mut self.rng);
+                    self.q.schedule_in(t, Event::Analysed(next));
+                }
+                self.wip.add(now, -1.0);
+                self.output_kg[charge.grade] +=
+                    self.plant.lines.heat_kg * self.plant.lines.flake_yield;
+                self.lead_time.record((now - charge.released_s) / 3600.0);
+            }
+        }
+    }
+
+    fn reset_stats(&mut self, now: Seconds) {
+        for l in &mut self.lines {
+            let state = l.state;
+            l.set_state(now, state);
+            l.reset_stats(now);
+        }
+        self.batching.reset_stats(now);
+        self.agv.reset_stats(now);
+        self.lab.reset_stats(now);
+        self.wip.reset(now);
+        self.lead_time = Tally::default();
+        self.output_kg.iter_mut().for_each(|kg| *kg = 0.0);
+    }
+}
+
+fn resource_stats<J>(r: &Resource<J>, now: Seconds) -> ResourceStats {
+    ResourceStats {
+        capacity: r.capacity(),
+        utilisation: r.utilisation(now),
+        mean_queue: r.mean_queue(now),
+        mean_wait_s: r.waits().mean(),
+    }
+}
+
+/// Runs one replication with `seed`.
+pub fn run_replication(plant: &Plant, seed: u64) -> Replication {
+    let mut sim = Sim::new(plant, seed);
+    let s = &plant.simulation;
+    let warmup_s = s.warmup_days * DAY_S;
+    let end_s = warmup_s + s.days * DAY_S;
+    sim.q.schedule_at(0.0, Event::MonthStart);
+    if warmup_s > 0.0 {
+        sim.q.schedule_at(warmup_s, Event::WarmupEnd);
+    }
+    if let Some(every) = plant.lines.maintenance_every_days {
+        // Lines are maintained in turn, spread over the interval.
+        for line in 0..plant.lines.count {
+            let offset = every * DAY_S * (line as f64 + 0.5) / plant.lines.count as f64;
+            sim.q.schedule_at(offset, Event::MaintenanceDue(line));
+        }
+    }
+    while let Some(t) = sim.q.peek_time() {
+        if t > end_s {
+            break;
+        }
+        let (now, event) = sim.q.pop().expect("peeked");
+        sim.handle(now, event);
+    }
+    let now = end_s;
+    let ideal_cycle = sim.ideal_cycle_s;
+    let lines = sim
+        .lines
+        .iter_mut()
+        .map(|l| {
+            let state = l.state;
+            l.set_state(now, state);
+            let hours: BTreeMap<LineState, f64> = LINE_STATES
+                .iter()
+                .zip(l.time_in)
+                .map(|(s, t)| (*s, t / 3600.0))
+                .collect();
+            let t = |s: LineState| l.time_in[LINE_STATES.iter().position(|x| *x == s).unwrap_or(0)];
+            let planned = (now - warmup_s) - t(LineState::Maintenance);
+            let run = t(LineState::Producing) + t(LineState::Washing);
+            let all_heats = (l.heats + l.wash_heats) as f64;
+            let availability = if planned > 0.0 { run / planned } else { 0.0 };
+            let performance = if run > 0.0 {
+                (ideal_cycle * all_heats / run).min(1.0)
+            } else {
+                0.0
+            };
+            let quality = if all_heats > 0.0 {
+                l.heats as f64 / all_heats
+            } else {
+                0.0
+            };
+            LineStats {
+                hours,
+                heats: l.heats,
+                wash_heats: l.wash_heats,
+                availability,
+                performance,
+                quality,
+                oee: availability * performance * quality,
+            }
+        })
+        .collect();
+    let output_t_by_grade: BTreeMap<String, f64> = plant
+        .grade
+        .iter()
+        .zip(&sim.output_kg)
+        .map(|(g, kg)| (g.name.clone(), kg / 1000.0))
+        .collect();
+    let output_t: f64 = output_t_by_grade.values().sum();
+    let backlog_heats = sim.orders.iter().map(|o| o.heats_left as u64).sum();
+    Replication {
+        seed,
+        days: s.days,
+        output_t_per_yr: output_t * 365.0 / s.days,
+        output_t_by_grade,
+        output_t,
+        lines,
+        batching: resource_stats(&sim.batching, now),
+        agv: resource_stats(&sim.agv, now),
+        lab: resource_stats(&sim.lab, now),
+        mean_wip_heats: sim.wip.mean(now),
+        mean_lead_time_h: sim.lead_time.mean(),
+        backlog_heats,
+        events: sim.q.events_processed(),
+    }
+}

@@ -1,0 +1,398 @@
+//! The plant file (TOML): grades and their demand, batching stations, AGVs, melting and
+//! strip-casting lines with their cycle-time distributions, breakdowns and maintenance, and the
+//! lab. Every number is checked; an error names the field, the value and what is allowed.
+
+use rand::Rng;
+use rand_distr::{Distribution, Exp, LogNormal, Triangular};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Result, TwinError};
+
+/// A random duration, in seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "dist", rename_all = "lowercase", deny_unknown_fields)]
+pub enum Duration {
+    /// Always the same.
+    Fixed {
+        /// Seconds.
+        s: f64,
+    },
+    /// Triangular between `min_s` and `max_s`, most likely `mode_s`.
+    Triangular {
+        /// Shortest.
+        min_s: f64,
+        /// Most likely.
+        mode_s: f64,
+        /// Longest.
+        max_s: f64,
+    },
+    /// Exponential with this mean.
+    Exponential {
+        /// Mean, s.
+        mean_s: f64,
+    },
+    /// Log-normal with this mean and standard deviation (of the duration itself).
+    Lognormal {
+        /// Mean, s.
+        mean_s: f64,
+        /// Standard deviation, s.
+        sd_s: f64,
+    },
+}
+
+impl Duration {
+    /// Checks the parameters; `field` names the entry in errors.
+    pub fn check(&self, field: &str) -> Result<()> {
+        let positive = |name: &str, v: f64| {
+            if v > 0.0 && v.is_finite() {
+                Ok(())
+            } else {
+                Err(TwinError::invalid(
+                    &format!("{field}.{name}"),
+                    v,
+                    "a time > 0 s",
+                ))
+            }
+        };
+        match *self {
+            Duration::Fixed { s } => {
+                if !(s >= 0.0 && s.is_finite()) {
+                    return Err(TwinError::invalid(&format!("{field}.s"), s, "a time ≥ 0 s"));
+                }
+            }
+            Duration::Triangular {
+                min_s,
+                mode_s,
+                max_s,
+            } => {
+                if !(min_s >= 0.0 && min_s <= mode_s && mode_s <= max_s && max_s.is_finite()) {
+                    return Err(TwinError::invalid(
+                        field,
+                        format!("min_s {min_s}, mode_s {mode_s}, max_s {max_s}"),
+                        "0 ≤ min_s ≤ mode_s ≤ max_s",
+                    ));
+                }
+            }
+            Duration::Exponential { mean_s } => positive("mean_s", mean_s)?,
+            Duration::Lognormal { mean_s, sd_s } => {
+                positive("mean_s", mean_s)?;
+                positive("sd_s", sd_s)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The mean duration, s.
+    pub fn mean_s(&self) -> f64 {
+        match *self {
+            Duration::Fixed { s } => s,
+            Duration::Triangular {
+                min_s,
+                mode_s,
+                max_s,
+            } => (min_s + mode_s + max_s) / 3.0,
+            Duration::Exponential { mean_s } | Duration::Lognormal { mean_s, .. } => mean_s,
+        }
+    }
+
+    /// Draws a duration (parameters checked beforehand).
+    pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {
+        match *self {
+            Duration::Fixed { s } => s,
+            Duration::Triangular {
+                min_s,
+                mode_s,
+                max_s,
+            } => {
+                if max_s <= min_s {
+                    min_s
+                } else {
+                    Triangular::new(min_s, max_s, mode_s)
+                        .map(|d| d.sample(rng))
+                        .unwrap_or(mode_s)
+                }
+            }
+            Duration::Exponential { mean_s } => Exp::new(1.0 / mean_s)
+                .map(|d| d.sample(rng))
+                .unwrap_or(mean_s),
+            Duration::Lognormal { mean_s, sd_s } => {
+                // Parameters of the underlying normal from the mean and sd of the duration.
+                let sigma2 = (1.0 + (sd_s / mean_s).powi(2)).ln();
+                let mu = mean_s.ln() - sigma2 / 2.0;
+                LogNormal::new(mu, sigma2.sqrt())
+                    .map(|d| d.sample(rng))
+                    .unwrap_or(mean_s)
+            }
+        }
+    }
+}
+
+/// Simulation settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimulationSettings {
+    /// Days simulated after the warm-up.
+    #[serde(default = "default_days")]
+    pub days: f64,
+    /// Days simulated first and discarded from the statistics.
+    #[serde(default)]
+    pub warmup_days: f64,
+    /// Seed of the first replication; replication i uses seed + i.
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+}
+
+fn default_days() -> f64 {
+    365.0
+}
+
+fn default_seed() -> u64 {
+    1
+}
+
+/// A product grade and its demand.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Grade {
+    /// Name (e.g. `N52`).
+    pub name: String,
+    /// Demand, t per month (orders are released at the start of each month).
+    pub demand_t_per_month: f64,
+    /// Raw materials weighed per heat (sets the batching time).
+    pub materials_per_heat: u32,
+}
+
+/// Automated batching stations.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Batching {
+    /// Stations.
+    pub stations: usize,
+    /// Time to weigh one material into the charge container.
+    pub weigh_per_material: Duration,
+    /// Fixed handling time per charge (container in and out).
+    pub handling: Duration,
+}
+
+/// The AGV fleet moving charge containers and flake drums.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Agvs {
+    /// Vehicles.
+    pub fleet: usize,
+    /// Batching station → melting line, loaded trip including pick-up and drop-off.
+    pub batching_to_line: Duration,
+    /// Melting line → QC and finished-goods store, with the heat's drums.
+    pub line_to_store: Duration,
+}
+
+/// Melting and strip-casting lines (identical).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lines {
+    /// Number of lines.
+    pub count: usize,
+    /// Metal per heat, kg.
+    pub heat_kg: f64,
+    /// Yield of flake per kg charged (melt and casting losses).
+    pub flake_yield: f64,
+    /// Charging through the vacuum lock and pump-down.
+    pub charge: Duration,
+    /// Melting and refining.
+    pub melt: Duration,
+    /// Pouring onto the wheel (strip casting).
+    pub cast: Duration,
+    /// Cooling the flake in the receiving chamber before discharge.
+    pub cool: Duration,
+    /// A wash heat is melted between two grades (extra cycle, no product).
+    #[serde(default)]
+    pub wash_heat_between_grades: bool,
+    /// Mean operating time between failures, h (exponential).
+    pub mtbf_h: f64,
+    /// Time to repair.
+    pub repair: Duration,
+    /// Planned maintenance: every this many days...
+    #[serde(default)]
+    pub maintenance_every_days: Option<f64>,
+    /// ...for this long, h.
+    #[serde(default)]
+    pub maintenance_h: Option<f64>,
+}
+
+/// The QC laboratory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lab {
+    /// Analysts (or ICP instruments) working in parallel.
+    pub analysts: usize,
+    /// Sample preparation and analysis per heat.
+    pub analysis: Duration,
+}
+
+/// A whole plant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Plant {
+    /// Plant name.
+    pub name: String,
+    /// Run settings.
+    #[serde(default)]
+    pub simulation: SimulationSettings,
+    /// Grades and demand.
+    pub grade: Vec<Grade>,
+    /// Heats per order (a campaign is consecutive orders of one grade on one line).
+    pub heats_per_order: u32,
+    /// Batching.
+    pub batching: Batching,
+    /// AGVs.
+    pub agv: Agvs,
+    /// Melting lines.
+    pub lines: Lines,
+    /// Laboratory.
+    pub lab: Lab,
+}
+
+impl Default for SimulationSettings {
+    fn default() -> Self {
+        SimulationSettings {
+            days: default_days(),
+            warmup_days: 0.0,
+            seed: default_seed(),
+        }
+    }
+}
+
+fn count(field: &str, n: usize) -> Result<()> {
+    if n == 0 {
+        return Err(TwinError::invalid(field, 0, "at least 1"));
+    }
+    Ok(())
+}
+
+fn positive(field: &str, v: f64, allowed: &str) -> Result<()> {
+    if !(v > 0.0 && v.is_finite()) {
+        return Err(TwinError::invalid(field, v, allowed));
+    }
+    Ok(())
+}
+
+impl Plant {
+    /// Reads and checks a plant file; `source` names it in errors.
+    pub fn from_toml(source: &str, text: &str) -> Result<Plant> {
+        let plant: Plant =
+            toml::from_str(text).map_err(|e| TwinError::File(format!("{source}: {e}")))?;
+        plant
+            .check()
+            .map_err(|e| TwinError::File(format!("{source}: {e}")))?;
+        Ok(plant)
+    }
+
+    /// Checks every field.
+    pub fn check(&self) -> Result<()> {
+        let s = &self.simulation;
+        positive("simulation.days", s.days, "a number of days > 0")?;
+        if !(s.warmup_days >= 0.0 && s.warmup_days.is_finite()) {
+            return Err(TwinError::invalid(
+                "simulation.warmup_days",
+                s.warmup_days,
+                "a number of days ≥ 0",
+            ));
+        }
+        if self.grade.is_empty() {
+            return Err(TwinError::invalid(
+                "grade",
+                "none",
+                "at least one [[grade]]",
+            ));
+        }
+        for (i, g) in self.grade.iter().enumerate() {
+            if g.name.trim().is_empty() {
+                return Err(TwinError::invalid(
+                    &format!("grade[{i}].name"),
+                    "''",
+                    "a name",
+                ));
+            }
+            if !(g.demand_t_per_month >= 0.0 && g.demand_t_per_month.is_finite()) {
+                return Err(TwinError::invalid(
+                    &format!("grade[{i}].demand_t_per_month"),
+                    g.demand_t_per_month,
+                    "a demand ≥ 0 t/month",
+                ));
+            }
+            if g.materials_per_heat == 0 {
+                return Err(TwinError::invalid(
+                    &format!("grade[{i}].materials_per_heat"),
+                    0,
+                    "at least 1",
+                ));
+            }
+            if self.grade[..i].iter().any(|o| o.name == g.name) {
+                return Err(TwinError::invalid(
+                    &format!("grade[{i}].name"),
+                    format!("'{}' twice", g.name),
+                    "each grade once",
+                ));
+            }
+        }
+        if self.heats_per_order == 0 {
+            return Err(TwinError::invalid("heats_per_order", 0, "at least 1"));
+        }
+        count("batching.stations", self.batching.stations)?;
+        self.batching
+            .weigh_per_material
+            .check("batching.weigh_per_material")?;
+        self.batching.handling.check("batching.handling")?;
+        count("agv.fleet", self.agv.fleet)?;
+        self.agv.batching_to_line.check("agv.batching_to_line")?;
+        self.agv.line_to_store.check("agv.line_to_store")?;
+        let l = &self.lines;
+        count("lines.count", l.count)?;
+        positive("lines.heat_kg", l.heat_kg, "a heat size > 0 kg")?;
+        if !(l.flake_yield > 0.0 && l.flake_yield <= 1.0) {
+            return Err(TwinError::invalid(
+                "lines.flake_yield",
+                l.flake_yield,
+                "a fraction in (0, 1]",
+            ));
+        }
+        l.charge.check("lines.charge")?;
+        l.melt.check("lines.melt")?;
+        l.cast.check("lines.cast")?;
+        l.cool.check("lines.cool")?;
+        positive(
+            "lines.mtbf_h",
+            l.mtbf_h,
+            "a mean time between failures > 0 h",
+        )?;
+        l.repair.check("lines.repair")?;
+        match (l.maintenance_every_days, l.maintenance_h) {
+            (None, None) => {}
+            (Some(every), Some(h)) => {
+                positive(
+                    "lines.maintenance_every_days",
+                    every,
+                    "an interval > 0 days",
+                )?;
+                positive("lines.maintenance_h", h, "a duration > 0 h")?;
+                if h >= every * 24.0 {
+                    return Err(TwinError::invalid(
+                        "lines.maintenance_h",
+                        h,
+                        "less than the interval between maintenances",
+                    ));
+                }
+            }
+            _ => {
+                return Err(TwinError::invalid(
+                    "lines.maintenance_every_days / maintenance_h",
+                    "only one given",
+                    "both or neither",
+                ))
+            }
+        }
+        count("lab.analysts", self.lab.analysts)?;
+        self.lab.analysis.check("lab.analysis")?;
+        Ok(())
+    }
+}

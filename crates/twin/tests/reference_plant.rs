@@ -1,0 +1,134 @@
+//! The reference plant: it loads, makes about 50,000 t/yr with a confidence interval, runs
+//! deterministically for a seed, and bad plant files are refused naming the field.
+
+use lodestone_twin::model::run_replication;
+use lodestone_twin::plant::Plant;
+use lodestone_twin::study::run_study;
+
+const REFERENCE: &str = include_str!("../../../examples/plant/baotou-50kt.toml");
+
+fn plant() -> Plant {
+    Plant::from_toml("baotou-50kt.toml", REFERENCE).expect("reference plant loads")
+}
+
+#[test]
+fn the_reference_plant_meets_its_50_kt_demand() {
+    let mut plant = plant();
+    plant.simulation.days = 120.0;
+    let study = run_study(&plant, 3, |_| {});
+    let output = &study.estimates[0];
+    assert_eq!(output.name, "output");
+    // Demand 4,167 t/month = 50,000 t/yr; capacity above it, so output follows demand (less
+    // what is still in the lab or the furnaces at the end).
+    assert!((output.mean - 50_000.0).abs() < 2_500.0, "{output:?}");
+    assert!(output.ci95 > 0.0 && output.ci95 < 2_000.0, "{output:?}");
+    let r = &study.replications[0];
+    // Orders are released monthly, so up to a month of heats (4,167 t / 0.591 t ≈ 7,050) may be
+    // waiting at the end; a plant that keeps up never carries more.
+    assert!(
+        r.backlog_heats < 7_050,
+        "demand is met: {}",
+        r.backlog_heats
+    );
+    for l in &r.lines {
+        assert!(l.availability > 0.3 && l.availability <= 1.0, "{l:?}");
+        assert!(
+            l.quality > 0.8 && l.quality <= 1.0,
+            "wash heats only between grades: {l:?}"
+        );
+    }
+    assert!(r.batching.utilisation > 0.2 && r.batching.utilisation < 1.0);
+}
+
+#[test]
+fn a_seed_gives_the_same_run_and_another_seed_another() {
+    let mut plant = plant();
+    plant.simulation.days = 30.0;
+    let a = run_replication(&plant, 11);
+    assert_eq!(a, run_replication(&plant, 11));
+    assert_ne!(
+        a.output_t_by_grade,
+        run_replication(&plant, 12).output_t_by_grade
+    );
+}
+
+#[test]
+fn demand_above_capacity_leaves_a_backlog_and_output_at_capacity() {
+    let mut plant = plant();
+    plant.simulation.days = 60.0;
+    for g in &mut plant.grade {
+        g.demand_t_per_month *= 3.0;
+    }
+    let r = run_replication(&plant, 3);
+    assert!(r.backlog_heats > 1000, "{}", r.backlog_heats);
+    // 22 lines × ~0.96 availability × 8,760 h / ~1.7 h per heat × 0.591 t ≈ 64 kt/yr.
+    assert!(
+        r.output_t_per_yr > 55_000.0 && r.output_t_per_yr < 75_000.0,
+        "{}",
+        r.output_t_per_yr
+    );
+}
+
+#[test]
+fn bad_plant_files_name_the_field() {
+    let cases = [
+        (
+            "count = 22",
+            "count = 0",
+            "lines.count: 0 is not allowed; expected at least 1",
+        ),
+        ("fleet = 6", "fleet = 0", "agv.fleet: 0 is not allowed"),
+        (
+            "mtbf_h = 200.0",
+            "mtbf_h = -5.0",
+            "lines.mtbf_h: -5 is not allowed",
+        ),
+        (
+            "min_s = 2400.0, mode_s = 2700.0",
+            "min_s = 2800.0, mode_s = 2700.0",
+            "lines.melt",
+        ),
+        ("heat_kg = 600.0", "heat_kg = 0.0", "lines.heat_kg"),
+        (
+            "flake_yield = 0.985",
+            "flake_yield = 1.5",
+            "lines.flake_yield: 1.5",
+        ),
+        (
+            "maintenance_h = 16.0",
+            "maintenance_h = 800.0",
+            "lines.maintenance_h",
+        ),
+        ("analysts = 6", "analysts = 0", "lab.analysts"),
+        (
+            "heats_per_order = 20",
+            "heats_per_order = 0",
+            "heats_per_order",
+        ),
+        (
+            "dist = \"lognormal\"",
+            "dist = \"weibull\"",
+            "unknown variant `weibull`",
+        ),
+        (
+            "name = \"N48H\"",
+            "name = \"N52\"",
+            "grade[1].name: 'N52' twice",
+        ),
+        (
+            "warmup_days = 14",
+            "warmup_days = -1",
+            "simulation.warmup_days",
+        ),
+        ("[lab]", "[laboratory]", "unknown field `laboratory`"),
+    ];
+    for (from, to, expected) in cases {
+        assert!(REFERENCE.contains(from), "{from}");
+        let text = REFERENCE.replacen(from, to, 1);
+        let e = Plant::from_toml("bad.toml", &text).unwrap_err().to_string();
+        assert!(
+            e.starts_with("bad.toml") && e.contains(expected),
+            "{to}: {e}"
+        );
+    }
+}
