@@ -161,6 +161,8 @@ pub struct Replication {
     pub output_t_by_grade: BTreeMap<String, f64>,
     /// Total output, t.
     pub output_t: f64,
+    /// Output per month (365/12 days) of the measured period, t.
+    pub output_t_by_month: Vec<f64>,
     /// Output scaled to a year, t/yr.
     pub output_t_per_yr: f64,
     /// Per line.
@@ -194,6 +196,8 @@ struct Sim<'p> {
     wip: TimeWeighted,
     lead_time: Tally,
     output_kg: Vec<f64>,
+    monthly_kg: Vec<f64>,
+    measure_from_s: Seconds,
     failure: Exp<f64>,
     ideal_cycle_s: f64,
 }
@@ -241,6 +245,8 @@ impl<'p> Sim<'p> {
             wip: TimeWeighted::new(0.0, 0.0),
             lead_time: Tally::default(),
             output_kg: vec![0.0; plant.grade.len()],
+            monthly_kg: Vec::new(),
+            measure_from_s: 0.0,
             failure,
             ideal_cycle_s: ideal(&l.charge) + ideal(&l.melt) + ideal(&l.cast) + ideal(&l.cool),
         }
@@ -542,8 +548,13 @@ impl<'p> Sim<'p> {
                     self.q.schedule_in(t, Event::Analysed(next));
                 }
                 self.wip.add(now, -1.0);
-                self.output_kg[charge.grade] +=
-                    self.plant.lines.heat_kg * self.plant.lines.flake_yield;
+                let kg = self.plant.lines.heat_kg * self.plant.lines.flake_yield;
+                self.output_kg[charge.grade] += kg;
+                let month = ((now - self.measure_from_s) / MONTH_S).floor().max(0.0) as usize;
+                if self.monthly_kg.len() <= month {
+                    self.monthly_kg.resize(month + 1, 0.0);
+                }
+                self.monthly_kg[month] += kg;
                 self.lead_time.record((now - charge.released_s) / 3600.0);
             }
         }
@@ -561,6 +572,8 @@ impl<'p> Sim<'p> {
         self.wip.reset(now);
         self.lead_time = Tally::default();
         self.output_kg.iter_mut().for_each(|kg| *kg = 0.0);
+        self.monthly_kg.clear();
+        self.measure_from_s = now;
     }
 }
 
@@ -650,6 +663,12 @@ pub fn run_replication(plant: &Plant, seed: u64) -> Replication {
         output_t_per_yr: output_t * 365.0 / s.days,
         output_t_by_grade,
         output_t,
+        output_t_by_month: {
+            let months = (s.days * DAY_S / MONTH_S).ceil() as usize;
+            let mut m: Vec<f64> = sim.monthly_kg.iter().map(|kg| kg / 1000.0).collect();
+            m.resize(months.max(m.len()), 0.0);
+            m
+        },
         lines,
         batching: resource_stats(&sim.batching, now),
         agv: resource_stats(&sim.agv, now),

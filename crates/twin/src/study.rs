@@ -134,6 +134,134 @@ pub fn run_study(plant: &Plant, replications: usize, mut progress: impl FnMut(us
     }
 }
 
+/// A resource that can be given one more unit of capacity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Expandable {
+    /// Melting and casting lines.
+    Lines,
+    /// Batching stations.
+    BatchingStations,
+    /// AGVs.
+    Agvs,
+    /// Lab analysts.
+    LabAnalysts,
+}
+
+impl Expandable {
+    /// All candidates.
+    pub const ALL: [Expandable; 4] = [
+        Expandable::Lines,
+        Expandable::BatchingStations,
+        Expandable::Agvs,
+        Expandable::LabAnalysts,
+    ];
+
+    /// Name for reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Expandable::Lines => "melting lines",
+            Expandable::BatchingStations => "batching stations",
+            Expandable::Agvs => "AGVs",
+            Expandable::LabAnalysts => "lab analysts",
+        }
+    }
+
+    fn capacity(self, plant: &mut Plant) -> &mut usize {
+        match self {
+            Expandable::Lines => &mut plant.lines.count,
+            Expandable::BatchingStations => &mut plant.batching.stations,
+            Expandable::Agvs => &mut plant.agv.fleet,
+            Expandable::LabAnalysts => &mut plant.lab.analysts,
+        }
+    }
+}
+
+/// Output with one more unit of one resource, against the base plant.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Experiment {
+    /// The resource expanded.
+    pub resource: Expandable,
+    /// Its capacity before and after.
+    pub from: usize,
+    /// Capacity in the experiment.
+    pub to: usize,
+    /// Mean output, t/yr.
+    pub output_t_per_yr: f64,
+    /// Mean gain over the base plant (paired by seed), t/yr.
+    pub gain_t_per_yr: f64,
+    /// 95 % half-width of the gain.
+    pub gain_ci95: f64,
+}
+
+/// Which resource holds throughput back, found by experiment.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Bottleneck {
+    /// Demand multiplier used so that supply, not demand, limits output.
+    pub demand_scale: f64,
+    /// Base output, t/yr (mean and 95 % half-width).
+    pub base_output_t_per_yr: (f64, f64),
+    /// One experiment per resource, largest gain first.
+    pub experiments: Vec<Experiment>,
+    /// The resource whose added unit raises output most, if any gain is significant.
+    pub bottleneck: Option<Expandable>,
+}
+
+/// Scales demand by `demand_scale` (so the plant runs flat out), then adds one unit of each
+/// resource in turn and measures the output gain over the same seeds (common random numbers).
+pub fn find_bottleneck(
+    plant: &Plant,
+    replications: usize,
+    demand_scale: f64,
+    mut progress: impl FnMut(usize, usize),
+) -> Bottleneck {
+    let mut base = plant.clone();
+    for g in &mut base.grade {
+        g.demand_t_per_month *= demand_scale;
+    }
+    let total = replications * (1 + Expandable::ALL.len());
+    let mut done = 0;
+    let mut outputs = |p: &Plant| -> Vec<f64> {
+        (0..replications.max(1))
+            .map(|i| {
+                let r = run_replication(p, p.simulation.seed + i as u64).output_t_per_yr;
+                done += 1;
+                progress(done, total);
+                r
+            })
+            .collect()
+    };
+    let base_outputs = outputs(&base);
+    let mut experiments = Vec::new();
+    for resource in Expandable::ALL {
+        let mut p = base.clone();
+        let from = *resource.capacity(&mut p);
+        *resource.capacity(&mut p) = from + 1;
+        let out = outputs(&p);
+        let gains: Vec<f64> = out.iter().zip(&base_outputs).map(|(a, b)| a - b).collect();
+        let (gain, ci) = mean_ci95(&gains);
+        experiments.push(Experiment {
+            resource,
+            from,
+            to: from + 1,
+            output_t_per_yr: mean_ci95(&out).0,
+            gain_t_per_yr: gain,
+            gain_ci95: ci,
+        });
+    }
+    experiments.sort_by(|a, b| b.gain_t_per_yr.total_cmp(&a.gain_t_per_yr));
+    let bottleneck = experiments
+        .first()
+        .filter(|e| e.gain_t_per_yr > e.gain_ci95 && e.gain_t_per_yr > 0.0)
+        .map(|e| e.resource);
+    Bottleneck {
+        demand_scale,
+        base_output_t_per_yr: mean_ci95(&base_outputs),
+        experiments,
+        bottleneck,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -132,3 +132,28 @@ fn bad_plant_files_name_the_field() {
         );
     }
 }
+
+#[test]
+fn capacity_added_at_the_bottleneck_raises_output_and_elsewhere_does_not() {
+    let mut plant = plant();
+    plant.simulation.days = 90.0;
+    let report = lodestone_twin::study::find_bottleneck(&plant, 4, 2.0, |_, _| {});
+    let top = &report.experiments[0];
+    assert_eq!(report.bottleneck, Some(top.resource), "{report:#?}");
+    // One more unit at the bottleneck raises output well beyond noise...
+    assert!(
+        top.gain_t_per_yr > 3.0 * top.gain_ci95.max(1.0),
+        "{report:#?}"
+    );
+    assert!(top.gain_t_per_yr > 1000.0, "{report:#?}");
+    // ...while adding elsewhere does not (the gain is within noise or tiny).
+    for e in &report.experiments[1..] {
+        assert!(
+            e.gain_t_per_yr < 0.2 * top.gain_t_per_yr,
+            "{:?} gains {} t/yr vs bottleneck {} t/yr",
+            e.resource,
+            e.gain_t_per_yr,
+            top.gain_t_per_yr
+        );
+    }
+}

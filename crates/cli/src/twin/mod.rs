@@ -18,6 +18,31 @@ pub enum TwinCommand {
     ///
     /// Example: lodestone twin run examples/plant/baotou-50kt.toml --replications 10
     Run(RunArgs),
+    /// Find the bottleneck by experiment: with demand scaled up so supply limits output, add
+    /// one line, batching station, AGV or lab analyst in turn and measure the output gain over
+    /// the same seeds.
+    ///
+    /// Example: lodestone twin bottleneck examples/plant/baotou-50kt.toml --days 180
+    Bottleneck(BottleneckArgs),
+}
+
+/// Arguments of `lodestone twin bottleneck`.
+#[derive(Args)]
+pub struct BottleneckArgs {
+    /// Plant file.
+    plant: PathBuf,
+    /// Days to simulate per run (default: the file's).
+    #[arg(long)]
+    days: Option<f64>,
+    /// Replications per configuration.
+    #[arg(long, default_value_t = 5)]
+    replications: usize,
+    /// Demand multiplier so that the plant, not the order book, limits output.
+    #[arg(long, default_value_t = 2.0)]
+    demand_scale: f64,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Arguments of `lodestone twin run`.
@@ -37,42 +62,139 @@ pub struct RunArgs {
     /// Print JSON (every replication and the estimates).
     #[arg(long)]
     json: bool,
+    /// Write SVG charts into this directory: utilisation.svg (per resource) and
+    /// throughput.svg (output per month, every replication).
+    #[arg(long)]
+    svg_dir: Option<PathBuf>,
 }
 
 /// Runs a twin subcommand.
 pub fn run(cmd: TwinCommand) -> Result<ExitCode> {
     match cmd {
         TwinCommand::Run(args) => run_plant(args),
+        TwinCommand::Bottleneck(args) => bottleneck(args),
     }
 }
 
-fn run_plant(args: RunArgs) -> Result<ExitCode> {
-    let text = std::fs::read_to_string(&args.plant)
-        .with_context(|| format!("reading {}", args.plant.display()))?;
-    let mut plant = Plant::from_toml(&args.plant.display().to_string(), &text)?;
-    if let Some(days) = args.days {
+fn load(path: &PathBuf, days: Option<f64>) -> Result<Plant> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut plant = Plant::from_toml(&path.display().to_string(), &text)?;
+    if let Some(days) = days {
         plant.simulation.days = days;
     }
-    if let Some(seed) = args.seed {
-        plant.simulation.seed = seed;
-    }
     plant.check()?;
-    let bar = ProgressBar::new(args.replications.max(1) as u64);
+    Ok(plant)
+}
+
+fn bar(len: usize, hidden: bool, what: &str) -> ProgressBar {
+    let bar = ProgressBar::new(len as u64);
     bar.set_style(
-        ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} replications ({elapsed})")
+        ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg} ({elapsed})")
             .expect("valid template")
             .progress_chars("=> "),
     );
     bar.set_prefix("simulating");
-    if args.json {
+    bar.set_message(what.to_string());
+    if hidden {
         bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
+    bar
+}
+
+fn bottleneck(args: BottleneckArgs) -> Result<ExitCode> {
+    if !(args.demand_scale > 0.0 && args.demand_scale.is_finite()) {
+        anyhow::bail!(
+            "--demand-scale: {} is not allowed; expected a factor > 0",
+            args.demand_scale
+        );
+    }
+    let plant = load(&args.plant, args.days)?;
+    let progress = bar(args.replications * 5, args.json, "runs");
+    let report = lodestone_twin::study::find_bottleneck(
+        &plant,
+        args.replications,
+        args.demand_scale,
+        |done, _| progress.set_position(done as u64),
+    );
+    progress.finish_and_clear();
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{} with demand × {}: base output {:.0} ± {:.0} t/yr ({} days × {} replications per configuration)",
+        plant.name, report.demand_scale, report.base_output_t_per_yr.0, report.base_output_t_per_yr.1,
+        plant.simulation.days, args.replications
+    );
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED).set_header([
+        "add one",
+        "capacity",
+        "output t/yr",
+        "gain t/yr",
+        "± 95 %",
+    ]);
+    for e in &report.experiments {
+        t.add_row(vec![
+            Cell::new(e.resource.name()),
+            Cell::new(format!("{} → {}", e.from, e.to)),
+            Cell::new(format!("{:.0}", e.output_t_per_yr)).set_alignment(CellAlignment::Right),
+            Cell::new(format!("{:+.0}", e.gain_t_per_yr)).set_alignment(CellAlignment::Right),
+            Cell::new(format!("{:.0}", e.gain_ci95)).set_alignment(CellAlignment::Right),
+        ]);
+    }
+    println!("{t}");
+    match report.bottleneck {
+        Some(b) => println!(
+            "bottleneck: {} (one more raises output most, beyond noise)",
+            b.name()
+        ),
+        None => println!("no single added unit raises output beyond noise"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_plant(args: RunArgs) -> Result<ExitCode> {
+    let mut plant = load(&args.plant, args.days)?;
+    if let Some(seed) = args.seed {
+        plant.simulation.seed = seed;
+    }
+    let bar = bar(args.replications.max(1), args.json, "replications");
     let started = std::time::Instant::now();
     let study = run_study(&plant, args.replications, |done| {
         bar.set_position(done as u64)
     });
     bar.finish_and_clear();
     let seconds = started.elapsed().as_secs_f64();
+    if let Some(dir) = &args.svg_dir {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        let util = dir.join("utilisation.svg");
+        std::fs::write(&util, utilisation_svg(&study))
+            .with_context(|| format!("writing {}", util.display()))?;
+        let mut chart = crate::plot::LineChart::new(
+            format!("{} — output per month", study.plant),
+            "month",
+            "flake released, t",
+        );
+        for r in &study.replications {
+            chart.series.push(crate::plot::Series {
+                label: format!("#{}", r.seed),
+                points: r
+                    .output_t_by_month
+                    .iter()
+                    .enumerate()
+                    .map(|(m, t)| ((m + 1) as f64, *t))
+                    .collect(),
+            });
+        }
+        let through = dir.join("throughput.svg");
+        std::fs::write(&through, chart.to_svg())
+            .with_context(|| format!("writing {}", through.display()))?;
+        if !args.json {
+            eprintln!("wrote {} and {}", util.display(), through.display());
+        }
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&study)?);
         return Ok(ExitCode::SUCCESS);
@@ -134,4 +256,58 @@ fn run_plant(args: RunArgs) -> Result<ExitCode> {
     println!("lines in replication 1 (seed {}):", first.seed);
     println!("{t}");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Horizontal bars: mean utilisation of each resource over the replications.
+fn utilisation_svg(study: &lodestone_twin::study::Study) -> String {
+    let n = study.replications.len().max(1) as f64;
+    let mean = |f: &dyn Fn(&lodestone_twin::model::Replication) -> f64| {
+        study.replications.iter().map(f).sum::<f64>() / n
+    };
+    let mut bars: Vec<(String, f64)> = vec![
+        (
+            "batching stations".into(),
+            mean(&|r| r.batching.utilisation),
+        ),
+        ("AGVs".into(), mean(&|r| r.agv.utilisation)),
+        ("lab".into(), mean(&|r| r.lab.utilisation)),
+    ];
+    let lines = study
+        .replications
+        .first()
+        .map(|r| r.lines.len())
+        .unwrap_or(0);
+    for i in 0..lines {
+        bars.push((
+            format!("line {}", i + 1),
+            mean(&|r| r.lines[i].availability),
+        ));
+    }
+    let (row, left, width) = (22.0, 150.0, 420.0);
+    let height = 50.0 + row * bars.len() as f64;
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{height}\" font-family=\"sans-serif\" font-size=\"12\">\n\
+         <text x=\"10\" y=\"20\" font-size=\"14\" font-weight=\"bold\">Utilisation (lines: share of time melting)</text>\n",
+        w = left + width + 70.0
+    );
+    for (i, (name, u)) in bars.iter().enumerate() {
+        let y = 35.0 + row * i as f64;
+        let colour = if *u > 0.85 {
+            "#c0392b"
+        } else if *u > 0.7 {
+            "#e67e22"
+        } else {
+            "#2e86c1"
+        };
+        svg.push_str(&format!(
+            "<text x=\"{tx}\" y=\"{ty}\" text-anchor=\"end\">{name}</text><rect x=\"{left}\" y=\"{y}\" width=\"{bw:.1}\" height=\"16\" fill=\"{colour}\"/><text x=\"{vx:.1}\" y=\"{ty}\">{pct:.1} %</text>\n",
+            tx = left - 8.0,
+            ty = y + 12.5,
+            bw = width * u.clamp(0.0, 1.0),
+            vx = left + width * u.clamp(0.0, 1.0) + 6.0,
+            pct = 100.0 * u
+        ));
+    }
+    svg.push_str("</svg>\n");
+    svg
 }
