@@ -5,6 +5,10 @@
 #   scripts/bench_mes.sh               # trace + ingest benchmarks, Markdown on stdout
 #   scripts/bench_mes.sh --no-trace    # ingest only
 #   scripts/bench_mes.sh --no-ingest   # traces only
+#   scripts/bench_mes.sh --pin-cpu     # run the ingest bench pinned to CPU 0 (taskset): a
+#                                      # diagnostic — the tokio thread and sqlx's SQLite worker
+#                                      # thread then share a CPU, so no statement round trip
+#                                      # pays a cross-CPU wake-up (expensive on small VMs)
 #
 # Steps:
 #   1. `cargo bench -p lodestone-mes --bench genealogy` (crates/mes/benches/genealogy.rs). The
@@ -23,7 +27,8 @@
 #   3. A Markdown table against the targets: backward trace in the 1M-lot genealogy < 50 ms on
 #      SQLite; ingest ≥ 20,000 events/s on SQLite (batched) and ≥ 5,000 events/s on PostgreSQL.
 # Knobs pass through: LODESTONE_MES_BENCH_LOTS (smaller genealogy), LODESTONE_MES_BENCH_REBUILD=1,
-# LODESTONE_MES_BENCH_EVENTS, LODESTONE_MES_BENCH_BACKENDS, LODESTONE_REQUIRE_SERVICES=1.
+# LODESTONE_MES_BENCH_EVENTS, LODESTONE_MES_BENCH_REPEAT (runs per batch size, default 3; the
+# median is reported), LODESTONE_MES_BENCH_BACKENDS, LODESTONE_REQUIRE_SERVICES=1.
 # Raw outputs are kept in target/bench_mes/ (genealogy.out/.err, ingest.out/.err).
 set -euo pipefail
 
@@ -32,11 +37,14 @@ cd "$repo"
 
 trace=1
 ingest=1
+pin=()
 for arg in "$@"; do
   case "$arg" in
     --no-trace) trace=0 ;;
     --no-ingest) ingest=0 ;;
-    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
+    --pin-cpu) command -v taskset >/dev/null || { echo "bench_mes.sh: --pin-cpu needs taskset" >&2; exit 2; }
+               pin=(taskset -c 0) ;;
+    -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
     *) echo "bench_mes.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -58,8 +66,8 @@ fi
 
 # --- 2. ingest --------------------------------------------------------------------------------
 if [ "$ingest" = 1 ]; then
-  note "cargo bench -p lodestone-mes --bench ingest (≈ 3 min)"
-  if ! cargo bench -p lodestone-mes --bench ingest 2>&1 >"$out_dir/ingest.out" \
+  note "${pin[*]:+${pin[*]} }cargo bench -p lodestone-mes --bench ingest (≈ 3 min)"
+  if ! "${pin[@]}" cargo bench -p lodestone-mes --bench ingest 2>&1 >"$out_dir/ingest.out" \
       | tee "$out_dir/ingest.err" >&2; then
     die "cargo bench --bench ingest failed (see $out_dir/ingest.err)"
   fi
@@ -100,7 +108,7 @@ fi
 
 echo "### MES benchmarks"
 echo
-echo "Host: $(nproc) cores; commit $rev."
+echo "Host: $(nproc) cores; commit $rev.${pin[*]:+ Ingest pinned to CPU 0 (\`${pin[*]}\`, diagnostic).}"
 echo
 
 echo "| benchmark | result | target | met |"
