@@ -120,9 +120,13 @@ async fn require_exists(
     id: &str,
 ) -> Result<()> {
     check_id(field, id)?;
+    if tx.known.contains(&(table, id.to_string())) {
+        return Ok(());
+    }
     if !exists(&mut *tx.tx, table, id).await? {
         return Err(MesError::not_found(kind, id));
     }
+    tx.known.insert((table, id.to_string()));
     Ok(())
 }
 

@@ -42,11 +42,8 @@ async fn prefetch_client_ids(
         .filter_map(|e| e.client_id.as_ref())
         .collect();
     for chunk in ids.chunks(500) {
-        let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-        let sql = format!(
-            "SELECT client_id, seq, kind FROM events WHERE client_id IN ({})",
-            placeholders.join(", ")
-        );
+        let mut sql = String::from("SELECT client_id, seq, kind FROM events WHERE client_id IN ");
+        crate::db::push_placeholders(tx.backend, &mut sql, 1, chunk.len());
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for id in chunk {
             query = query.bind((*id).clone());
