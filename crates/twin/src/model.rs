@@ -22,7 +22,10 @@ struct Charge {
     grade: usize,
     wash: bool,
     line: usize,
-    released_s: Seconds,
+    /// When its order was released.
+    ordered_s: Seconds,
+    /// When it was sent to batching.
+    dispatched_s: Seconds,
 }
 
 /// What a line is doing, for its time breakdown.
@@ -102,6 +105,7 @@ impl Line {
 struct Order {
     grade: usize,
     heats_left: u32,
+    released_s: Seconds,
 }
 
 enum Event {
@@ -177,7 +181,10 @@ pub struct Replication {
     pub mean_wip_heats: f64,
     /// Mean time from order release to finished goods, h.
     pub mean_lead_time_h: f64,
-    /// Heats ordered but not yet started at the end.
+    /// Mean time from sending the charge to batching to finished goods, h.
+    pub mean_flow_time_h: f64,
+    /// Heats ordered but not yet sent to batching at the end (at most one charge per line is
+    /// sent ahead and is not counted).
     pub backlog_heats: u64,
     /// Events processed.
     pub events: u64,
@@ -195,6 +202,7 @@ struct Sim<'p> {
     lab: Resource<Charge>,
     wip: TimeWeighted,
     lead_time: Tally,
+    flow_time: Tally,
     output_kg: Vec<f64>,
     monthly_kg: Vec<f64>,
     measure_from_s: Seconds,
@@ -244,6 +252,7 @@ impl<'p> Sim<'p> {
             lab: Resource::new(plant.lab.analysts, 0.0),
             wip: TimeWeighted::new(0.0, 0.0),
             lead_time: Tally::default(),
+            flow_time: Tally::default(),
             output_kg: vec![0.0; plant.grade.len()],
             monthly_kg: Vec::new(),
             measure_from_s: 0.0,
@@ -252,7 +261,7 @@ impl<'p> Sim<'p> {
         }
     }
 
-    fn release_orders(&mut self) {
+    fn release_orders(&mut self, now: Seconds) {
         let heat_t = self.plant.lines.heat_kg * self.plant.lines.flake_yield / 1000.0;
         let per_order = self.plant.heats_per_order;
         // Orders of all grades interleave so no grade waits a month behind another.
@@ -268,6 +277,7 @@ impl<'p> Sim<'p> {
                 orders.push(Order {
                     grade: g,
                     heats_left: n,
+                    released_s: now,
                 });
                 left -= n;
             }
@@ -295,13 +305,15 @@ impl<'p> Sim<'p> {
                 Some(0)
             })?;
         let grade = self.orders[pick].grade;
+        let ordered_s = self.orders[pick].released_s;
         if self.plant.lines.wash_heat_between_grades && last.is_some_and(|g| g != grade) {
             self.lines[line].last_grade = Some(grade);
             return Some(Charge {
                 grade,
                 wash: true,
                 line,
-                released_s: now,
+                ordered_s: now,
+                dispatched_s: now,
             });
         }
         self.orders[pick].heats_left -= 1;
@@ -313,7 +325,8 @@ impl<'p> Sim<'p> {
             grade,
             wash: false,
             line,
-            released_s: now,
+            ordered_s,
+            dispatched_s: now,
         })
     }
 
@@ -430,7 +443,7 @@ impl<'p> Sim<'p> {
     fn handle(&mut self, now: Seconds, event: Event) {
         match event {
             Event::MonthStart => {
-                self.release_orders();
+                self.release_orders(now);
                 self.q.schedule_in(MONTH_S, Event::MonthStart);
                 for line in 0..self.lines.len() {
                     self.prepare_next(line, now);
@@ -555,7 +568,8 @@ impl<'p> Sim<'p> {
                     self.monthly_kg.resize(month + 1, 0.0);
                 }
                 self.monthly_kg[month] += kg;
-                self.lead_time.record((now - charge.released_s) / 3600.0);
+                self.lead_time.record((now - charge.ordered_s) / 3600.0);
+                self.flow_time.record((now - charge.dispatched_s) / 3600.0);
             }
         }
     }
@@ -571,6 +585,7 @@ impl<'p> Sim<'p> {
         self.lab.reset_stats(now);
         self.wip.reset(now);
         self.lead_time = Tally::default();
+        self.flow_time = Tally::default();
         self.output_kg.iter_mut().for_each(|kg| *kg = 0.0);
         self.monthly_kg.clear();
         self.measure_from_s = now;
@@ -675,6 +690,7 @@ pub fn run_replication(plant: &Plant, seed: u64) -> Replication {
         lab: resource_stats(&sim.lab, now),
         mean_wip_heats: sim.wip.mean(now),
         mean_lead_time_h: sim.lead_time.mean(),
+        mean_flow_time_h: sim.flow_time.mean(),
         backlog_heats,
         events: sim.q.events_processed(),
     }

@@ -112,9 +112,14 @@ pub fn run_study(plant: &Plant, replications: usize, mut progress: impl FnMut(us
         runs.iter().map(|r| r.lab.utilisation).collect(),
     );
     estimate(
-        "lead time, order to finished goods".into(),
+        "lead time, order release to finished goods".into(),
         "h",
         runs.iter().map(|r| r.mean_lead_time_h).collect(),
+    );
+    estimate(
+        "flow time, charge dispatch to finished goods".into(),
+        "h",
+        runs.iter().map(|r| r.mean_flow_time_h).collect(),
     );
     estimate(
         "WIP".into(),
