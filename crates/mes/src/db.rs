@@ -130,8 +130,9 @@ impl Db {
                         Box::pin(async move {
                             // FULL: a committed batch survives power loss, not only a killed
                             // process. Foreign keys are not used; integrity is checked by
-                            // the command handlers.
-                            conn.execute("PRAGMA busy_timeout = 30000; PRAGMA synchronous = FULL;")
+                            // the command handlers. A 64 MB page cache keeps big batches
+                            // from spilling.
+                            conn.execute("PRAGMA busy_timeout = 30000; PRAGMA synchronous = FULL; PRAGMA cache_size = -65536;")
                                 .await?;
                             Ok(())
                         })

@@ -674,10 +674,7 @@ pub async fn decide(
             equipment,
             at,
         } => {
-            check_id("order", order)?;
-            let o = find_order(&mut *tx.tx, order)
-                .await?
-                .ok_or_else(|| MesError::not_found("order", order))?;
+            let o = cached_order(tx, order).await?;
             let to = match action {
                 OrderAction::Resume if o.state == OrderState::Held => o.held_from,
                 OrderAction::Resume => None,
@@ -1121,17 +1118,7 @@ async fn running_order(
     order: &str,
     action: &str,
 ) -> Result<crate::model::JobOrder> {
-    check_id("order", order)?;
-    let o = match tx.orders.get(order) {
-        Some(o) => o.clone(),
-        None => {
-            let o = find_order(&mut *tx.tx, order)
-                .await?
-                .ok_or_else(|| MesError::not_found("order", order))?;
-            tx.orders.insert(order.to_string(), o.clone());
-            o
-        }
-    };
+    let o = cached_order(tx, order).await?;
     if o.state != OrderState::Running {
         return Err(MesError::IllegalState {
             kind: "order",
@@ -1141,6 +1128,19 @@ async fn running_order(
             allowed: "running".into(),
         });
     }
+    Ok(o)
+}
+
+/// The order as this batch last saw it (read once per batch, kept in step by the batch).
+async fn cached_order(tx: &mut WriteTx<'_>, order: &str) -> Result<crate::model::JobOrder> {
+    check_id("order", order)?;
+    if let Some(o) = tx.orders.get(order) {
+        return Ok(o.clone());
+    }
+    let o = find_order(&mut *tx.tx, order)
+        .await?
+        .ok_or_else(|| MesError::not_found("order", order))?;
+    tx.orders.insert(order.to_string(), o.clone());
     Ok(o)
 }
 

@@ -578,15 +578,14 @@ pub async fn apply(
             .execute(&mut *tx)
             .await?;
             if *to == OrderState::Running && *from != OrderState::Held {
-                let o = find_order(&mut *tx, order).await?;
-                let equipment = o.and_then(|o| o.equipment);
+                // One statement: the step takes the order's unit without a read round trip.
                 sqlx::query(
-                    "INSERT INTO steps (id, kind, order_id, equipment, started_at) VALUES ($1, 'order', $1, $2, $3) \
+                    "INSERT INTO steps (id, kind, order_id, equipment, started_at) \
+                     SELECT id, 'order', id, equipment, $1 FROM orders WHERE id = $2 \
                      ON CONFLICT (id) DO NOTHING",
                 )
-                .bind(order.clone())
-                .bind(equipment)
                 .bind(at.clone())
+                .bind(order.clone())
                 .execute(&mut *tx)
                 .await?;
             }
