@@ -180,7 +180,7 @@ impl Db {
             backend: self.backend,
             pending_client_ids: Default::default(),
             known: Default::default(),
-            step_lots: Vec::new(),
+            deferred: Default::default(),
             stored_client_ids: Default::default(),
             head_seq,
             head_hash,
@@ -217,8 +217,8 @@ pub struct WriteTx<'c> {
     /// Records known to exist (`table`, id), checked once per batch: master data and lots are
     /// never deleted, so a positive answer stays true.
     pub known: std::collections::HashSet<(&'static str, String)>,
-    /// Genealogy edges to write at commit.
-    pub step_lots: Vec<crate::projection::StepLotRow>,
+    /// Writes deferred to the end of the batch.
+    pub deferred: crate::projection::Deferred,
     /// Client ids of the batch already stored: id → (seq, event kind).
     pub stored_client_ids: std::collections::HashMap<String, (i64, String)>,
     head_seq: i64,
@@ -265,7 +265,7 @@ impl WriteTx<'_> {
 
     /// Writes the buffered genealogy edges (multi-row inserts).
     pub async fn flush_step_lots(&mut self) -> Result<()> {
-        for chunk in self.step_lots.chunks(INSERT_CHUNK_ROWS) {
+        for chunk in self.deferred.step_lots.chunks(INSERT_CHUNK_ROWS) {
             let mut sql = String::from(
                 "INSERT INTO step_lots (step, lot, direction, material_use, quantity_kg, at, seq) VALUES ",
             );
@@ -283,7 +283,7 @@ impl WriteTx<'_> {
             }
             query.execute(&mut *self.tx).await?;
         }
-        self.step_lots.clear();
+        self.deferred.step_lots.clear();
         Ok(())
     }
 

@@ -139,7 +139,7 @@ fn roles_text(roles: &[Role]) -> String {
 /// Takes `kg` from a lot's quantity, marking it consumed when nothing is left. The update is
 /// guarded (on hand, not held or rejected, enough in it), so the check and the draw are one
 /// statement; when the guard fails the lot is untouched and the error says so.
-async fn draw<'e, E: Executor<'e, Database = Any>>(db: E, lot: &str, kg: f64) -> Result<()> {
+pub async fn draw<'e, E: Executor<'e, Database = Any>>(db: E, lot: &str, kg: f64) -> Result<()> {
     let done = sqlx::query(
         "UPDATE lots SET \
            quantity_kg = CASE WHEN quantity_kg - $1 <= $2 THEN 0.0 ELSE quantity_kg - $1 END, \
@@ -197,6 +197,16 @@ async fn insert_lot<'e, E: Executor<'e, Database = Any>>(
         _ => MesError::from(e),
     })?;
     Ok(())
+}
+
+/// Writes a batch defers to its end: genealogy edges (multi-row inserts) and stock draws of
+/// consumption records (summed per lot, one guarded update each).
+#[derive(Debug, Default)]
+pub struct Deferred {
+    /// Genealogy edges.
+    pub step_lots: Vec<StepLotRow>,
+    /// Draws: lot, kg, and the batch position of the command (for error reports).
+    pub draws: Vec<(String, f64)>,
 }
 
 /// A genealogy edge waiting to be written: step_lots rows are buffered and written in
@@ -267,7 +277,7 @@ async fn insert_step<'e, E: Executor<'e, Database = Any>>(
 /// Brings the projections up to date with one event (number `seq`).
 pub async fn apply(
     tx: &mut sqlx::AnyConnection,
-    step_lots: &mut Vec<StepLotRow>,
+    deferred: &mut Deferred,
     event: &Event,
     seq: i64,
 ) -> Result<()> {
@@ -403,7 +413,7 @@ pub async fn apply(
             let total: f64 = parts.iter().map(|p| p.quantity_kg).sum();
             draw(&mut *tx, source, total).await?;
             insert_step_lot(
-                step_lots,
+                &mut deferred.step_lots,
                 step,
                 source,
                 "in",
@@ -426,7 +436,7 @@ pub async fn apply(
                 )
                 .await?;
                 insert_step_lot(
-                    step_lots,
+                    &mut deferred.step_lots,
                     step,
                     &part.lot,
                     "out",
@@ -452,7 +462,7 @@ pub async fn apply(
             for source in sources {
                 draw(&mut *tx, &source.lot, source.quantity_kg).await?;
                 insert_step_lot(
-                    step_lots,
+                    &mut deferred.step_lots,
                     step,
                     &source.lot,
                     "in",
@@ -476,7 +486,7 @@ pub async fn apply(
             )
             .await?;
             insert_step_lot(
-                step_lots,
+                &mut deferred.step_lots,
                 step,
                 lot,
                 "out",
@@ -603,9 +613,10 @@ pub async fn apply(
             quantity_kg,
             at,
         } => {
-            draw(&mut *tx, lot, *quantity_kg).await?;
+            // The stock draw is deferred to the end of the batch (summed per lot).
+            deferred.draws.push((lot.clone(), *quantity_kg));
             insert_step_lot(
-                step_lots,
+                &mut deferred.step_lots,
                 order,
                 lot,
                 "in",
@@ -638,7 +649,7 @@ pub async fn apply(
             )
             .await?;
             insert_step_lot(
-                step_lots,
+                &mut deferred.step_lots,
                 order,
                 lot,
                 "out",
@@ -692,7 +703,7 @@ pub async fn apply(
             .await?;
             for d in draws {
                 insert_step_lot(
-                    step_lots,
+                    &mut deferred.step_lots,
                     step,
                     &d.lot,
                     "in",
@@ -715,7 +726,7 @@ pub async fn apply(
             )
             .await?;
             insert_step_lot(
-                step_lots,
+                &mut deferred.step_lots,
                 step,
                 lot,
                 "out",

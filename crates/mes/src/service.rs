@@ -32,6 +32,61 @@ pub struct ChainReport {
     pub head_hash: String,
 }
 
+/// Applies the batch's deferred stock draws, summed per lot, each as one guarded update; a
+/// refused draw comes back with the reason in words (`DrawRefused` carries the lot).
+async fn flush_draws(tx: &mut crate::db::WriteTx<'_>) -> Result<()> {
+    if tx.deferred.draws.is_empty() {
+        return Ok(());
+    }
+    let mut totals: Vec<(String, f64)> = Vec::new();
+    for (lot, kg) in std::mem::take(&mut tx.deferred.draws) {
+        match totals.iter_mut().find(|(l, _)| *l == lot) {
+            Some((_, total)) => *total += kg,
+            None => totals.push((lot, kg)),
+        }
+    }
+    for (lot, kg) in totals {
+        if let Err(e) = crate::projection::draw(&mut *tx.tx, &lot, kg).await {
+            return Err(match e {
+                MesError::DrawRefused { lot, requested_kg } => {
+                    match explain_draw(tx, &lot, requested_kg).await {
+                        MesError::DrawRefused { .. } => MesError::DrawRefused { lot, requested_kg },
+                        reason => reason,
+                    }
+                }
+                other => other,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Names the command behind a failed deferred draw.
+fn batch_error(
+    envelopes: &[Envelope],
+    draw_index: &std::collections::HashMap<String, usize>,
+    error: MesError,
+) -> MesError {
+    let lot = match &error {
+        MesError::InsufficientQuantity { lot, .. } | MesError::DrawRefused { lot, .. } => {
+            Some(lot.clone())
+        }
+        MesError::IllegalState {
+            kind: "lot", id, ..
+        }
+        | MesError::NotFound { kind: "lot", id } => Some(id.clone()),
+        _ => None,
+    };
+    match lot.and_then(|l| draw_index.get(&l).copied()) {
+        Some(index) => MesError::InBatch {
+            index,
+            command: envelopes[index].command.name(),
+            error: Box::new(error),
+        },
+        None => error,
+    }
+}
+
 /// Looks up, in one query per 500, which client ids of a batch are already recorded.
 async fn prefetch_client_ids(
     tx: &mut crate::db::WriteTx<'_>,
@@ -170,6 +225,8 @@ impl Mes {
         let mut tx = self.db.begin_write().await?;
         prefetch_client_ids(&mut tx, envelopes).await?;
         let mut receipts = Vec::with_capacity(envelopes.len());
+        // Last command of the batch that drew on each lot, to name it if the draw fails.
+        let mut draw_index: std::collections::HashMap<String, usize> = Default::default();
         for (index, envelope) in envelopes.iter().enumerate() {
             let wrap = |e: MesError| MesError::InBatch {
                 index,
@@ -182,6 +239,18 @@ impl Mes {
                     continue;
                 }
             }
+            if !matches!(
+                envelope.command,
+                Command::Consume { .. }
+                    | Command::Produce { .. }
+                    | Command::OrderAction { .. }
+                    | Command::SetEquipmentState { .. }
+            ) {
+                // Commands that read lots see every earlier draw of the batch.
+                flush_draws(&mut tx)
+                    .await
+                    .map_err(|e| batch_error(envelopes, &draw_index, e))?;
+            }
             let event = decide(&mut tx, session, &envelope.command, &recorded_at)
                 .await
                 .map_err(wrap)?;
@@ -192,16 +261,35 @@ impl Mes {
                 envelope.reason.as_deref(),
                 &recorded_at,
             )?;
-            match apply(&mut tx.tx, &mut tx.step_lots, &event, seq).await {
+            match apply(&mut tx.tx, &mut tx.deferred, &event, seq).await {
                 Ok(()) => {}
                 Err(MesError::DrawRefused { lot, requested_kg }) => {
                     return Err(wrap(explain_draw(&mut tx, &lot, requested_kg).await));
                 }
                 Err(e) => return Err(wrap(e)),
             }
+            if let Event::MaterialConsumed { lot, .. } = &event {
+                draw_index.insert(lot.clone(), index);
+            }
             match &event {
-                Event::OrderCreated { id: order, .. } | Event::OrderStateChanged { order, .. } => {
-                    tx.orders.remove(order);
+                Event::OrderStateChanged {
+                    order,
+                    from,
+                    to,
+                    equipment,
+                    ..
+                } => {
+                    // Keep the batch's copy in step with the projection (no re-read).
+                    if let Some(o) = tx.orders.get_mut(order) {
+                        o.state = *to;
+                        o.held_from = (*to == crate::model::OrderState::Held).then_some(*from);
+                        if equipment.is_some() {
+                            o.equipment = equipment.clone();
+                        }
+                    }
+                }
+                Event::OrderCreated { id, .. } => {
+                    tx.orders.remove(id);
                 }
                 _ => {}
             }
@@ -211,6 +299,9 @@ impl Mes {
                 duplicate: false,
             });
         }
+        flush_draws(&mut tx)
+            .await
+            .map_err(|e| batch_error(envelopes, &draw_index, e))?;
         tx.commit().await?;
         Ok(receipts)
     }
@@ -390,7 +481,9 @@ impl Mes {
                 let event: Event = serde_json::from_str(&record.payload).map_err(|e| {
                     MesError::Corrupt(format!("event {} cannot be read: {e}", record.seq))
                 })?;
-                apply(&mut tx.tx, &mut tx.step_lots, &event, record.seq).await?;
+                apply(&mut tx.tx, &mut tx.deferred, &event, record.seq).await?;
+                // Replay keeps the recorded order of draws exactly.
+                flush_draws(&mut tx).await?;
                 after = record.seq;
             }
             tx.flush_step_lots().await?;
