@@ -3,6 +3,7 @@
 //! - `engine` — the event core: future-event list, resources with FIFO queues, statistics.
 //! - `plant` — the plant file (TOML), checked field by field.
 //! - `model` — one replication of the alloy plant: orders, batching, AGVs, lines, lab.
+//! - `recorder` — the narrow trait through which a run reports to a record keeper (the MES).
 //! - `study` — replications and 95 % confidence intervals.
 //! - `fifo` — the reference single-furnace model used to measure the engine against SimPy.
 //!
@@ -13,4 +14,5 @@ pub mod error;
 pub mod fifo;
 pub mod model;
 pub mod plant;
+pub mod recorder;
 pub mod study;

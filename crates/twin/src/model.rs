@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use crate::engine::{EventQueue, Request, Resource, Seconds, Tally, TimeWeighted};
 use crate::plant::{Duration, Plant};
+use crate::recorder::{NoRecorder, PlantRecorder};
 
 const DAY_S: f64 = 86_400.0;
 const MONTH_S: f64 = 365.0 / 12.0 * DAY_S;
@@ -19,6 +20,8 @@ const MONTH_S: f64 = 365.0 / 12.0 * DAY_S;
 /// A charge on its way: a product heat of a grade, or a wash heat before a grade change.
 #[derive(Debug, Clone, Copy)]
 struct Charge {
+    heat: u64,
+    order: Option<u64>,
     grade: usize,
     wash: bool,
     line: usize,
@@ -103,6 +106,7 @@ impl Line {
 
 #[derive(Debug, Clone, Copy)]
 struct Order {
+    id: u64,
     grade: usize,
     heats_left: u32,
     released_s: Seconds,
@@ -190,8 +194,11 @@ pub struct Replication {
     pub events: u64,
 }
 
-struct Sim<'p> {
+struct Sim<'p, 'r> {
     plant: &'p Plant,
+    recorder: &'r mut dyn PlantRecorder,
+    next_order: u64,
+    next_heat: u64,
     rng: Pcg64Mcg,
     q: EventQueue<Event>,
     orders: VecDeque<Order>,
@@ -218,8 +225,8 @@ fn ideal(d: &Duration) -> f64 {
     }
 }
 
-impl<'p> Sim<'p> {
-    fn new(plant: &'p Plant, seed: u64) -> Self {
+impl<'p, 'r> Sim<'p, 'r> {
+    fn new(plant: &'p Plant, seed: u64, recorder: &'r mut dyn PlantRecorder) -> Self {
         let l = &plant.lines;
         let mut rng = Pcg64Mcg::seed_from_u64(seed);
         let failure = Exp::new(1.0 / (l.mtbf_h * 3600.0)).expect("checked mtbf");
@@ -242,6 +249,9 @@ impl<'p> Sim<'p> {
             .collect();
         Sim {
             plant,
+            recorder,
+            next_order: 0,
+            next_heat: 0,
             rng,
             q: EventQueue::new(),
             orders: VecDeque::new(),
@@ -274,7 +284,11 @@ impl<'p> Sim<'p> {
             let mut orders = Vec::new();
             while left > 0 {
                 let n = left.min(per_order);
+                self.next_order += 1;
+                self.recorder
+                    .order_released(now, self.next_order, &grade.name, n);
                 orders.push(Order {
+                    id: self.next_order,
                     grade: g,
                     heats_left: n,
                     released_s: now,
@@ -306,9 +320,14 @@ impl<'p> Sim<'p> {
             })?;
         let grade = self.orders[pick].grade;
         let ordered_s = self.orders[pick].released_s;
+        let order = self.orders[pick].id;
+        self.next_heat += 1;
+        let heat = self.next_heat;
         if self.plant.lines.wash_heat_between_grades && last.is_some_and(|g| g != grade) {
             self.lines[line].last_grade = Some(grade);
             return Some(Charge {
+                heat,
+                order: None,
                 grade,
                 wash: true,
                 line,
@@ -322,6 +341,8 @@ impl<'p> Sim<'p> {
         }
         self.lines[line].last_grade = Some(grade);
         Some(Charge {
+            heat,
+            order: Some(order),
             grade,
             wash: false,
             line,
@@ -402,6 +423,13 @@ impl<'p> Sim<'p> {
         }
     }
 
+    fn set_line_state(&mut self, line: usize, now: Seconds, state: LineState) {
+        if self.lines[line].state != state {
+            self.recorder.line_state(now, line, state);
+        }
+        self.lines[line].set_state(now, state);
+    }
+
     fn try_start_heat(&mut self, line: usize, now: Seconds) {
         if self.lines[line].current.is_some()
             || matches!(
@@ -416,7 +444,7 @@ impl<'p> Sim<'p> {
             return;
         }
         let Some(charge) = self.lines[line].buffer.pop_front() else {
-            self.lines[line].set_state(now, LineState::Starved);
+            self.set_line_state(line, now, LineState::Starved);
             return;
         };
         let state = if charge.wash {
@@ -424,7 +452,10 @@ impl<'p> Sim<'p> {
         } else {
             LineState::Producing
         };
-        self.lines[line].set_state(now, state);
+        self.set_line_state(line, now, state);
+        let grade = &self.plant.grade[charge.grade].name;
+        self.recorder
+            .heat_started(now, charge.heat, charge.order, line, grade);
         let d = self.phase_duration(Phase::Charge);
         self.lines[line].current = Some((charge, Phase::Charge, d));
         self.run_phase(line, now);
@@ -435,7 +466,7 @@ impl<'p> Sim<'p> {
     fn start_maintenance(&mut self, line: usize, now: Seconds) {
         let hours = self.plant.lines.maintenance_h.unwrap_or(0.0);
         self.lines[line].maintenance_due = false;
-        self.lines[line].set_state(now, LineState::Maintenance);
+        self.set_line_state(line, now, LineState::Maintenance);
         self.q
             .schedule_in(hours * 3600.0, Event::MaintenanceDone(line));
     }
@@ -493,8 +524,11 @@ impl<'p> Sim<'p> {
                         if charge.wash {
                             l.wash_heats += 1;
                             self.wip.add(now, -1.0);
+                            self.recorder.heat_finished(now, charge.heat, line, 0.0);
                         } else {
                             l.heats += 1;
+                            let kg = self.plant.lines.heat_kg * self.plant.lines.flake_yield;
+                            self.recorder.heat_finished(now, charge.heat, line, kg);
                             self.request_agv(now, charge, true);
                         }
                         self.try_start_heat(line, now);
@@ -512,7 +546,7 @@ impl<'p> Sim<'p> {
                     *left = (*left - elapsed).max(0.0);
                 }
                 l.generation += 1;
-                l.set_state(now, LineState::Down);
+                self.set_line_state(line, now, LineState::Down);
                 let repair = self.plant.lines.repair.sample(&mut self.rng);
                 self.lines[line].uptime_left_s = self.failure.sample(&mut self.rng);
                 self.q.schedule_in(repair, Event::Repaired(line));
@@ -523,7 +557,7 @@ impl<'p> Sim<'p> {
                     Some(_) => LineState::Producing,
                     None => LineState::Starved,
                 };
-                self.lines[line].set_state(now, state);
+                self.set_line_state(line, now, state);
                 if self.lines[line].current.is_some() {
                     self.run_phase(line, now);
                 } else {
@@ -543,7 +577,7 @@ impl<'p> Sim<'p> {
                 }
             }
             Event::MaintenanceDone(line) => {
-                self.lines[line].set_state(now, LineState::Starved);
+                self.set_line_state(line, now, LineState::Starved);
                 self.try_start_heat(line, now);
             }
             Event::AtStore(charge) => {
@@ -563,6 +597,8 @@ impl<'p> Sim<'p> {
                 self.wip.add(now, -1.0);
                 let kg = self.plant.lines.heat_kg * self.plant.lines.flake_yield;
                 self.output_kg[charge.grade] += kg;
+                let grade = &self.plant.grade[charge.grade].name;
+                self.recorder.heat_released(now, charge.heat, grade, kg);
                 let month = ((now - self.measure_from_s) / MONTH_S).floor().max(0.0) as usize;
                 if self.monthly_kg.len() <= month {
                     self.monthly_kg.resize(month + 1, 0.0);
@@ -603,7 +639,16 @@ fn resource_stats<J>(r: &Resource<J>, now: Seconds) -> ResourceStats {
 
 /// Runs one replication with `seed`.
 pub fn run_replication(plant: &Plant, seed: u64) -> Replication {
-    let mut sim = Sim::new(plant, seed);
+    run_replication_with(plant, seed, &mut NoRecorder)
+}
+
+/// Runs one replication with `seed`, reporting every order, heat and line state to `recorder`.
+pub fn run_replication_with(
+    plant: &Plant,
+    seed: u64,
+    recorder: &mut dyn PlantRecorder,
+) -> Replication {
+    let mut sim = Sim::new(plant, seed, recorder);
     let s = &plant.simulation;
     let warmup_s = s.warmup_days * DAY_S;
     let end_s = warmup_s + s.days * DAY_S;
