@@ -8,7 +8,7 @@ use rand::SeedableRng;
 use rand_distr::{Distribution, Exp};
 use rand_pcg::Pcg64Mcg;
 use serde::Serialize;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use crate::engine::{EventQueue, Request, Resource, Seconds, Tally, TimeWeighted};
 use crate::plant::{Duration, Plant};
@@ -196,6 +196,12 @@ pub struct Replication {
 
 struct Sim<'p, 'r> {
     plant: &'p Plant,
+    /// Per material: the open lot's number and kg left.
+    stock: Vec<(u64, f64)>,
+    /// Weigh lists of charges not yet melted: heat → (material index, lot, kg).
+    weighed: HashMap<u64, Vec<(usize, u64, f64)>>,
+    /// Chemistry of each charge in the furnace or later, until released.
+    chemistry: HashMap<u64, BTreeMap<String, f64>>,
     recorder: &'r mut dyn PlantRecorder,
     next_order: u64,
     next_heat: u64,
@@ -249,6 +255,9 @@ impl<'p, 'r> Sim<'p, 'r> {
             .collect();
         Sim {
             plant,
+            stock: vec![(0, 0.0); plant.material.len()],
+            weighed: HashMap::new(),
+            chemistry: HashMap::new(),
             recorder,
             next_order: 0,
             next_heat: 0,
@@ -365,7 +374,55 @@ impl<'p, 'r> Sim<'p, 'r> {
         }
     }
 
+    /// Weighs a product charge from the open lots, opening (receiving) the next lot of a
+    /// material when one runs out.
+    fn weigh(&mut self, now: Seconds, charge: &Charge) {
+        let grade = &self.plant.grade[charge.grade];
+        if charge.wash || grade.bill_kg_per_kg.is_empty() {
+            return;
+        }
+        let mut list = Vec::new();
+        let mut element_kg: BTreeMap<String, f64> = BTreeMap::new();
+        for (name, share) in &grade.bill_kg_per_kg {
+            let Some(m) = self.plant.material.iter().position(|m| &m.name == name) else {
+                continue;
+            };
+            let material = &self.plant.material[m];
+            let mut need = self.plant.lines.heat_kg * share;
+            while need > 1e-9 {
+                if self.stock[m].1 <= 1e-9 {
+                    let lot = self.stock[m].0 + 1;
+                    self.stock[m] = (lot, material.lot_kg);
+                    self.recorder.material_received(
+                        now,
+                        &material.name,
+                        lot,
+                        material.lot_kg,
+                        &material.composition_wt_pct,
+                    );
+                }
+                let take = need.min(self.stock[m].1);
+                self.stock[m].1 -= take;
+                need -= take;
+                list.push((m, self.stock[m].0, take));
+                for (element, wt) in &material.composition_wt_pct {
+                    *element_kg.entry(element.clone()).or_insert(0.0) += take * wt / 100.0;
+                }
+            }
+        }
+        let total = self.plant.lines.heat_kg;
+        self.chemistry.insert(
+            charge.heat,
+            element_kg
+                .into_iter()
+                .map(|(e, kg)| (e, 100.0 * kg / total))
+                .collect(),
+        );
+        self.weighed.insert(charge.heat, list);
+    }
+
     fn start_batching(&mut self, charge: Charge) {
+        self.weigh(self.q.now(), &charge);
         let b = &self.plant.batching;
         let materials = if charge.wash {
             1
@@ -456,6 +513,13 @@ impl<'p, 'r> Sim<'p, 'r> {
         let grade = &self.plant.grade[charge.grade].name;
         self.recorder
             .heat_started(now, charge.heat, charge.order, line, grade);
+        if let Some(list) = self.weighed.remove(&charge.heat) {
+            for (m, lot, kg) in list {
+                let name = &self.plant.material[m].name;
+                self.recorder
+                    .material_consumed(now, charge.heat, name, lot, kg);
+            }
+        }
         let d = self.phase_duration(Phase::Charge);
         self.lines[line].current = Some((charge, Phase::Charge, d));
         self.run_phase(line, now);
@@ -524,11 +588,23 @@ impl<'p, 'r> Sim<'p, 'r> {
                         if charge.wash {
                             l.wash_heats += 1;
                             self.wip.add(now, -1.0);
-                            self.recorder.heat_finished(now, charge.heat, line, 0.0);
+                            self.recorder.heat_finished(
+                                now,
+                                charge.heat,
+                                line,
+                                0.0,
+                                &BTreeMap::new(),
+                            );
                         } else {
                             l.heats += 1;
                             let kg = self.plant.lines.heat_kg * self.plant.lines.flake_yield;
-                            self.recorder.heat_finished(now, charge.heat, line, kg);
+                            let chemistry = self
+                                .chemistry
+                                .get(&charge.heat)
+                                .cloned()
+                                .unwrap_or_default();
+                            self.recorder
+                                .heat_finished(now, charge.heat, line, kg, &chemistry);
                             self.request_agv(now, charge, true);
                         }
                         self.try_start_heat(line, now);
@@ -599,6 +675,7 @@ impl<'p, 'r> Sim<'p, 'r> {
                 self.output_kg[charge.grade] += kg;
                 let grade = &self.plant.grade[charge.grade].name;
                 self.recorder.heat_released(now, charge.heat, grade, kg);
+                self.chemistry.remove(&charge.heat);
                 let month = ((now - self.measure_from_s) / MONTH_S).floor().max(0.0) as usize;
                 if self.monthly_kg.len() <= month {
                     self.monthly_kg.resize(month + 1, 0.0);

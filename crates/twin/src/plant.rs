@@ -5,6 +5,7 @@
 use rand::Rng;
 use rand_distr::{Distribution, Exp, LogNormal, Triangular};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 use crate::error::{Result, TwinError};
 
@@ -160,6 +161,23 @@ pub struct Grade {
     pub demand_t_per_month: f64,
     /// Raw materials weighed per heat (sets the batching time).
     pub materials_per_heat: u32,
+    /// The charge: kg of each `[[material]]` per kg charged (adds up to 1). Optional: without
+    /// it the run tracks no raw-material lots.
+    #[serde(default)]
+    pub bill_kg_per_kg: BTreeMap<String, f64>,
+}
+
+/// A raw material, delivered in lots of a fixed size; the next lot is opened when one is used
+/// up (deliveries on time).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Material {
+    /// Name (e.g. `PrNd-metal`).
+    pub name: String,
+    /// kg per delivered lot.
+    pub lot_kg: f64,
+    /// Certificate chemistry, wt%.
+    pub composition_wt_pct: BTreeMap<String, f64>,
 }
 
 /// Automated batching stations.
@@ -250,6 +268,9 @@ pub struct Plant {
     pub lines: Lines,
     /// Laboratory.
     pub lab: Lab,
+    /// Raw materials (for lot tracking and heat chemistry).
+    #[serde(default)]
+    pub material: Vec<Material>,
 }
 
 impl Default for SimulationSettings {
@@ -332,6 +353,60 @@ impl Plant {
                     &format!("grade[{i}].name"),
                     format!("'{}' twice", g.name),
                     "each grade once",
+                ));
+            }
+        }
+        for (i, m) in self.material.iter().enumerate() {
+            let field = format!("material[{i}]");
+            if m.name.trim().is_empty() || self.material[..i].iter().any(|o| o.name == m.name) {
+                return Err(TwinError::invalid(
+                    &format!("{field}.name"),
+                    format!("'{}'", m.name),
+                    "a name used once",
+                ));
+            }
+            positive(&format!("{field}.lot_kg"), m.lot_kg, "a lot size > 0 kg")?;
+            let mut total = 0.0;
+            for (element, wt) in &m.composition_wt_pct {
+                if !(0.0..=100.0).contains(wt) {
+                    return Err(TwinError::invalid(
+                        &format!("{field}.composition_wt_pct.{element}"),
+                        wt,
+                        "a mass fraction between 0 and 100 wt%",
+                    ));
+                }
+                total += wt;
+            }
+            if total > 100.5 {
+                return Err(TwinError::invalid(
+                    &format!("{field}.composition_wt_pct"),
+                    format!("a total of {total:.2} wt%"),
+                    "at most 100 wt%",
+                ));
+            }
+        }
+        for (i, g) in self.grade.iter().enumerate() {
+            if g.bill_kg_per_kg.is_empty() {
+                continue;
+            }
+            let mut total = 0.0;
+            for (name, share) in &g.bill_kg_per_kg {
+                let field = format!("grade[{i}].bill_kg_per_kg.{name}");
+                if !self.material.iter().any(|m| &m.name == name) {
+                    return Err(TwinError::invalid(
+                        &field,
+                        format!("'{name}'"),
+                        "a material defined in [[material]]",
+                    ));
+                }
+                positive(&field, *share, "a share > 0 kg/kg")?;
+                total += share;
+            }
+            if (total - 1.0).abs() > 1e-3 {
+                return Err(TwinError::invalid(
+                    &format!("grade[{i}].bill_kg_per_kg"),
+                    format!("shares adding up to {total:.4}"),
+                    "shares adding up to 1 kg per kg charged",
                 ));
             }
         }

@@ -42,7 +42,21 @@ impl PlantRecorder for Log {
             .insert(heat, (order, line, grade.into(), at))
             .is_none());
     }
-    fn heat_finished(&mut self, at: f64, heat: u64, line: usize, kg: f64) {
+    fn heat_finished(
+        &mut self,
+        at: f64,
+        heat: u64,
+        line: usize,
+        kg: f64,
+        composition: &BTreeMap<String, f64>,
+    ) {
+        if kg > 0.0 {
+            // Product heats carry the blend of their charge: N52 ≈ 23.3 % Nd.
+            assert!(
+                composition["Nd"] > 18.0 && composition["Fe"] > 55.0,
+                "{composition:?}"
+            );
+        }
         self.tick(at);
         let (_, started_line, _, started_at) = &self.started[&heat];
         assert_eq!(*started_line, line);

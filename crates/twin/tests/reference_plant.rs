@@ -121,6 +121,17 @@ fn bad_plant_files_name_the_field() {
             "simulation.warmup_days",
         ),
         ("[lab]", "[laboratory]", "unknown field `laboratory`"),
+        (
+            "\"Cu\" = 0.0015, \"Fe\" = 0.6275",
+            "\"Cu\" = 0.0015, \"Fe\" = 0.7275",
+            "grade[0].bill_kg_per_kg: shares adding up to 1.1000",
+        ),
+        (
+            "\"Co\" = 0.010, \"Cu\"",
+            "\"Cobalt\" = 0.010, \"Cu\"",
+            "grade[0].bill_kg_per_kg.Cobalt: 'Cobalt' is not allowed; expected a material defined",
+        ),
+        ("lot_kg = 5000.0", "lot_kg = 0.0", "material[1].lot_kg"),
     ];
     for (from, to, expected) in cases {
         assert!(REFERENCE.contains(from), "{from}");
