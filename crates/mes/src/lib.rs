@@ -8,6 +8,7 @@
 //! - `db` — the storage seam: SQL shared by both databases, differences in [`db::Backend`].
 //! - `service` — [`Mes`]: open, log in, execute, query, verify the chain.
 //! - `spc` — control charts, run rules and capability with R qcc 3.0 semantics.
+//! - `twin_recorder` — records a twin run as MES commands (the twin's recorder seam).
 //! - `oee` — overall equipment effectiveness from state events and counts.
 
 pub mod command;
@@ -24,6 +25,7 @@ pub mod projection;
 pub mod quality;
 pub mod service;
 pub mod spc;
+pub mod twin_recorder;
 
 pub use command::{Command, Envelope};
 pub use error::{MesError, Result};

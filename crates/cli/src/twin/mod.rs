@@ -62,6 +62,14 @@ pub struct RunArgs {
     /// Print JSON (every replication and the estimates).
     #[arg(long)]
     json: bool,
+    /// Record the first replication in a new MES database (SQLite file or postgres:// URL):
+    /// raw lots, heats as orders, drums, lab results, line states. The administrator is
+    /// `twin`, password from LODESTONE_PASSWORD. Time 0 is --epoch.
+    #[arg(long)]
+    mes: Option<String>,
+    /// Calendar time of the simulation's start, for --mes.
+    #[arg(long, default_value = "2026-01-01T00:00:00Z")]
+    epoch: String,
     /// Write SVG charts into this directory: utilisation.svg (per resource) and
     /// throughput.svg (output per month, every replication).
     #[arg(long)]
@@ -159,6 +167,9 @@ fn run_plant(args: RunArgs) -> Result<ExitCode> {
     let mut plant = load(&args.plant, args.days)?;
     if let Some(seed) = args.seed {
         plant.simulation.seed = seed;
+    }
+    if let Some(url) = &args.mes {
+        record_in_mes(&plant, url, &args.epoch, args.json)?;
     }
     let bar = bar(args.replications.max(1), args.json, "replications");
     let started = std::time::Instant::now();
@@ -310,4 +321,39 @@ fn utilisation_svg(study: &lodestone_twin::study::Study) -> String {
     }
     svg.push_str("</svg>\n");
     svg
+}
+
+/// Runs the first replication with the MES attached.
+fn record_in_mes(plant: &Plant, url: &str, epoch: &str, quiet: bool) -> Result<()> {
+    use lodestone_mes::twin_recorder::{plant_commands, MesRecorder};
+    let epoch = chrono::DateTime::parse_from_rfc3339(epoch)
+        .map_err(|_| anyhow::anyhow!("--epoch: '{epoch}' is not an RFC 3339 time"))?
+        .with_timezone(&chrono::Utc);
+    let password = std::env::var("LODESTONE_PASSWORD")
+        .context("--mes needs the new administrator's password in LODESTONE_PASSWORD")?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let started = std::time::Instant::now();
+    let mes = runtime.block_on(lodestone_mes::Mes::create(url))?;
+    let admin = runtime.block_on(mes.bootstrap_admin("twin", "Plant twin", &password))?;
+    let setup: Vec<lodestone_mes::Envelope> = plant_commands(plant)
+        .into_iter()
+        .map(lodestone_mes::Envelope::from)
+        .collect();
+    runtime.block_on(mes.execute_batch(&admin, &setup))?;
+    let mut recorder = MesRecorder::new(&runtime, &mes, &admin, plant, epoch);
+    lodestone_twin::model::run_replication_with(plant, plant.simulation.seed, &mut recorder);
+    let events = recorder.finish()?;
+    runtime.block_on(mes.close());
+    if !quiet {
+        eprintln!(
+            "recorded {events} MES events in {url} in {:.1} s (replication 1, {} + {} days)",
+            started.elapsed().as_secs_f64(),
+            plant.simulation.warmup_days,
+            plant.simulation.days
+        );
+    }
+    Ok(())
 }

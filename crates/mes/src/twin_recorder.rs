@@ -1,0 +1,337 @@
+//! The MES side of the twin's recorder seam: every order, heat, lot and line state of a
+//! simulated plant becomes MES commands, so a simulated month leaves a complete, traceable
+//! record (raw lots → heat → flake drums, lab results, equipment states for OEE).
+//!
+//! Commands are buffered and written in batches (one transaction each); the twin's clock maps
+//! to calendar time from an epoch.
+
+use std::collections::{BTreeMap, HashMap};
+
+use lodestone_twin::model::LineState;
+use lodestone_twin::plant::Plant;
+use lodestone_twin::recorder::PlantRecorder;
+
+use crate::command::{Command, Envelope, LotQuantity};
+use crate::error::{MesError, Result};
+use crate::model::{
+    format_timestamp, Equipment, EquipmentLevel, EquipmentState, MaterialDefinition, OrderAction,
+};
+use crate::service::Mes;
+use crate::Session;
+
+/// Commands per transaction.
+const BATCH: usize = 5_000;
+/// Flake drums per heat.
+const DRUMS_PER_HEAT: usize = 3;
+
+/// MES ids the twin's objects map to.
+pub fn line_id(line: usize) -> String {
+    format!("line-{:02}", line + 1)
+}
+
+/// MES lot id of lot number `lot` of a raw material.
+pub fn raw_lot_id(material: &str, lot: u64) -> String {
+    format!("{material}-{lot:05}")
+}
+
+/// MES order and lot id of a heat.
+pub fn heat_id(heat: u64) -> String {
+    format!("H{heat:07}")
+}
+
+/// MES lot id of drum `drum` (1-based) of a heat.
+pub fn drum_id(heat: u64, drum: usize) -> String {
+    format!("H{heat:07}-D{drum}")
+}
+
+/// Material definition of a grade's flake.
+pub fn flake_definition(grade: &str) -> String {
+    format!("{grade}-flake")
+}
+
+/// The master data the twin's record needs: site, area, lines, stores; material classes and
+/// definitions; the melt-and-cast segment and one work master per grade.
+pub fn plant_commands(plant: &Plant) -> Vec<Command> {
+    let eq = |id: &str, level, parent: Option<&str>, cycle: Option<f64>| {
+        Command::DefineEquipment(Equipment {
+            id: id.into(),
+            name: id.into(),
+            level,
+            parent: parent.map(str::to_string),
+            ideal_cycle_s: cycle,
+        })
+    };
+    let l = &plant.lines;
+    let cycle = l.charge.mean_s() + l.melt.mean_s() + l.cast.mean_s() + l.cool.mean_s();
+    let mut commands = vec![
+        eq("site", EquipmentLevel::Site, None, None),
+        eq("alloy", EquipmentLevel::Area, Some("site"), None),
+        eq(
+            "raw-store",
+            EquipmentLevel::StorageZone,
+            Some("alloy"),
+            None,
+        ),
+        eq(
+            "flake-store",
+            EquipmentLevel::StorageZone,
+            Some("alloy"),
+            None,
+        ),
+    ];
+    for line in 0..l.count {
+        commands.push(eq(
+            &line_id(line),
+            EquipmentLevel::Unit,
+            Some("alloy"),
+            Some(cycle),
+        ));
+    }
+    commands.push(Command::DefineMaterialClass {
+        id: "raw".into(),
+        name: "Raw materials".into(),
+    });
+    commands.push(Command::DefineMaterialClass {
+        id: "flake".into(),
+        name: "Strip-cast flake".into(),
+    });
+    for m in &plant.material {
+        commands.push(Command::DefineMaterialDefinition(MaterialDefinition {
+            id: m.name.clone(),
+            name: m.name.clone(),
+            class: "raw".into(),
+        }));
+    }
+    commands.push(Command::DefineProcessSegment {
+        id: "melt-and-cast".into(),
+        name: "Vacuum melting and strip casting".into(),
+        equipment_level: Some(EquipmentLevel::Unit),
+    });
+    for g in &plant.grade {
+        commands.push(Command::DefineMaterialDefinition(MaterialDefinition {
+            id: flake_definition(&g.name),
+            name: format!("{} strip-cast flake", g.name),
+            class: "flake".into(),
+        }));
+        commands.push(Command::DefineWorkMaster {
+            id: format!("WM-{}", g.name),
+            segment: "melt-and-cast".into(),
+            product: flake_definition(&g.name),
+            bill_kg_per_kg: g.bill_kg_per_kg.clone(),
+            parameters: BTreeMap::from([("heat_kg".into(), format!("{}", l.heat_kg))]),
+        });
+    }
+    commands
+}
+
+/// Records a twin run in an MES.
+pub struct MesRecorder<'a> {
+    runtime: &'a tokio::runtime::Runtime,
+    mes: &'a Mes,
+    session: &'a Session,
+    epoch: chrono::DateTime<chrono::Utc>,
+    heat_kg: f64,
+    buffer: Vec<Envelope>,
+    chemistry: HashMap<u64, BTreeMap<String, f64>>,
+    events: u64,
+    error: Option<MesError>,
+}
+
+impl<'a> MesRecorder<'a> {
+    /// A recorder writing as `session`, with simulation time 0 at `epoch`. Define the plant's
+    /// master data first ([`plant_commands`]).
+    pub fn new(
+        runtime: &'a tokio::runtime::Runtime,
+        mes: &'a Mes,
+        session: &'a Session,
+        plant: &Plant,
+        epoch: chrono::DateTime<chrono::Utc>,
+    ) -> Self {
+        MesRecorder {
+            runtime,
+            mes,
+            session,
+            epoch,
+            heat_kg: plant.lines.heat_kg,
+            buffer: Vec::with_capacity(BATCH),
+            chemistry: HashMap::new(),
+            events: 0,
+            error: None,
+        }
+    }
+
+    fn at(&self, at_s: f64) -> Option<String> {
+        let t = self.epoch + chrono::Duration::microseconds((at_s * 1e6).round() as i64);
+        Some(format_timestamp(t))
+    }
+
+    fn push(&mut self, command: Command) {
+        if self.error.is_some() {
+            return;
+        }
+        self.buffer.push(Envelope::from(command));
+        if self.buffer.len() >= BATCH {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        if self.buffer.is_empty() || self.error.is_some() {
+            return;
+        }
+        let batch = std::mem::take(&mut self.buffer);
+        match self
+            .runtime
+            .block_on(self.mes.execute_batch(self.session, &batch))
+        {
+            Ok(receipts) => self.events += receipts.len() as u64,
+            Err(e) => self.error = Some(e),
+        }
+    }
+
+    /// Writes what is buffered; returns the events recorded, or the first refusal.
+    pub fn finish(mut self) -> Result<u64> {
+        self.flush();
+        match self.error {
+            Some(e) => Err(e),
+            None => Ok(self.events),
+        }
+    }
+}
+
+impl PlantRecorder for MesRecorder<'_> {
+    fn material_received(
+        &mut self,
+        at_s: f64,
+        material: &str,
+        lot: u64,
+        kg: f64,
+        composition_wt_pct: &BTreeMap<String, f64>,
+    ) {
+        let at = self.at(at_s);
+        self.push(Command::ReceiveLot {
+            lot: raw_lot_id(material, lot),
+            definition: material.to_string(),
+            quantity_kg: kg,
+            supplier_lot: Some(format!("SUP-{}", raw_lot_id(material, lot))),
+            location: Some("raw-store".into()),
+            composition_wt_pct: composition_wt_pct.clone(),
+            disposition: None,
+            at,
+        });
+    }
+
+    fn material_consumed(&mut self, at_s: f64, heat: u64, material: &str, lot: u64, kg: f64) {
+        let at = self.at(at_s);
+        self.push(Command::Consume {
+            order: heat_id(heat),
+            lot: raw_lot_id(material, lot),
+            quantity_kg: kg,
+            at,
+        });
+    }
+
+    fn heat_started(
+        &mut self,
+        at_s: f64,
+        heat: u64,
+        _order: Option<u64>,
+        line: usize,
+        grade: &str,
+    ) {
+        let at = self.at(at_s);
+        self.push(Command::CreateOrder {
+            id: heat_id(heat),
+            work_master: format!("WM-{grade}"),
+            planned_kg: self.heat_kg,
+            equipment: Some(line_id(line)),
+            priority: 0,
+        });
+        for action in [OrderAction::Release, OrderAction::Start] {
+            self.push(Command::OrderAction {
+                order: heat_id(heat),
+                action,
+                equipment: None,
+                at: at.clone(),
+            });
+        }
+    }
+
+    fn heat_finished(
+        &mut self,
+        at_s: f64,
+        heat: u64,
+        _line: usize,
+        flake_kg: f64,
+        composition_wt_pct: &BTreeMap<String, f64>,
+    ) {
+        let at = self.at(at_s);
+        if flake_kg > 0.0 {
+            self.push(Command::Produce {
+                order: heat_id(heat),
+                lot: heat_id(heat),
+                quantity_kg: flake_kg,
+                material_use: None,
+                definition: None,
+                composition_wt_pct: composition_wt_pct.clone(),
+                location: Some("flake-store".into()),
+                at: at.clone(),
+            });
+        }
+        self.push(Command::OrderAction {
+            order: heat_id(heat),
+            action: OrderAction::Complete,
+            equipment: None,
+            at: at.clone(),
+        });
+        if flake_kg > 0.0 {
+            let drum_kg = flake_kg / DRUMS_PER_HEAT as f64;
+            self.push(Command::SplitLot {
+                source: heat_id(heat),
+                parts: (1..=DRUMS_PER_HEAT)
+                    .map(|d| LotQuantity {
+                        lot: drum_id(heat, d),
+                        quantity_kg: drum_kg,
+                    })
+                    .collect(),
+                at,
+            });
+            self.chemistry.insert(heat, composition_wt_pct.clone());
+        }
+    }
+
+    fn heat_released(&mut self, at_s: f64, heat: u64, _grade: &str, _flake_kg: f64) {
+        let at = self.at(at_s);
+        // The lab's analysis of the heat's sample: the rare earths and boron of the charge.
+        let chemistry = self.chemistry.remove(&heat).unwrap_or_default();
+        for element in ["Nd", "Pr", "Dy", "Tb", "B"] {
+            if let Some(&value) = chemistry.get(element) {
+                self.push(Command::RecordResult {
+                    lot: heat_id(heat),
+                    sample: Some(format!("S-{}", heat_id(heat))),
+                    property: element.to_string(),
+                    value,
+                    unit: "wt%".into(),
+                    method: Some("ICP-OES (simulated)".into()),
+                    at: at.clone(),
+                });
+            }
+        }
+    }
+
+    fn line_state(&mut self, at_s: f64, line: usize, state: LineState) {
+        let at = self.at(at_s);
+        let state = match state {
+            LineState::Producing | LineState::Washing => EquipmentState::Running,
+            LineState::Starved => EquipmentState::Starved,
+            LineState::Down => EquipmentState::UnplannedDown,
+            LineState::Maintenance => EquipmentState::PlannedDown,
+        };
+        self.push(Command::SetEquipmentState {
+            equipment: line_id(line),
+            state,
+            at,
+            cause: None,
+        });
+    }
+}

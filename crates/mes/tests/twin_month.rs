@@ -1,0 +1,109 @@
+//! The twin driving the MES: a simulated stretch of the reference plant leaves a complete,
+//! traceable record — every flake drum traces back to its heat and raw-material lots, and the
+//! element balance of the period closes to the weighed quantities minus the modelled loss.
+
+use lodestone_mes::genealogy::Direction;
+use lodestone_mes::twin_recorder::{plant_commands, MesRecorder};
+use lodestone_mes::{Envelope, Mes};
+use lodestone_twin::model::run_replication_with;
+use lodestone_twin::plant::Plant;
+use sqlx::Row;
+
+#[test]
+fn a_simulated_period_traces_every_drum_and_closes_the_element_balance() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mes = runtime
+        .block_on(Mes::create(dir.path().join("twin.db").to_str().unwrap()))
+        .unwrap();
+    let admin = runtime
+        .block_on(mes.bootstrap_admin("twin", "Plant twin", "twin-password"))
+        .unwrap();
+    let text = include_str!("../../../examples/plant/baotou-50kt.toml");
+    let mut plant = Plant::from_toml("baotou-50kt.toml", text).unwrap();
+    // Two days keep the debug-build test short; `lodestone twin run --mes` records months.
+    plant.simulation.days = 2.0;
+    plant.simulation.warmup_days = 0.0;
+    let setup: Vec<Envelope> = plant_commands(&plant)
+        .into_iter()
+        .map(Envelope::from)
+        .collect();
+    runtime.block_on(mes.execute_batch(&admin, &setup)).unwrap();
+    let epoch = chrono::DateTime::parse_from_rfc3339("2026-12-01T00:00:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let mut recorder = MesRecorder::new(&runtime, &mes, &admin, &plant, epoch);
+    let run = run_replication_with(&plant, 1, &mut recorder);
+    let events = recorder
+        .finish()
+        .expect("every twin event accepted by the MES");
+    assert!(events > 1000, "{events}");
+
+    runtime.block_on(async {
+        mes.verify_chain().await.unwrap();
+        // Every product heat that finished is an order with a produced lot split into 3 drums.
+        let heats: Vec<String> = sqlx::query(
+            "SELECT sl.lot FROM step_lots sl JOIN steps s ON s.id = sl.step \
+             WHERE s.kind = 'order' AND sl.direction = 'out' ORDER BY sl.lot",
+        )
+        .fetch_all(mes.db().pool())
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get::<String, _>("lot"))
+        .collect();
+        let finished: u64 = run.lines.iter().map(|l| l.heats).sum();
+        assert_eq!(heats.len() as u64, finished);
+        // Every drum traces back to its heat and to raw lots with supplier lot ids.
+        for heat in &heats {
+            let drum = format!("{heat}-D2");
+            let trace = mes.trace(&drum, Direction::Backward, 10).await.unwrap();
+            assert_eq!(trace.lots[1].0.id, *heat, "{drum}");
+            let raw: Vec<_> = trace
+                .lots
+                .iter()
+                .filter(|(l, d)| *d == 2 && l.supplier_lot.is_some())
+                .collect();
+            assert!(raw.len() >= 5, "{drum}: {} raw lots", raw.len());
+        }
+        // Element balance of the period: out = in × flake yield for every element.
+        let mut totals: std::collections::BTreeMap<String, (f64, f64)> = Default::default();
+        for heat in &heats {
+            let b = mes.element_balance(heat).await.unwrap();
+            assert!(b.lots_without_chemistry.is_empty());
+            for (element, flow) in b.elements {
+                let t = totals.entry(element).or_default();
+                t.0 += flow.in_kg;
+                t.1 += flow.out_kg;
+            }
+        }
+        let yield_ = plant.lines.flake_yield;
+        for (element, (in_kg, out_kg)) in &totals {
+            assert!(
+                (out_kg - in_kg * yield_).abs() <= 1e-9 * in_kg.max(1.0),
+                "{element}: in {in_kg} kg, out {out_kg} kg, expected out {}",
+                in_kg * yield_
+            );
+        }
+        let nd = totals["Nd"];
+        assert!(nd.0 > 1000.0, "Nd charged over the period: {} kg", nd.0);
+        // The lab results are on the heats, and the lines' states give an OEE.
+        let results: i64 = sqlx::query("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM results")
+            .fetch_one(mes.db().pool())
+            .await
+            .unwrap()
+            .get("n");
+        assert!(results > 0);
+        let oee = mes
+            .oee("line-01", "2026-12-01T00:00:00Z", "2026-12-03T00:00:00Z")
+            .await
+            .unwrap();
+        assert!(
+            oee.oee.availability > 0.3 && oee.oee.total_count > 10,
+            "{oee:?}"
+        );
+    });
+}
