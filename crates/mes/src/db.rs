@@ -181,6 +181,8 @@ impl Db {
             pending_client_ids: Default::default(),
             known: Default::default(),
             deferred: Default::default(),
+            new_lots: Default::default(),
+            latest_results: Default::default(),
             stored_client_ids: Default::default(),
             head_seq,
             head_hash,
@@ -217,6 +219,10 @@ pub struct WriteTx<'c> {
     /// Records known to exist (`table`, id), checked once per batch: master data and lots are
     /// never deleted, so a positive answer stays true.
     pub known: std::collections::HashSet<(&'static str, String)>,
+    /// Lots created in this batch (no stored history).
+    pub new_lots: std::collections::HashSet<String>,
+    /// Results recorded in this batch: (lot, property) → value.
+    pub latest_results: std::collections::HashMap<(String, String), f64>,
     /// Writes deferred to the end of the batch.
     pub deferred: crate::projection::Deferred,
     /// Client ids of the batch already stored: id → (seq, event kind).

@@ -482,7 +482,8 @@ pub async fn decide(
             }
             let mut total = 0.0;
             for (i, part) in parts.iter().enumerate() {
-                require_new_lot(tx, &format!("parts[{i}].lot"), &part.lot).await?;
+                // New ids are checked by the lots primary key when the split is applied.
+                check_id(&format!("parts[{i}].lot"), &part.lot)?;
                 check_positive_kg(&format!("parts[{i}].quantity_kg"), part.quantity_kg)?;
                 total += part.quantity_kg;
             }
@@ -1008,7 +1009,9 @@ pub async fn decide(
             method,
             at,
         } => {
-            lot(tx, "lot", id).await?;
+            if !tx.new_lots.contains(id) {
+                require_exists(tx, "lots", "lot", "lot", id).await?;
+            }
             check_id("property", property)?;
             if !value.is_finite() {
                 return Err(MesError::invalid("value", value, "a finite number"));
@@ -1030,16 +1033,25 @@ pub async fn decide(
                     "a mass fraction between 0 and 100 wt%",
                 ));
             }
-            let row = sqlx::query(
-                "SELECT value FROM results WHERE lot = $1 AND property = $2 ORDER BY seq DESC LIMIT 1",
-            )
-            .bind(id.clone())
-            .bind(property.clone())
-            .fetch_optional(&mut *tx.tx)
-            .await?;
-            let previous = match row {
-                Some(row) => Some(sqlx::Row::try_get(&row, "value")?),
-                None => None,
+            // The value this result supersedes: from this batch, none for a lot made in this
+            // batch, else the latest stored.
+            let key = (id.clone(), property.clone());
+            let previous = if let Some(v) = tx.latest_results.get(&key) {
+                Some(*v)
+            } else if tx.new_lots.contains(id) {
+                None
+            } else {
+                let row = sqlx::query(
+                    "SELECT value FROM results WHERE lot = $1 AND property = $2 ORDER BY seq DESC LIMIT 1",
+                )
+                .bind(id.clone())
+                .bind(property.clone())
+                .fetch_optional(&mut *tx.tx)
+                .await?;
+                match row {
+                    Some(row) => Some(sqlx::Row::try_get(&row, "value")?),
+                    None => None,
+                }
             };
             Ok(Event::ResultRecorded {
                 lot: id.clone(),

@@ -61,6 +61,35 @@ async fn flush_draws(tx: &mut crate::db::WriteTx<'_>) -> Result<()> {
     Ok(())
 }
 
+/// Whether `command` reads the stock of a lot that has draws pending in this batch.
+fn reads_drawn_lot(command: &Command, draws: &[(String, f64)]) -> bool {
+    if draws.is_empty() {
+        return false;
+    }
+    let pending = |lot: &str| draws.iter().any(|(l, _)| l == lot);
+    match command {
+        Command::Consume { .. }
+        | Command::Produce { .. }
+        | Command::OrderAction { .. }
+        | Command::SetEquipmentState { .. }
+        | Command::CreateOrder { .. }
+        | Command::ReceiveLot { .. }
+        | Command::RecordResult { .. } => false,
+        Command::SplitLot { source, .. } => pending(source),
+        Command::MergeLots { sources, .. } => sources.iter().any(|s| pending(&s.lot)),
+        Command::MoveLot { lot, .. }
+        | Command::ShipLot { lot, .. }
+        | Command::ScrapLot { lot, .. }
+        | Command::FeedContinuous { lot, .. }
+        | Command::HoldLot { lot }
+        | Command::ReleaseLot { lot, .. }
+        | Command::RejectLot { lot, .. }
+        | Command::RaiseNonconformance { lot, .. } => pending(lot),
+        // Anything else (master data, users, specifications, NCR closure): flush to be safe.
+        _ => true,
+    }
+}
+
 /// Names the command behind a failed deferred draw.
 fn batch_error(
     envelopes: &[Envelope],
@@ -239,14 +268,8 @@ impl Mes {
                     continue;
                 }
             }
-            if !matches!(
-                envelope.command,
-                Command::Consume { .. }
-                    | Command::Produce { .. }
-                    | Command::OrderAction { .. }
-                    | Command::SetEquipmentState { .. }
-            ) {
-                // Commands that read lots see every earlier draw of the batch.
+            if reads_drawn_lot(&envelope.command, &tx.deferred.draws) {
+                // A command that reads a lot sees every earlier draw of the batch on it.
                 flush_draws(&mut tx)
                     .await
                     .map_err(|e| batch_error(envelopes, &draw_index, e))?;
@@ -268,8 +291,29 @@ impl Mes {
                 }
                 Err(e) => return Err(wrap(e)),
             }
-            if let Event::MaterialConsumed { lot, .. } = &event {
-                draw_index.insert(lot.clone(), index);
+            match &event {
+                Event::MaterialConsumed { lot, .. } => {
+                    draw_index.insert(lot.clone(), index);
+                }
+                Event::LotReceived { lot, .. }
+                | Event::MaterialProduced { lot, .. }
+                | Event::LotsMerged { lot, .. }
+                | Event::ContinuousOutput { lot, .. } => {
+                    tx.new_lots.insert(lot.clone());
+                }
+                Event::LotSplit { parts, .. } => {
+                    tx.new_lots.extend(parts.iter().map(|p| p.lot.clone()));
+                }
+                Event::ResultRecorded {
+                    lot,
+                    property,
+                    value,
+                    ..
+                } => {
+                    tx.latest_results
+                        .insert((lot.clone(), property.clone()), *value);
+                }
+                _ => {}
             }
             match &event {
                 Event::OrderStateChanged {

@@ -302,9 +302,9 @@ impl PlantRecorder for MesRecorder<'_> {
 
     fn heat_released(&mut self, at_s: f64, heat: u64, _grade: &str, _flake_kg: f64) {
         let at = self.at(at_s);
-        // The lab's analysis of the heat's sample: the rare earths and boron of the charge.
+        // The lab's analysis of the heat's sample: Nd, Pr and B of the charge.
         let chemistry = self.chemistry.remove(&heat).unwrap_or_default();
-        for element in ["Nd", "Pr", "Dy", "Tb", "B"] {
+        for element in ["Nd", "Pr", "B"] {
             if let Some(&value) = chemistry.get(element) {
                 self.push(Command::RecordResult {
                     lot: heat_id(heat),
