@@ -182,6 +182,7 @@ impl Db {
             known: Default::default(),
             deferred: Default::default(),
             new_lots: Default::default(),
+            work_masters: Default::default(),
             latest_results: Default::default(),
             stored_client_ids: Default::default(),
             head_seq,
@@ -219,6 +220,8 @@ pub struct WriteTx<'c> {
     /// Records known to exist (`table`, id), checked once per batch: master data and lots are
     /// never deleted, so a positive answer stays true.
     pub known: std::collections::HashSet<(&'static str, String)>,
+    /// Latest work-master versions read in this batch: id → (version, product).
+    pub work_masters: std::collections::HashMap<String, (i64, String)>,
     /// Lots created in this batch (no stored history).
     pub new_lots: std::collections::HashSet<String>,
     /// Results recorded in this batch: (lot, property) → value.

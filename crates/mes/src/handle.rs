@@ -640,20 +640,33 @@ pub async fn decide(
             priority,
         } => {
             check_id("order.id", id)?;
-            if exists(&mut *tx.tx, "orders", id).await? {
+            if tx.orders.contains_key(id) || exists(&mut *tx.tx, "orders", id).await? {
                 return Err(MesError::AlreadyExists {
                     kind: "order",
                     id: id.clone(),
                 });
             }
             check_id("order.work_master", work_master)?;
-            let row = sqlx::query(
-                "SELECT version, product FROM work_masters WHERE id = $1 ORDER BY version DESC LIMIT 1",
-            )
-            .bind(work_master.clone())
-            .fetch_optional(&mut *tx.tx)
-            .await?
-            .ok_or_else(|| MesError::not_found("work master", work_master))?;
+            // The latest version, read once per batch (a batch that defines a new version
+            // drops the copy).
+            let (version, product) = match tx.work_masters.get(work_master) {
+                Some(v) => v.clone(),
+                None => {
+                    let row = sqlx::query(
+                        "SELECT version, product FROM work_masters WHERE id = $1 ORDER BY version DESC LIMIT 1",
+                    )
+                    .bind(work_master.clone())
+                    .fetch_optional(&mut *tx.tx)
+                    .await?
+                    .ok_or_else(|| MesError::not_found("work master", work_master))?;
+                    let v: (i64, String) = (
+                        sqlx::Row::try_get(&row, "version")?,
+                        sqlx::Row::try_get(&row, "product")?,
+                    );
+                    tx.work_masters.insert(work_master.clone(), v.clone());
+                    v
+                }
+            };
             check_positive_kg("order.planned_kg", *planned_kg)?;
             if let Some(e) = equipment {
                 require_exists(tx, "equipment", "equipment", "order.equipment", e).await?;
@@ -661,8 +674,8 @@ pub async fn decide(
             Ok(Event::OrderCreated {
                 id: id.clone(),
                 work_master: work_master.clone(),
-                work_master_version: sqlx::Row::try_get(&row, "version")?,
-                product: sqlx::Row::try_get(&row, "product")?,
+                work_master_version: version,
+                product,
                 planned_kg: *planned_kg,
                 equipment: equipment.clone(),
                 priority: *priority,

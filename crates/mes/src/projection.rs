@@ -205,8 +205,11 @@ async fn insert_lot<'e, E: Executor<'e, Database = Any>>(
 pub struct Deferred {
     /// Genealogy edges.
     pub step_lots: Vec<StepLotRow>,
-    /// Draws: lot, kg, and the batch position of the command (for error reports).
+    /// Draws: lot, kg.
     pub draws: Vec<(String, f64)>,
+    /// Chemistry of lots produced in this batch, as stored (saves re-reading a lot when an
+    /// assay repeats what is already there).
+    pub compositions: std::collections::HashMap<String, BTreeMap<String, f64>>,
 }
 
 /// A genealogy edge waiting to be written: step_lots rows are buffered and written in
@@ -648,6 +651,9 @@ pub async fn apply(
                 at,
             )
             .await?;
+            deferred
+                .compositions
+                .insert(lot.clone(), composition_wt_pct.clone());
             insert_step_lot(
                 &mut deferred.step_lots,
                 order,
@@ -807,13 +813,21 @@ pub async fn apply(
             .await?;
             // Assayed chemistry becomes the lot's chemistry (element balances use it).
             if unit == "wt%" && lodestone_chem::Element::from_symbol(property).is_ok() {
-                if let Some(mut l) = find_lot(&mut *tx, lot).await? {
-                    l.composition_wt_pct.insert(property.clone(), *value);
-                    sqlx::query("UPDATE lots SET composition = $1 WHERE id = $2")
-                        .bind(composition_json(&l.composition_wt_pct))
-                        .bind(lot.clone())
-                        .execute(&mut *tx)
-                        .await?;
+                let known = deferred.compositions.get(lot).cloned();
+                let composition = match known {
+                    Some(c) => Some(c),
+                    None => find_lot(&mut *tx, lot).await?.map(|l| l.composition_wt_pct),
+                };
+                if let Some(mut composition) = composition {
+                    if composition.get(property) != Some(value) {
+                        composition.insert(property.clone(), *value);
+                        sqlx::query("UPDATE lots SET composition = $1 WHERE id = $2")
+                            .bind(composition_json(&composition))
+                            .bind(lot.clone())
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    deferred.compositions.insert(lot.clone(), composition);
                 }
             }
         }

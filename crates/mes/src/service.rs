@@ -332,8 +332,37 @@ impl Mes {
                         }
                     }
                 }
-                Event::OrderCreated { id, .. } => {
-                    tx.orders.remove(id);
+                Event::OrderCreated {
+                    id,
+                    work_master,
+                    work_master_version,
+                    product,
+                    planned_kg,
+                    equipment,
+                    priority,
+                    at,
+                } => {
+                    // The new order as the projection now holds it (no re-read).
+                    tx.orders.insert(
+                        id.clone(),
+                        crate::model::JobOrder {
+                            id: id.clone(),
+                            work_master: work_master.clone(),
+                            work_master_version: *work_master_version,
+                            product: product.clone(),
+                            planned_kg: *planned_kg,
+                            equipment: equipment.clone(),
+                            state: crate::model::OrderState::Planned,
+                            held_from: None,
+                            priority: *priority,
+                            created_at: at.clone(),
+                            started_at: None,
+                            ended_at: None,
+                        },
+                    );
+                }
+                Event::WorkMasterDefined { id, .. } => {
+                    tx.work_masters.remove(id);
                 }
                 _ => {}
             }
@@ -528,6 +557,7 @@ impl Mes {
                 apply(&mut tx.tx, &mut tx.deferred, &event, record.seq).await?;
                 // Replay keeps the recorded order of draws exactly.
                 flush_draws(&mut tx).await?;
+                tx.deferred.compositions.clear();
                 after = record.seq;
             }
             tx.flush_step_lots().await?;
