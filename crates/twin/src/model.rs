@@ -5,7 +5,7 @@
 //! analyses a sample → the heat is released to finished goods.
 
 use rand::SeedableRng;
-use rand_distr::{Distribution, Exp};
+use rand_distr::{Distribution, Exp, Normal};
 use rand_pcg::Pcg64Mcg;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -200,8 +200,8 @@ struct Sim<'p, 'r> {
     stock: Vec<(u64, f64)>,
     /// Weigh lists of charges not yet melted: heat → (material index, lot, kg).
     weighed: HashMap<u64, Vec<(usize, u64, f64)>>,
-    /// Chemistry of each charge in the furnace or later, until released.
-    chemistry: HashMap<u64, BTreeMap<String, f64>>,
+    /// Charged mass (kg) and chemistry of each charge in the furnace or later, until released.
+    chemistry: HashMap<u64, (f64, BTreeMap<String, f64>)>,
     recorder: &'r mut dyn PlantRecorder,
     next_order: u64,
     next_heat: u64,
@@ -383,12 +383,24 @@ impl<'p, 'r> Sim<'p, 'r> {
         }
         let mut list = Vec::new();
         let mut element_kg: BTreeMap<String, f64> = BTreeMap::new();
+        let mut charged = 0.0;
         for (name, share) in &grade.bill_kg_per_kg {
             let Some(m) = self.plant.material.iter().position(|m| &m.name == name) else {
                 continue;
             };
             let material = &self.plant.material[m];
-            let mut need = self.plant.lines.heat_kg * share;
+            // What the scale actually delivers: the aim plus the weighing error.
+            let aim = self.plant.lines.heat_kg * share;
+            let sd = self.plant.batching.weighing_error_pct / 100.0 * aim;
+            let error = if sd > 0.0 {
+                Normal::new(0.0, sd)
+                    .map(|n| n.sample(&mut self.rng))
+                    .unwrap_or(0.0)
+            } else {
+                0.0
+            };
+            let mut need = (aim + error).max(0.0);
+            charged += need;
             while need > 1e-9 {
                 if self.stock[m].1 <= 1e-9 {
                     let lot = self.stock[m].0 + 1;
@@ -410,13 +422,16 @@ impl<'p, 'r> Sim<'p, 'r> {
                 }
             }
         }
-        let total = self.plant.lines.heat_kg;
+        let total = charged.max(f64::MIN_POSITIVE);
         self.chemistry.insert(
             charge.heat,
-            element_kg
-                .into_iter()
-                .map(|(e, kg)| (e, 100.0 * kg / total))
-                .collect(),
+            (
+                charged,
+                element_kg
+                    .into_iter()
+                    .map(|(e, kg)| (e, 100.0 * kg / total))
+                    .collect(),
+            ),
         );
         self.weighed.insert(charge.heat, list);
     }
@@ -597,12 +612,12 @@ impl<'p, 'r> Sim<'p, 'r> {
                             );
                         } else {
                             l.heats += 1;
-                            let kg = self.plant.lines.heat_kg * self.plant.lines.flake_yield;
-                            let chemistry = self
+                            let (charged, chemistry) = self
                                 .chemistry
                                 .get(&charge.heat)
                                 .cloned()
-                                .unwrap_or_default();
+                                .unwrap_or((self.plant.lines.heat_kg, BTreeMap::new()));
+                            let kg = charged * self.plant.lines.flake_yield;
                             self.recorder
                                 .heat_finished(now, charge.heat, line, kg, &chemistry);
                             self.request_agv(now, charge, true);
@@ -671,7 +686,12 @@ impl<'p, 'r> Sim<'p, 'r> {
                     self.q.schedule_in(t, Event::Analysed(next));
                 }
                 self.wip.add(now, -1.0);
-                let kg = self.plant.lines.heat_kg * self.plant.lines.flake_yield;
+                let charged = self
+                    .chemistry
+                    .get(&charge.heat)
+                    .map(|(kg, _)| *kg)
+                    .unwrap_or(self.plant.lines.heat_kg);
+                let kg = charged * self.plant.lines.flake_yield;
                 self.output_kg[charge.grade] += kg;
                 let grade = &self.plant.grade[charge.grade].name;
                 self.recorder.heat_released(now, charge.heat, grade, kg);

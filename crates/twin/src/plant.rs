@@ -190,6 +190,10 @@ pub struct Batching {
     pub weigh_per_material: Duration,
     /// Fixed handling time per charge (container in and out).
     pub handling: Duration,
+    /// Standard deviation of the weighing error, % of each weighed amount (0: exact). The
+    /// actual weights set each heat's mass and chemistry.
+    #[serde(default)]
+    pub weighing_error_pct: f64,
 }
 
 /// The AGV fleet moving charge containers and flake drums.
@@ -418,6 +422,14 @@ impl Plant {
             .weigh_per_material
             .check("batching.weigh_per_material")?;
         self.batching.handling.check("batching.handling")?;
+        let sd = self.batching.weighing_error_pct;
+        if !(0.0..=10.0).contains(&sd) {
+            return Err(TwinError::invalid(
+                "batching.weighing_error_pct",
+                sd,
+                "a standard deviation between 0 and 10 % of the weighed amount",
+            ));
+        }
         count("agv.fleet", self.agv.fleet)?;
         self.agv.batching_to_line.check("agv.batching_to_line")?;
         self.agv.line_to_store.check("agv.line_to_store")?;

@@ -132,6 +132,11 @@ fn bad_plant_files_name_the_field() {
             "grade[0].bill_kg_per_kg.Cobalt: 'Cobalt' is not allowed; expected a material defined",
         ),
         ("lot_kg = 5000.0", "lot_kg = 0.0", "material[1].lot_kg"),
+        (
+            "weighing_error_sd_kg = 0.3",
+            "weighing_error_sd_kg = -1.0",
+            "batching.weighing_error_sd_kg: -1",
+        ),
     ];
     for (from, to, expected) in cases {
         assert!(REFERENCE.contains(from), "{from}");
