@@ -133,9 +133,9 @@ fn bad_plant_files_name_the_field() {
         ),
         ("lot_kg = 5000.0", "lot_kg = 0.0", "material[1].lot_kg"),
         (
-            "weighing_error_sd_kg = 0.3",
-            "weighing_error_sd_kg = -1.0",
-            "batching.weighing_error_sd_kg: -1",
+            "weighing_error_pct = 0.2",
+            "weighing_error_pct = -1.0",
+            "batching.weighing_error_pct: -1",
         ),
     ];
     for (from, to, expected) in cases {
