@@ -35,28 +35,30 @@ impl Backend {
     /// meaning on both backends; only the DDL dialect differs).
     fn migrator(self) -> sqlx::migrate::Migrator {
         use sqlx::migrate::{Migration, MigrationType, Migrator};
-        // One list of migrations; each exists in both dialect folders.
+        // Only the event log's DDL differs between dialects (migrations/{sqlite,postgres});
+        // everything else is shared (migrations/common). Each migration's text is the
+        // concatenation below, byte for byte what earlier versions applied, so recorded
+        // checksums still match (the event files keep their original header comment).
         macro_rules! scripts {
             ($dir:literal) => {
                 &[
                     (
                         1,
                         "core",
-                        include_str!(concat!("../migrations/", $dir, "/0001_core.sql")),
+                        concat!(
+                            include_str!(concat!("../migrations/", $dir, "/0001_core_events.sql")),
+                            include_str!("../migrations/common/0001_core_projections.sql")
+                        ),
                     ),
                     (
                         2,
                         "quality",
-                        include_str!(concat!("../migrations/", $dir, "/0002_quality.sql")),
+                        include_str!("../migrations/common/0002_quality.sql"),
                     ),
                     (
                         3,
                         "process segments",
-                        include_str!(concat!(
-                            "../migrations/",
-                            $dir,
-                            "/0003_process_segments.sql"
-                        )),
+                        include_str!("../migrations/common/0003_process_segments.sql"),
                     ),
                 ]
             };
