@@ -434,7 +434,7 @@ fn log_axis(range: Option<(f64, f64)>, target: usize) -> Axis {
 // ---------------------------------------------------------------------------------------------
 
 /// Escapes text for XML content and attribute values; drops characters XML 1.0 forbids.
-fn escape_xml(s: &str) -> String {
+pub(crate) fn escape_xml(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

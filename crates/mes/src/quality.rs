@@ -15,6 +15,7 @@ use crate::model::{
 };
 use crate::projection::find_lot;
 use crate::service::Mes;
+use crate::spc::svg::escape;
 
 /// A stored lab result.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -337,13 +338,6 @@ impl Mes {
             issued_at: now(),
         })
     }
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 fn bound(value: Option<f64>) -> String {

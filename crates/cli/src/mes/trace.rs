@@ -1,5 +1,6 @@
 //! Rendering a genealogy trace: a terminal tree, Graphviz DOT, and a layered SVG.
 
+use crate::plot::escape_xml as escape;
 use lodestone_mes::genealogy::{Direction, Trace};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
@@ -83,13 +84,6 @@ pub fn tree(trace: &Trace) -> String {
         trace.direction,
     );
     out
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 /// Graphviz DOT, inputs on the left.

@@ -283,8 +283,9 @@ pub fn render_cusum_svg(chart: &CusumChart, options: &SvgOptions) -> String {
     draw(&plot, options)
 }
 
-/// Escapes text for XML content and attribute values.
-fn escape(text: &str) -> String {
+/// Escapes text for XML and HTML content and attribute values (shared by the SVG charts and
+/// the certificate of analysis).
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
