@@ -899,3 +899,87 @@ pub fn parse_equipment_state(text: &str) -> Result<EquipmentState> {
         ))
     })
 }
+
+/// Keeps a batch's in-memory copies in step with what [`apply`] just wrote, so later commands
+/// of the batch need not read it back: orders (as the `orders` row now stands), lots made in the
+/// batch, results recorded in it, and work-master versions.
+pub fn remember(tx: &mut crate::db::WriteTx<'_>, event: &Event) {
+    match event {
+        Event::LotReceived { lot, .. }
+        | Event::MaterialProduced { lot, .. }
+        | Event::LotsMerged { lot, .. }
+        | Event::ContinuousOutput { lot, .. } => {
+            tx.new_lots.insert(lot.clone());
+        }
+        Event::LotSplit { parts, .. } => {
+            tx.new_lots.extend(parts.iter().map(|p| p.lot.clone()));
+        }
+        Event::ResultRecorded {
+            lot,
+            property,
+            value,
+            ..
+        } => {
+            tx.latest_results
+                .insert((lot.clone(), property.clone()), *value);
+        }
+        Event::OrderCreated {
+            id,
+            work_master,
+            work_master_version,
+            product,
+            planned_kg,
+            equipment,
+            priority,
+            at,
+        } => {
+            tx.orders.insert(
+                id.clone(),
+                JobOrder {
+                    id: id.clone(),
+                    work_master: work_master.clone(),
+                    work_master_version: *work_master_version,
+                    product: product.clone(),
+                    planned_kg: *planned_kg,
+                    equipment: equipment.clone(),
+                    state: OrderState::Planned,
+                    held_from: None,
+                    priority: *priority,
+                    created_at: at.clone(),
+                    started_at: None,
+                    ended_at: None,
+                },
+            );
+        }
+        Event::OrderStateChanged {
+            order,
+            from,
+            to,
+            equipment,
+            at,
+            ..
+        } => {
+            // The same changes as the UPDATE in `apply`.
+            if let Some(o) = tx.orders.get_mut(order) {
+                o.state = *to;
+                o.held_from = (*to == OrderState::Held).then_some(*from);
+                if equipment.is_some() {
+                    o.equipment = equipment.clone();
+                }
+                if *to == OrderState::Running && o.started_at.is_none() {
+                    o.started_at = Some(at.clone());
+                }
+                if matches!(
+                    to,
+                    OrderState::Completed | OrderState::Aborted | OrderState::Cancelled
+                ) {
+                    o.ended_at = Some(at.clone());
+                }
+            }
+        }
+        Event::WorkMasterDefined { id, .. } => {
+            tx.work_masters.remove(id);
+        }
+        _ => {}
+    }
+}

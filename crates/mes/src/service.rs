@@ -291,81 +291,10 @@ impl Mes {
                 }
                 Err(e) => return Err(wrap(e)),
             }
-            match &event {
-                Event::MaterialConsumed { lot, .. } => {
-                    draw_index.insert(lot.clone(), index);
-                }
-                Event::LotReceived { lot, .. }
-                | Event::MaterialProduced { lot, .. }
-                | Event::LotsMerged { lot, .. }
-                | Event::ContinuousOutput { lot, .. } => {
-                    tx.new_lots.insert(lot.clone());
-                }
-                Event::LotSplit { parts, .. } => {
-                    tx.new_lots.extend(parts.iter().map(|p| p.lot.clone()));
-                }
-                Event::ResultRecorded {
-                    lot,
-                    property,
-                    value,
-                    ..
-                } => {
-                    tx.latest_results
-                        .insert((lot.clone(), property.clone()), *value);
-                }
-                _ => {}
+            if let Event::MaterialConsumed { lot, .. } = &event {
+                draw_index.insert(lot.clone(), index);
             }
-            match &event {
-                Event::OrderStateChanged {
-                    order,
-                    from,
-                    to,
-                    equipment,
-                    ..
-                } => {
-                    // Keep the batch's copy in step with the projection (no re-read).
-                    if let Some(o) = tx.orders.get_mut(order) {
-                        o.state = *to;
-                        o.held_from = (*to == crate::model::OrderState::Held).then_some(*from);
-                        if equipment.is_some() {
-                            o.equipment = equipment.clone();
-                        }
-                    }
-                }
-                Event::OrderCreated {
-                    id,
-                    work_master,
-                    work_master_version,
-                    product,
-                    planned_kg,
-                    equipment,
-                    priority,
-                    at,
-                } => {
-                    // The new order as the projection now holds it (no re-read).
-                    tx.orders.insert(
-                        id.clone(),
-                        crate::model::JobOrder {
-                            id: id.clone(),
-                            work_master: work_master.clone(),
-                            work_master_version: *work_master_version,
-                            product: product.clone(),
-                            planned_kg: *planned_kg,
-                            equipment: equipment.clone(),
-                            state: crate::model::OrderState::Planned,
-                            held_from: None,
-                            priority: *priority,
-                            created_at: at.clone(),
-                            started_at: None,
-                            ended_at: None,
-                        },
-                    );
-                }
-                Event::WorkMasterDefined { id, .. } => {
-                    tx.work_masters.remove(id);
-                }
-                _ => {}
-            }
+            crate::projection::remember(&mut tx, &event);
             receipts.push(Receipt {
                 seq,
                 event: event.kind().to_string(),
