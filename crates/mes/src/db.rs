@@ -82,14 +82,6 @@ impl Backend {
                 .collect(),
         )
     }
-
-    /// Name for messages.
-    pub fn name(self) -> &'static str {
-        match self {
-            Backend::Sqlite => "SQLite",
-            Backend::Postgres => "PostgreSQL",
-        }
-    }
 }
 
 /// Turns `plant.db`, `sqlite:plant.db` or `sqlite://plant.db` into a sqlx URL; `create` allows a
@@ -354,11 +346,6 @@ impl WriteTx<'_> {
     /// The sequence number the next recorded event will get.
     pub fn next_seq(&self) -> i64 {
         self.head_seq + 1
-    }
-
-    /// The hash of the latest event, including pending ones.
-    pub fn head_hash(&self) -> &str {
-        &self.head_hash
     }
 
     /// The seq a pending event with this client id got earlier in the same batch.

@@ -8,8 +8,8 @@ use crate::command::{Command, Envelope};
 use crate::db::{event_record, Db};
 use crate::error::{MesError, Result};
 use crate::event::{Event, EventRecord, GENESIS_HASH};
-use crate::handle::{decide, explain_draw, hash_password, verify_password, Session};
-use crate::model::{now, JobOrder, MaterialLot, Role, Timestamp};
+use crate::handle::{decide, explain_draw, verify_password, Session};
+use crate::model::{now, JobOrder, MaterialLot, Role};
 use crate::projection::{apply, find_lot, find_order, find_user, lot_from_row, order_from_row};
 
 /// What the MES answers to an accepted command.
@@ -493,16 +493,6 @@ impl Mes {
         }
         tx.commit().await?;
         Ok(after)
-    }
-
-    /// The server time now, as stored.
-    pub fn now(&self) -> Timestamp {
-        now()
-    }
-
-    /// Hashes a password the way the MES stores it (for importers).
-    pub fn hash_password(password: &str) -> Result<String> {
-        hash_password(password)
     }
 
     /// Closes the database.
