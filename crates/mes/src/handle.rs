@@ -158,22 +158,20 @@ async fn drawable_lot(
 ) -> Result<MaterialLot> {
     let lot = lot(tx, field, id).await?;
     if lot.status != LotStatus::Available {
-        return Err(MesError::IllegalState {
-            kind: "lot",
-            id: lot.id,
-            state: lot.status.to_string(),
-            action: action.to_string(),
-            allowed: "available".into(),
-        });
+        return Err(lot_state_error(
+            lot.id,
+            lot.status.to_string(),
+            action,
+            "available",
+        ));
     }
     if matches!(lot.disposition, Disposition::Held | Disposition::Rejected) {
-        return Err(MesError::IllegalState {
-            kind: "lot",
-            id: lot.id,
-            state: lot.disposition.to_string(),
-            action: action.to_string(),
-            allowed: "pending or released".into(),
-        });
+        return Err(lot_state_error(
+            lot.id,
+            lot.disposition.to_string(),
+            action,
+            "pending or released",
+        ));
     }
     if kg > lot.quantity_kg + EMPTY_KG {
         return Err(MesError::InsufficientQuantity {
@@ -193,6 +191,17 @@ pub async fn explain_draw(tx: &mut WriteTx<'_>, lot: &str, kg: f64) -> MesError 
             lot: lot.to_string(),
             requested_kg: kg,
         },
+    }
+}
+
+/// A lot in the wrong status or disposition for `action`.
+fn lot_state_error(id: impl Into<String>, state: String, action: &str, allowed: &str) -> MesError {
+    MesError::IllegalState {
+        kind: "lot",
+        id: id.into(),
+        state,
+        action: action.to_string(),
+        allowed: allowed.to_string(),
     }
 }
 
@@ -579,22 +588,20 @@ pub async fn decide(
         } => {
             let l = lot(tx, "lot", id).await?;
             if l.status != LotStatus::Available {
-                return Err(MesError::IllegalState {
-                    kind: "lot",
-                    id: l.id,
-                    state: l.status.to_string(),
-                    action: "ship".into(),
-                    allowed: "available".into(),
-                });
+                return Err(lot_state_error(
+                    l.id,
+                    l.status.to_string(),
+                    "ship",
+                    "available",
+                ));
             }
             if l.disposition != Disposition::Released {
-                return Err(MesError::IllegalState {
-                    kind: "lot",
-                    id: l.id,
-                    state: l.disposition.to_string(),
-                    action: "ship".into(),
-                    allowed: "released by QA".into(),
-                });
+                return Err(lot_state_error(
+                    l.id,
+                    l.disposition.to_string(),
+                    "ship",
+                    "released by QA",
+                ));
             }
             check_id("customer", customer)?;
             Ok(Event::LotShipped {
@@ -611,13 +618,12 @@ pub async fn decide(
             check_positive_kg("quantity_kg", *quantity_kg)?;
             let l = lot(tx, "lot", id).await?;
             if l.status != LotStatus::Available {
-                return Err(MesError::IllegalState {
-                    kind: "lot",
-                    id: l.id,
-                    state: l.status.to_string(),
-                    action: "scrap".into(),
-                    allowed: "available".into(),
-                });
+                return Err(lot_state_error(
+                    l.id,
+                    l.status.to_string(),
+                    "scrap",
+                    "available",
+                ));
             }
             if *quantity_kg > l.quantity_kg + EMPTY_KG {
                 return Err(MesError::InsufficientQuantity {
@@ -877,13 +883,12 @@ pub async fn decide(
         Command::HoldLot { lot: id } => {
             let l = lot(tx, "lot", id).await?;
             if matches!(l.disposition, Disposition::Held | Disposition::Rejected) {
-                return Err(MesError::IllegalState {
-                    kind: "lot",
-                    id: l.id,
-                    state: l.disposition.to_string(),
-                    action: "hold".into(),
-                    allowed: "pending or released".into(),
-                });
+                return Err(lot_state_error(
+                    l.id,
+                    l.disposition.to_string(),
+                    "hold",
+                    "pending or released",
+                ));
             }
             Ok(Event::LotHeld {
                 lot: id.clone(),
@@ -896,13 +901,12 @@ pub async fn decide(
         } => {
             let l = lot(tx, "lot", id).await?;
             if !matches!(l.disposition, Disposition::Pending | Disposition::Held) {
-                return Err(MesError::IllegalState {
-                    kind: "lot",
-                    id: l.id,
-                    state: l.disposition.to_string(),
-                    action: "release".into(),
-                    allowed: "pending or held".into(),
-                });
+                return Err(lot_state_error(
+                    l.id,
+                    l.disposition.to_string(),
+                    "release",
+                    "pending or held",
+                ));
             }
             let signature = signature(tx, session, input, &format!("lot:{id}"), now).await?;
             Ok(Event::LotReleased {
@@ -917,13 +921,12 @@ pub async fn decide(
         } => {
             let l = lot(tx, "lot", id).await?;
             if l.disposition == Disposition::Rejected {
-                return Err(MesError::IllegalState {
-                    kind: "lot",
-                    id: l.id,
-                    state: l.disposition.to_string(),
-                    action: "reject".into(),
-                    allowed: "pending, held or released".into(),
-                });
+                return Err(lot_state_error(
+                    l.id,
+                    l.disposition.to_string(),
+                    "reject",
+                    "pending, held or released",
+                ));
             }
             let signature = signature(tx, session, input, &format!("lot:{id}"), now).await?;
             Ok(Event::LotRejected {
