@@ -194,6 +194,24 @@ pub async fn explain_draw(tx: &mut WriteTx<'_>, lot: &str, kg: f64) -> MesError 
     }
 }
 
+/// The highest version stored under `key` in a versioned table (0 when none); fixed table and
+/// column names only, never user input.
+async fn latest_version(
+    tx: &mut WriteTx<'_>,
+    table: &'static str,
+    key_column: &'static str,
+    key: &str,
+) -> Result<i64> {
+    let sql = format!(
+        "SELECT CAST(COALESCE(MAX(version), 0) AS BIGINT) AS v FROM {table} WHERE {key_column} = $1"
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(key.to_string())
+        .fetch_one(&mut *tx.tx)
+        .await?;
+    Ok(sqlx::Row::try_get(&row, "v")?)
+}
+
 /// A lot in the wrong status or disposition for `action`.
 fn lot_state_error(id: impl Into<String>, state: String, action: &str, allowed: &str) -> MesError {
     MesError::IllegalState {
@@ -390,13 +408,7 @@ pub async fn decide(
                 .await?;
                 check_positive_kg(&field, kg)?;
             }
-            let row = sqlx::query(
-                "SELECT CAST(COALESCE(MAX(version), 0) AS BIGINT) AS v FROM work_masters WHERE id = $1",
-            )
-            .bind(id.clone())
-            .fetch_one(&mut *tx.tx)
-            .await?;
-            let version: i64 = sqlx::Row::try_get(&row, "v")?;
+            let version = latest_version(tx, "work_masters", "id", id).await?;
             Ok(Event::WorkMasterDefined {
                 id: id.clone(),
                 version: version + 1,
@@ -1000,13 +1012,7 @@ pub async fn decide(
                     "1 (every lot) or more",
                 ));
             }
-            let row = sqlx::query(
-                "SELECT CAST(COALESCE(MAX(version), 0) AS BIGINT) AS v FROM specifications WHERE definition = $1",
-            )
-            .bind(definition.clone())
-            .fetch_one(&mut *tx.tx)
-            .await?;
-            let version: i64 = sqlx::Row::try_get(&row, "v")?;
+            let version = latest_version(tx, "specifications", "definition", definition).await?;
             Ok(Event::SpecificationDefined {
                 definition: definition.clone(),
                 version: version + 1,
