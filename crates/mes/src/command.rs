@@ -58,6 +58,18 @@ pub struct LotQuantity {
     pub quantity_kg: f64,
 }
 
+/// One result of a sample's lab report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResultValue {
+    /// Property (element symbol for wt%, or a named property).
+    pub property: String,
+    /// Value.
+    pub value: f64,
+    /// Unit.
+    pub unit: String,
+}
+
 /// An electronic signature given with a command: the signer re-enters the password.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SignatureInput {
@@ -367,6 +379,23 @@ pub enum Command {
         #[serde(default)]
         at: Option<String>,
     },
+    /// Record a sample's lab report: several results for one lot at once (one event). Each
+    /// result is kept as [`Command::RecordResult`] keeps it.
+    RecordResults {
+        /// Lot sampled.
+        lot: String,
+        /// Sample id.
+        #[serde(default)]
+        sample: Option<String>,
+        /// Method (e.g. `ICP-OES`).
+        #[serde(default)]
+        method: Option<String>,
+        /// When measured (default: now).
+        #[serde(default)]
+        at: Option<String>,
+        /// The results, each property once.
+        results: Vec<ResultValue>,
+    },
     /// Open a nonconformance on a lot; the lot goes on hold.
     RaiseNonconformance {
         /// New NCR id.
@@ -418,6 +447,7 @@ impl Command {
             Command::RejectLot { .. } => "reject-lot",
             Command::DefineSpecification { .. } => "define-specification",
             Command::RecordResult { .. } => "record-result",
+            Command::RecordResults { .. } => "record-results",
             Command::RaiseNonconformance { .. } => "raise-nonconformance",
             Command::CloseNonconformance { .. } => "close-nonconformance",
         }

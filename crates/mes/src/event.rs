@@ -42,6 +42,19 @@ pub struct FeedDraw {
     pub quantity_kg: f64,
 }
 
+/// One result of a recorded lab report, with the value it supersedes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordedValue {
+    /// Property.
+    pub property: String,
+    /// Value.
+    pub value: f64,
+    /// Unit.
+    pub unit: String,
+    /// The latest earlier value of the property on the lot, if any.
+    pub previous: Option<f64>,
+}
+
 /// Every fact the MES records.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "kebab-case")]
@@ -215,6 +228,13 @@ pub enum Event {
         previous: Option<f64>,
         at: Timestamp,
     },
+    ResultsRecorded {
+        lot: String,
+        sample: Option<String>,
+        method: Option<String>,
+        results: Vec<RecordedValue>,
+        at: Timestamp,
+    },
     NonconformanceRaised {
         id: String,
         lot: String,
@@ -261,6 +281,7 @@ impl Event {
             Event::LotRejected { .. } => "lot-rejected",
             Event::SpecificationDefined { .. } => "specification-defined",
             Event::ResultRecorded { .. } => "result-recorded",
+            Event::ResultsRecorded { .. } => "results-recorded",
             Event::NonconformanceRaised { .. } => "nonconformance-raised",
             Event::NonconformanceClosed { .. } => "nonconformance-closed",
         }
@@ -323,7 +344,9 @@ impl Event {
             Event::SpecificationDefined { definition, .. } => {
                 vec![format!("specification:{definition}")]
             }
-            Event::ResultRecorded { lot: l, .. } => vec![lot(l)],
+            Event::ResultRecorded { lot: l, .. } | Event::ResultsRecorded { lot: l, .. } => {
+                vec![lot(l)]
+            }
             Event::NonconformanceRaised { id, lot: l, .. }
             | Event::NonconformanceClosed { id, lot: l, .. } => {
                 vec![format!("nonconformance:{id}"), lot(l)]

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use crate::command::{Command, SignatureInput};
 use crate::db::WriteTx;
 use crate::error::{MesError, Result};
-use crate::event::{Event, FeedDraw, Signature};
+use crate::event::{Event, FeedDraw, RecordedValue, Signature};
 use crate::model::{
     check_composition, check_id, check_positive_kg, parse_timestamp, seconds_between, Disposition,
     LotStatus, MaterialLot, MaterialUse, OrderAction, OrderState, Permission, Role, Timestamp,
@@ -72,9 +72,10 @@ pub fn permission_of(command: &Command) -> Permission {
         | C::FeedContinuous { .. }
         | C::OutputContinuous { .. }
         | C::SetEquipmentState { .. } => Permission::ExecuteProduction,
-        C::HoldLot { .. } | C::RecordResult { .. } | C::RaiseNonconformance { .. } => {
-            Permission::RecordQuality
-        }
+        C::HoldLot { .. }
+        | C::RecordResult { .. }
+        | C::RecordResults { .. }
+        | C::RaiseNonconformance { .. } => Permission::RecordQuality,
         C::ReleaseLot { .. }
         | C::RejectLot { .. }
         | C::CloseNonconformance { .. }
@@ -304,6 +305,60 @@ async fn signature(
         signed_at: now.clone(),
         record_hash,
     })
+}
+
+/// Checks one lab result: a property id, a finite value, a unit, and wt% of an element within
+/// 0–100. `field` prefixes the field names in errors (`results[2].`).
+fn check_result(field: &str, property: &str, value: f64, unit: &str) -> Result<()> {
+    check_id(&format!("{field}property"), property)?;
+    if !value.is_finite() {
+        return Err(MesError::invalid(
+            &format!("{field}value"),
+            value,
+            "a finite number",
+        ));
+    }
+    if unit.trim().is_empty() {
+        return Err(MesError::invalid(
+            &format!("{field}unit"),
+            "''",
+            "a unit such as wt%, ppm, mm",
+        ));
+    }
+    if unit == "wt%"
+        && lodestone_chem::Element::from_symbol(property).is_ok()
+        && !(0.0..=100.0).contains(&value)
+    {
+        return Err(MesError::invalid(
+            &format!("{field}value"),
+            value,
+            "a mass fraction between 0 and 100 wt%",
+        ));
+    }
+    Ok(())
+}
+
+/// The value a new result for `property` of `lot` supersedes: from this batch, none for a lot
+/// made in this batch, else the latest stored.
+async fn previous_result(tx: &mut WriteTx<'_>, lot: &str, property: &str) -> Result<Option<f64>> {
+    let key = (lot.to_string(), property.to_string());
+    if let Some(v) = tx.latest_results.get(&key) {
+        return Ok(Some(*v));
+    }
+    if tx.new_lots.contains(lot) {
+        return Ok(None);
+    }
+    let row = sqlx::query(
+        "SELECT value FROM results WHERE lot = $1 AND property = $2 ORDER BY seq DESC LIMIT 1",
+    )
+    .bind(key.0)
+    .bind(key.1)
+    .fetch_optional(&mut *tx.tx)
+    .await?;
+    match row {
+        Some(row) => Ok(Some(sqlx::Row::try_get(&row, "value")?)),
+        None => Ok(None),
+    }
 }
 
 /// Checks `command` against the state in `tx` and returns the event that records it.
@@ -1034,47 +1089,7 @@ pub async fn decide(
             if !tx.new_lots.contains(id) {
                 require_exists(tx, "lots", "lot", "lot", id).await?;
             }
-            check_id("property", property)?;
-            if !value.is_finite() {
-                return Err(MesError::invalid("value", value, "a finite number"));
-            }
-            if unit.trim().is_empty() {
-                return Err(MesError::invalid(
-                    "unit",
-                    "''",
-                    "a unit such as wt%, ppm, mm",
-                ));
-            }
-            if unit == "wt%"
-                && lodestone_chem::Element::from_symbol(property).is_ok()
-                && !(0.0..=100.0).contains(value)
-            {
-                return Err(MesError::invalid(
-                    "value",
-                    value,
-                    "a mass fraction between 0 and 100 wt%",
-                ));
-            }
-            // The value this result supersedes: from this batch, none for a lot made in this
-            // batch, else the latest stored.
-            let key = (id.clone(), property.clone());
-            let previous = if let Some(v) = tx.latest_results.get(&key) {
-                Some(*v)
-            } else if tx.new_lots.contains(id) {
-                None
-            } else {
-                let row = sqlx::query(
-                    "SELECT value FROM results WHERE lot = $1 AND property = $2 ORDER BY seq DESC LIMIT 1",
-                )
-                .bind(id.clone())
-                .bind(property.clone())
-                .fetch_optional(&mut *tx.tx)
-                .await?;
-                match row {
-                    Some(row) => Some(sqlx::Row::try_get(&row, "value")?),
-                    None => None,
-                }
-            };
+            check_result("", property, *value, unit)?;
             Ok(Event::ResultRecorded {
                 lot: id.clone(),
                 sample: sample.clone(),
@@ -1082,7 +1097,46 @@ pub async fn decide(
                 value: *value,
                 unit: unit.clone(),
                 method: method.clone(),
-                previous,
+                previous: previous_result(tx, id, property).await?,
+                at: when("at", at, now)?,
+            })
+        }
+        Command::RecordResults {
+            lot: id,
+            sample,
+            method,
+            at,
+            results,
+        } => {
+            if !tx.new_lots.contains(id) {
+                require_exists(tx, "lots", "lot", "lot", id).await?;
+            }
+            if results.is_empty() {
+                return Err(MesError::invalid("results", "[]", "at least one result"));
+            }
+            let mut recorded = Vec::with_capacity(results.len());
+            for (i, r) in results.iter().enumerate() {
+                let field = format!("results[{i}].");
+                check_result(&field, &r.property, r.value, &r.unit)?;
+                if results[..i].iter().any(|o| o.property == r.property) {
+                    return Err(MesError::invalid(
+                        &format!("{field}property"),
+                        format!("'{}' twice", r.property),
+                        "each property once per report",
+                    ));
+                }
+                recorded.push(RecordedValue {
+                    property: r.property.clone(),
+                    value: r.value,
+                    unit: r.unit.clone(),
+                    previous: previous_result(tx, id, &r.property).await?,
+                });
+            }
+            Ok(Event::ResultsRecorded {
+                lot: id.clone(),
+                sample: sample.clone(),
+                method: method.clone(),
+                results: recorded,
                 at: when("at", at, now)?,
             })
         }

@@ -798,37 +798,31 @@ pub async fn apply(
             at,
             ..
         } => {
-            sqlx::query(
-                "INSERT INTO results (seq, lot, sample, property, value, unit, method, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            )
-            .bind(seq)
-            .bind(lot.clone())
-            .bind(sample.clone())
-            .bind(property.clone())
-            .bind(*value)
-            .bind(unit.clone())
-            .bind(method.clone())
-            .bind(at.clone())
-            .execute(&mut *tx)
-            .await?;
-            // Assayed chemistry becomes the lot's chemistry (element balances use it).
-            if unit == "wt%" && lodestone_chem::Element::from_symbol(property).is_ok() {
-                let known = deferred.compositions.get(lot).cloned();
-                let composition = match known {
-                    Some(c) => Some(c),
-                    None => find_lot(&mut *tx, lot).await?.map(|l| l.composition_wt_pct),
-                };
-                if let Some(mut composition) = composition {
-                    if composition.get(property) != Some(value) {
-                        composition.insert(property.clone(), *value);
-                        sqlx::query("UPDATE lots SET composition = $1 WHERE id = $2")
-                            .bind(composition_json(&composition))
-                            .bind(lot.clone())
-                            .execute(&mut *tx)
-                            .await?;
-                    }
-                    deferred.compositions.insert(lot.clone(), composition);
-                }
+            let row = ResultRow {
+                seq,
+                lot,
+                sample,
+                method,
+                at,
+            };
+            insert_result(tx, deferred, &row, property, *value, unit).await?;
+        }
+        Event::ResultsRecorded {
+            lot,
+            sample,
+            method,
+            results,
+            at,
+        } => {
+            let row = ResultRow {
+                seq,
+                lot,
+                sample,
+                method,
+                at,
+            };
+            for r in results {
+                insert_result(tx, deferred, &row, &r.property, r.value, &r.unit).await?;
             }
         }
         Event::NonconformanceRaised {
@@ -865,6 +859,59 @@ pub async fn apply(
             .bind(id.clone())
             .execute(&mut *tx)
             .await?;
+        }
+    }
+    Ok(())
+}
+
+/// What the results of one report share.
+struct ResultRow<'a> {
+    seq: i64,
+    lot: &'a String,
+    sample: &'a Option<String>,
+    method: &'a Option<String>,
+    at: &'a String,
+}
+
+/// Stores one result; an element's wt% becomes the lot's chemistry (element balances use it).
+async fn insert_result(
+    tx: &mut sqlx::AnyConnection,
+    deferred: &mut Deferred,
+    row: &ResultRow<'_>,
+    property: &String,
+    value: f64,
+    unit: &String,
+) -> Result<()> {
+    let lot = row.lot;
+    sqlx::query(
+        "INSERT INTO results (seq, lot, sample, property, value, unit, method, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(row.seq)
+    .bind(lot.clone())
+    .bind(row.sample.clone())
+    .bind(property.clone())
+    .bind(value)
+    .bind(unit.clone())
+    .bind(row.method.clone())
+    .bind(row.at.clone())
+    .execute(&mut *tx)
+    .await?;
+    if unit == "wt%" && lodestone_chem::Element::from_symbol(property).is_ok() {
+        let known = deferred.compositions.get(lot).cloned();
+        let composition = match known {
+            Some(c) => Some(c),
+            None => find_lot(&mut *tx, lot).await?.map(|l| l.composition_wt_pct),
+        };
+        if let Some(mut composition) = composition {
+            if composition.get(property) != Some(&value) {
+                composition.insert(property.clone(), value);
+                sqlx::query("UPDATE lots SET composition = $1 WHERE id = $2")
+                    .bind(composition_json(&composition))
+                    .bind(lot.clone())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            deferred.compositions.insert(lot.clone(), composition);
         }
     }
     Ok(())
@@ -922,6 +969,12 @@ pub fn remember(tx: &mut crate::db::WriteTx<'_>, event: &Event) {
         } => {
             tx.latest_results
                 .insert((lot.clone(), property.clone()), *value);
+        }
+        Event::ResultsRecorded { lot, results, .. } => {
+            for r in results {
+                tx.latest_results
+                    .insert((lot.clone(), r.property.clone()), r.value);
+            }
         }
         Event::OrderCreated {
             id,

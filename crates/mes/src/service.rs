@@ -74,7 +74,8 @@ fn reads_drawn_lot(command: &Command, draws: &[(String, f64)]) -> bool {
         | Command::SetEquipmentState { .. }
         | Command::CreateOrder { .. }
         | Command::ReceiveLot { .. }
-        | Command::RecordResult { .. } => false,
+        | Command::RecordResult { .. }
+        | Command::RecordResults { .. } => false,
         Command::SplitLot { source, .. } => pending(source),
         Command::MergeLots { sources, .. } => sources.iter().any(|s| pending(&s.lot)),
         Command::MoveLot { lot, .. }

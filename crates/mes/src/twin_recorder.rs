@@ -5,16 +5,17 @@
 //! Commands are buffered and written in batches (one transaction each); the twin's clock maps
 //! to calendar time from an epoch.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use lodestone_twin::model::LineState;
 use lodestone_twin::plant::Plant;
-use lodestone_twin::recorder::PlantRecorder;
+use lodestone_twin::recorder::{HeatOutput, LabReport, PlantRecorder};
 
-use crate::command::{Command, Envelope, LotQuantity};
+use crate::command::{Command, Envelope, LotQuantity, ResultValue};
 use crate::error::{MesError, Result};
 use crate::model::{
-    format_timestamp, Equipment, EquipmentLevel, EquipmentState, MaterialDefinition, OrderAction,
+    format_timestamp, Equipment, EquipmentLevel, EquipmentState, MaterialDefinition, MaterialUse,
+    OrderAction, Severity,
 };
 use crate::service::Mes;
 use crate::Session;
@@ -23,6 +24,8 @@ use crate::Session;
 const BATCH: usize = 5_000;
 /// Flake drums per heat.
 const DRUMS_PER_HEAT: usize = 3;
+/// Material definition of what a heat leaves besides flake.
+pub const RESIDUE: &str = "melt-residue";
 
 /// MES ids the twin's objects map to.
 pub fn line_id(line: usize) -> String {
@@ -37,6 +40,11 @@ pub fn raw_lot_id(material: &str, lot: u64) -> String {
 /// MES order and lot id of a heat.
 pub fn heat_id(heat: u64) -> String {
     format!("H{heat:07}")
+}
+
+/// MES lot id of a heat's residue (dross, condensate, skull, off-size flake).
+pub fn residue_id(heat: u64) -> String {
+    format!("H{heat:07}-R")
 }
 
 /// MES lot id of drum `drum` (1-based) of a heat.
@@ -95,6 +103,15 @@ pub fn plant_commands(plant: &Plant) -> Vec<Command> {
         id: "flake".into(),
         name: "Strip-cast flake".into(),
     });
+    commands.push(Command::DefineMaterialClass {
+        id: "residue".into(),
+        name: "Melting and casting residues".into(),
+    });
+    commands.push(Command::DefineMaterialDefinition(MaterialDefinition {
+        id: RESIDUE.into(),
+        name: "Dross, condensate, skull and off-size flake".into(),
+        class: "residue".into(),
+    }));
     for m in &plant.material {
         commands.push(Command::DefineMaterialDefinition(MaterialDefinition {
             id: m.name.clone(),
@@ -132,7 +149,6 @@ pub struct MesRecorder<'a> {
     epoch: chrono::DateTime<chrono::Utc>,
     heat_kg: f64,
     buffer: Vec<Envelope>,
-    chemistry: HashMap<u64, BTreeMap<String, f64>>,
     events: u64,
     error: Option<MesError>,
 }
@@ -154,7 +170,6 @@ impl<'a> MesRecorder<'a> {
             epoch,
             heat_kg: plant.lines.heat_kg,
             buffer: Vec::with_capacity(BATCH),
-            chemistry: HashMap::new(),
             events: 0,
             error: None,
         }
@@ -257,24 +272,30 @@ impl PlantRecorder for MesRecorder<'_> {
         }
     }
 
-    fn heat_finished(
-        &mut self,
-        at_s: f64,
-        heat: u64,
-        _line: usize,
-        flake_kg: f64,
-        composition_wt_pct: &BTreeMap<String, f64>,
-    ) {
+    fn heat_finished(&mut self, at_s: f64, heat: u64, _line: usize, output: &HeatOutput) {
         let at = self.at(at_s);
-        if flake_kg > 0.0 {
+        if output.flake_kg > 0.0 {
             self.push(Command::Produce {
                 order: heat_id(heat),
                 lot: heat_id(heat),
-                quantity_kg: flake_kg,
+                quantity_kg: output.flake_kg,
                 material_use: None,
                 definition: None,
-                composition_wt_pct: composition_wt_pct.clone(),
+                composition_wt_pct: output.flake_composition_wt_pct.clone(),
                 location: Some("flake-store".into()),
+                at: at.clone(),
+            });
+        }
+        if output.residue_kg > 0.0 {
+            // Dross, condensate, skull and off-size flake: weighed out so the heat balances.
+            self.push(Command::Produce {
+                order: heat_id(heat),
+                lot: residue_id(heat),
+                quantity_kg: output.residue_kg,
+                material_use: Some(MaterialUse::Scrap),
+                definition: Some(RESIDUE.into()),
+                composition_wt_pct: output.residue_composition_wt_pct.clone(),
+                location: Some("raw-store".into()),
                 at: at.clone(),
             });
         }
@@ -284,8 +305,8 @@ impl PlantRecorder for MesRecorder<'_> {
             equipment: None,
             at: at.clone(),
         });
-        if flake_kg > 0.0 {
-            let drum_kg = flake_kg / DRUMS_PER_HEAT as f64;
+        if output.flake_kg > 0.0 {
+            let drum_kg = output.flake_kg / DRUMS_PER_HEAT as f64;
             self.push(Command::SplitLot {
                 source: heat_id(heat),
                 parts: (1..=DRUMS_PER_HEAT)
@@ -296,24 +317,40 @@ impl PlantRecorder for MesRecorder<'_> {
                     .collect(),
                 at,
             });
-            self.chemistry.insert(heat, composition_wt_pct.clone());
         }
     }
 
-    fn heat_released(&mut self, at_s: f64, heat: u64, _grade: &str, _flake_kg: f64) {
+    fn heat_analysed(&mut self, at_s: f64, heat: u64, _grade: &str, report: &LabReport) {
         let at = self.at(at_s);
-        // The lab's analysis of the heat's sample: Nd, Pr and B of the charge.
-        let chemistry = self.chemistry.remove(&heat).unwrap_or_default();
-        for element in ["Nd", "Pr", "B"] {
-            if let Some(&value) = chemistry.get(element) {
-                self.push(Command::RecordResult {
-                    lot: heat_id(heat),
-                    sample: Some(format!("S-{}", heat_id(heat))),
-                    property: element.to_string(),
-                    value,
-                    unit: "wt%".into(),
-                    method: Some("ICP-OES (simulated)".into()),
-                    at: at.clone(),
+        if !report.results.is_empty() {
+            self.push(Command::RecordResults {
+                lot: heat_id(heat),
+                sample: Some(format!("S-{}", heat_id(heat))),
+                method: Some("ICP-OES, thickness gauge, metallography (simulated)".into()),
+                at,
+                results: report
+                    .results
+                    .iter()
+                    .map(|r| ResultValue {
+                        property: r.property.clone(),
+                        value: r.value,
+                        unit: r.unit.to_string(),
+                    })
+                    .collect(),
+            });
+        }
+        if !report.passed() {
+            // The lab opens a nonconformance (the heat goes on hold) and holds its drums; QA
+            // decides in the MES.
+            self.push(Command::RaiseNonconformance {
+                id: format!("NCR-{}", heat_id(heat)),
+                lot: heat_id(heat),
+                description: format!("out of specification: {}", report.failures.join("; ")),
+                severity: Severity::Major,
+            });
+            for d in 1..=DRUMS_PER_HEAT {
+                self.push(Command::HoldLot {
+                    lot: drum_id(heat, d),
                 });
             }
         }

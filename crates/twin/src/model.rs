@@ -10,9 +10,12 @@ use rand_pcg::Pcg64Mcg;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
+use lodestone_alloy::casting::Microstructure;
+
 use crate::engine::{EventQueue, Request, Resource, Seconds, Tally, TimeWeighted};
+use crate::metallurgy::{ChargeStats, LotView, Metallurgy};
 use crate::plant::{Duration, Plant};
-use crate::recorder::{NoRecorder, PlantRecorder};
+use crate::recorder::{HeatOutput, NoRecorder, PlantRecorder};
 
 const DAY_S: f64 = 86_400.0;
 const MONTH_S: f64 = 365.0 / 12.0 * DAY_S;
@@ -190,18 +193,61 @@ pub struct Replication {
     /// Heats ordered but not yet sent to batching at the end (at most one charge per line is
     /// sent ahead and is not counted).
     pub backlog_heats: u64,
+    /// Product heats the lab analysed.
+    pub heats_analysed: u64,
+    /// Of those, heats out of specification (held for QA, not delivered).
+    pub heats_out_of_spec: u64,
+    /// Why, counted by the first reason of each failed heat (element or property).
+    pub out_of_spec_by_reason: BTreeMap<String, u64>,
+    /// Flake of out-of-spec heats, t.
+    pub rejected_t: f64,
+    /// Element kg lost in melting (oxidation and evaporation), by element.
+    pub melt_loss_kg_by_element: BTreeMap<String, f64>,
+    /// Mean flake thickness of the heats cast, mm (0 without a casting model).
+    pub mean_thickness_mm: f64,
+    /// The charge optimiser's work.
+    pub charges: ChargeStats,
     /// Events processed.
     pub events: u64,
 }
 
+/// An open raw-material lot in the store.
+struct OpenLot {
+    number: u64,
+    kg_left: f64,
+    composition_wt_pct: BTreeMap<String, f64>,
+}
+
+/// What is known of a product heat from weighing to release.
+struct HeatRecord {
+    /// kg weighed in (certificates may not list every trace, so this can exceed the sum of
+    /// the element kg).
+    charged_total_kg: f64,
+    /// Element kg charged.
+    charged_kg: BTreeMap<String, f64>,
+    /// When the melt became liquid, and for how long it stayed liquid.
+    liquid_from_s: Seconds,
+    liquid_s: f64,
+    /// Flake kg and chemistry, once cast.
+    flake: Option<(f64, BTreeMap<String, f64>)>,
+    cast: Option<(f64, Option<Microstructure>)>,
+}
+
 struct Sim<'p, 'r> {
     plant: &'p Plant,
-    /// Per material: the open lot's number and kg left.
-    stock: Vec<(u64, f64)>,
+    /// Per material: the open lot.
+    stock: Vec<OpenLot>,
     /// Weigh lists of charges not yet melted: heat → (material index, lot, kg).
     weighed: HashMap<u64, Vec<(usize, u64, f64)>>,
-    /// Charged mass (kg) and chemistry of each charge in the furnace or later, until released.
-    chemistry: HashMap<u64, (f64, BTreeMap<String, f64>)>,
+    /// Product heats from weighing until the lab's verdict.
+    heats: HashMap<u64, HeatRecord>,
+    metallurgy: Metallurgy,
+    heats_analysed: u64,
+    heats_out_of_spec: u64,
+    out_of_spec_by_reason: BTreeMap<String, u64>,
+    rejected_kg: f64,
+    melt_loss_kg: BTreeMap<String, f64>,
+    thickness: Tally,
     recorder: &'r mut dyn PlantRecorder,
     next_order: u64,
     next_heat: u64,
@@ -255,9 +301,26 @@ impl<'p, 'r> Sim<'p, 'r> {
             .collect();
         Sim {
             plant,
-            stock: vec![(0, 0.0); plant.material.len()],
+            stock: plant
+                .material
+                .iter()
+                .map(|m| OpenLot {
+                    number: 0,
+                    kg_left: 0.0,
+                    composition_wt_pct: m.composition_wt_pct.clone(),
+                })
+                .collect(),
             weighed: HashMap::new(),
-            chemistry: HashMap::new(),
+            heats: HashMap::new(),
+            // The plant was checked when read, optimiser charges included.
+            metallurgy: Metallurgy::new(plant)
+                .unwrap_or_else(|_| Metallurgy::without_charges(plant)),
+            heats_analysed: 0,
+            heats_out_of_spec: 0,
+            out_of_spec_by_reason: BTreeMap::new(),
+            rejected_kg: 0.0,
+            melt_loss_kg: BTreeMap::new(),
+            thickness: Tally::default(),
             recorder,
             next_order: 0,
             next_heat: 0,
@@ -374,23 +437,94 @@ impl<'p, 'r> Sim<'p, 'r> {
         }
     }
 
+    /// Receives the next lot of material `m`: its chemistry drawn around the nominal.
+    fn open_lot(&mut self, now: Seconds, m: usize) {
+        let material = &self.plant.material[m];
+        let mut composition = material.composition_wt_pct.clone();
+        if !material.composition_sd_wt_pct.is_empty() {
+            let nominal: f64 = composition.values().sum();
+            for (element, sd) in &material.composition_sd_wt_pct {
+                if let (Some(wt), Ok(n)) = (composition.get_mut(element), Normal::new(0.0, *sd)) {
+                    *wt = (*wt + n.sample(&mut self.rng)).max(0.0);
+                }
+            }
+            // The drawn elements trade places with the rest: the total stays the nominal.
+            let total: f64 = composition.values().sum();
+            if total > 0.0 {
+                composition
+                    .values_mut()
+                    .for_each(|wt| *wt *= nominal / total);
+            }
+        }
+        let lot = &mut self.stock[m];
+        lot.number += 1;
+        lot.kg_left = material.lot_kg;
+        lot.composition_wt_pct = composition;
+        self.recorder.material_received(
+            now,
+            &material.name,
+            lot.number,
+            material.lot_kg,
+            &lot.composition_wt_pct,
+        );
+    }
+
     /// Weighs a product charge from the open lots, opening (receiving) the next lot of a
-    /// material when one runs out.
+    /// material when one runs out. The weigh list is the optimiser's (grades with a spec) or
+    /// the grade's fixed bill.
     fn weigh(&mut self, now: Seconds, charge: &Charge) {
+        if charge.wash {
+            return;
+        }
         let grade = &self.plant.grade[charge.grade];
-        if charge.wash || grade.bill_kg_per_kg.is_empty() {
+        // Lots are opened before the optimiser looks at them.
+        let needed: Vec<usize> = if grade.spec.is_some() {
+            grade
+                .materials
+                .iter()
+                .filter_map(|n| self.plant.material.iter().position(|m| &m.name == n))
+                .collect()
+        } else {
+            grade
+                .bill_kg_per_kg
+                .keys()
+                .filter_map(|n| self.plant.material.iter().position(|m| &m.name == n))
+                .collect()
+        };
+        for m in needed {
+            if self.stock[m].kg_left <= 1e-9 {
+                self.open_lot(now, m);
+            }
+        }
+        let aims: Vec<(usize, f64)> = if grade.spec.is_some() {
+            let open: Vec<LotView> = self
+                .stock
+                .iter()
+                .map(|l| LotView {
+                    number: l.number,
+                    composition_wt_pct: &l.composition_wt_pct,
+                })
+                .collect();
+            self.metallurgy
+                .weigh_list(self.plant, charge.grade, &open)
+                .unwrap_or_default()
+        } else {
+            grade
+                .bill_kg_per_kg
+                .iter()
+                .filter_map(|(name, share)| {
+                    let m = self.plant.material.iter().position(|m| &m.name == name)?;
+                    Some((m, self.plant.lines.heat_kg * share))
+                })
+                .collect()
+        };
+        if aims.is_empty() {
             return;
         }
         let mut list = Vec::new();
         let mut element_kg: BTreeMap<String, f64> = BTreeMap::new();
-        let mut charged = 0.0;
-        for (name, share) in &grade.bill_kg_per_kg {
-            let Some(m) = self.plant.material.iter().position(|m| &m.name == name) else {
-                continue;
-            };
-            let material = &self.plant.material[m];
+        for (m, aim) in aims {
             // What the scale actually delivers: the aim plus the weighing error.
-            let aim = self.plant.lines.heat_kg * share;
             let sd = self.plant.batching.weighing_error_pct / 100.0 * aim;
             let error = if sd > 0.0 {
                 Normal::new(0.0, sd)
@@ -400,40 +534,100 @@ impl<'p, 'r> Sim<'p, 'r> {
                 0.0
             };
             let mut need = (aim + error).max(0.0);
-            charged += need;
             while need > 1e-9 {
-                if self.stock[m].1 <= 1e-9 {
-                    let lot = self.stock[m].0 + 1;
-                    self.stock[m] = (lot, material.lot_kg);
-                    self.recorder.material_received(
-                        now,
-                        &material.name,
-                        lot,
-                        material.lot_kg,
-                        &material.composition_wt_pct,
-                    );
+                if self.stock[m].kg_left <= 1e-9 {
+                    self.open_lot(now, m);
                 }
-                let take = need.min(self.stock[m].1);
-                self.stock[m].1 -= take;
+                let lot = &mut self.stock[m];
+                let take = need.min(lot.kg_left);
+                lot.kg_left -= take;
                 need -= take;
-                list.push((m, self.stock[m].0, take));
-                for (element, wt) in &material.composition_wt_pct {
+                list.push((m, lot.number, take));
+                for (element, wt) in &lot.composition_wt_pct {
                     *element_kg.entry(element.clone()).or_insert(0.0) += take * wt / 100.0;
                 }
             }
         }
-        let total = charged.max(f64::MIN_POSITIVE);
-        self.chemistry.insert(
+        self.heats.insert(
             charge.heat,
-            (
-                charged,
-                element_kg
-                    .into_iter()
-                    .map(|(e, kg)| (e, 100.0 * kg / total))
-                    .collect(),
-            ),
+            HeatRecord {
+                charged_total_kg: list.iter().map(|(_, _, kg)| kg).sum(),
+                charged_kg: element_kg,
+                liquid_from_s: now,
+                liquid_s: 0.0,
+                flake: None,
+                cast: None,
+            },
         );
         self.weighed.insert(charge.heat, list);
+    }
+
+    /// Melts and casts a product heat: flake, residue and losses.
+    fn cast_heat(&mut self, heat: u64) -> HeatOutput {
+        let Some(mut record) = self.heats.remove(&heat) else {
+            return HeatOutput {
+                flake_kg: self.plant.lines.heat_kg * self.plant.lines.flake_yield,
+                ..HeatOutput::default()
+            };
+        };
+        let melted = self
+            .metallurgy
+            .melt(&record.charged_kg, record.liquid_s, &mut self.rng);
+        // Without a melting model the plant's overall yield applies to every element.
+        let flake_fraction = match &self.plant.melting {
+            Some(m) => m.casting_yield,
+            None => self.plant.lines.flake_yield,
+        };
+        let flake_el: BTreeMap<String, f64> = melted
+            .melt_kg
+            .iter()
+            .map(|(e, kg)| (e.clone(), kg * flake_fraction))
+            .collect();
+        let residue_el: BTreeMap<String, f64> = record
+            .charged_kg
+            .iter()
+            .map(|(e, kg)| {
+                (
+                    e.clone(),
+                    (kg - flake_el.get(e).copied().unwrap_or(0.0)).max(0.0),
+                )
+            })
+            .collect();
+        // The flake is its elements (as the optimiser reckons a melt); what the certificates
+        // leave unlisted (a few hundredths of a per cent) is counted in the residue.
+        let flake_kg: f64 = flake_el.values().sum();
+        let residue_kg = (record.charged_total_kg - flake_kg).max(0.0);
+        let wt_pct = |m: &BTreeMap<String, f64>, total: f64| -> BTreeMap<String, f64> {
+            m.iter()
+                .map(|(e, kg)| {
+                    (
+                        e.clone(),
+                        if total > 0.0 { 100.0 * kg / total } else { 0.0 },
+                    )
+                })
+                .collect()
+        };
+        let flake_wt = wt_pct(&flake_el, flake_kg);
+        let residue_wt = wt_pct(&residue_el, residue_kg);
+        for (e, kg) in &melted.loss_kg {
+            *self.melt_loss_kg.entry(e.clone()).or_insert(0.0) += kg;
+        }
+        let cast = self.metallurgy.cast(self.plant, &mut self.rng);
+        if let Some((t, _)) = &cast {
+            self.thickness.record(*t);
+        }
+        let output = HeatOutput {
+            flake_kg,
+            flake_composition_wt_pct: flake_wt.clone(),
+            residue_kg,
+            residue_composition_wt_pct: residue_wt,
+            melt_loss_kg: melted.loss_kg,
+            thickness_mm: cast.as_ref().map(|c| c.0),
+        };
+        record.flake = Some((flake_kg, flake_wt));
+        record.cast = cast;
+        self.heats.insert(heat, record);
+        output
     }
 
     fn start_batching(&mut self, charge: Charge) {
@@ -441,6 +635,11 @@ impl<'p, 'r> Sim<'p, 'r> {
         let b = &self.plant.batching;
         let materials = if charge.wash {
             1
+        } else if let Some(list) = self.weighed.get(&charge.heat) {
+            // Each material of the weigh list is weighed once, from however many lots.
+            let mut seen: Vec<usize> = list.iter().map(|(m, _, _)| *m).collect();
+            seen.dedup();
+            seen.len() as u32
         } else {
             self.plant.grade[charge.grade].materials_per_heat
         };
@@ -591,6 +790,13 @@ impl<'p, 'r> Sim<'p, 'r> {
                     Phase::Cast => Some(Phase::Cool),
                     Phase::Cool => None,
                 };
+                if let Some(h) = self.heats.get_mut(&charge.heat) {
+                    match phase {
+                        Phase::Charge => h.liquid_from_s = now,
+                        Phase::Cast => h.liquid_s = now - h.liquid_from_s,
+                        _ => {}
+                    }
+                }
                 match next {
                     Some(p) => {
                         let d = self.phase_duration(p);
@@ -607,19 +813,12 @@ impl<'p, 'r> Sim<'p, 'r> {
                                 now,
                                 charge.heat,
                                 line,
-                                0.0,
-                                &BTreeMap::new(),
+                                &HeatOutput::default(),
                             );
                         } else {
                             l.heats += 1;
-                            let (charged, chemistry) = self
-                                .chemistry
-                                .get(&charge.heat)
-                                .cloned()
-                                .unwrap_or((self.plant.lines.heat_kg, BTreeMap::new()));
-                            let kg = charged * self.plant.lines.flake_yield;
-                            self.recorder
-                                .heat_finished(now, charge.heat, line, kg, &chemistry);
+                            let output = self.cast_heat(charge.heat);
+                            self.recorder.heat_finished(now, charge.heat, line, &output);
                             self.request_agv(now, charge, true);
                         }
                         self.try_start_heat(line, now);
@@ -686,16 +885,35 @@ impl<'p, 'r> Sim<'p, 'r> {
                     self.q.schedule_in(t, Event::Analysed(next));
                 }
                 self.wip.add(now, -1.0);
-                let charged = self
-                    .chemistry
-                    .get(&charge.heat)
-                    .map(|(kg, _)| *kg)
-                    .unwrap_or(self.plant.lines.heat_kg);
-                let kg = charged * self.plant.lines.flake_yield;
-                self.output_kg[charge.grade] += kg;
+                let record = self.heats.remove(&charge.heat);
+                let (kg, flake_wt_pct) = record.as_ref().and_then(|r| r.flake.clone()).unwrap_or((
+                    self.plant.lines.heat_kg * self.plant.lines.flake_yield,
+                    BTreeMap::new(),
+                ));
+                let report = self.metallurgy.analyse(
+                    self.plant,
+                    charge.grade,
+                    &flake_wt_pct,
+                    record.as_ref().and_then(|r| r.cast.as_ref()),
+                    &mut self.rng,
+                );
                 let grade = &self.plant.grade[charge.grade].name;
-                self.recorder.heat_released(now, charge.heat, grade, kg);
-                self.chemistry.remove(&charge.heat);
+                self.recorder
+                    .heat_analysed(now, charge.heat, grade, &report);
+                self.heats_analysed += 1;
+                if !report.passed() {
+                    // Held for QA: rework or downgrade, not delivered against the order.
+                    self.heats_out_of_spec += 1;
+                    self.rejected_kg += kg;
+                    let reason = report.failures[0]
+                        .split(' ')
+                        .next()
+                        .unwrap_or("")
+                        .to_string();
+                    *self.out_of_spec_by_reason.entry(reason).or_insert(0) += 1;
+                    return;
+                }
+                self.output_kg[charge.grade] += kg;
                 let month = ((now - self.measure_from_s) / MONTH_S).floor().max(0.0) as usize;
                 if self.monthly_kg.len() <= month {
                     self.monthly_kg.resize(month + 1, 0.0);
@@ -721,6 +939,13 @@ impl<'p, 'r> Sim<'p, 'r> {
         self.flow_time = Tally::default();
         self.output_kg.iter_mut().for_each(|kg| *kg = 0.0);
         self.monthly_kg.clear();
+        self.heats_analysed = 0;
+        self.heats_out_of_spec = 0;
+        self.out_of_spec_by_reason.clear();
+        self.rejected_kg = 0.0;
+        self.melt_loss_kg.clear();
+        self.thickness = Tally::default();
+        self.metallurgy.stats = ChargeStats::default();
         self.measure_from_s = now;
     }
 }
@@ -834,6 +1059,17 @@ pub fn run_replication_with(
         mean_lead_time_h: sim.lead_time.mean(),
         mean_flow_time_h: sim.flow_time.mean(),
         backlog_heats,
+        heats_analysed: sim.heats_analysed,
+        heats_out_of_spec: sim.heats_out_of_spec,
+        out_of_spec_by_reason: sim.out_of_spec_by_reason.clone(),
+        rejected_t: sim.rejected_kg / 1000.0,
+        melt_loss_kg_by_element: sim.melt_loss_kg.clone(),
+        mean_thickness_mm: if sim.thickness.count() > 0 {
+            sim.thickness.mean()
+        } else {
+            0.0
+        },
+        charges: sim.metallurgy.stats,
         events: sim.q.events_processed(),
     }
 }

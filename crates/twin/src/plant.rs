@@ -7,6 +7,10 @@ use rand_distr::{Distribution, Exp, LogNormal, Triangular};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+use lodestone_alloy::melt_loss::VapourPressure;
+use lodestone_alloy::Grade as AlloyGrade;
+use lodestone_chem::Element;
+
 use crate::error::{Result, TwinError};
 
 /// A random duration, in seconds.
@@ -165,6 +169,83 @@ pub struct Grade {
     /// it the run tracks no raw-material lots.
     #[serde(default)]
     pub bill_kg_per_kg: BTreeMap<String, f64>,
+    /// The grade's specification in the alloy plan format (`aim_wt_pct`, `quality`, `rules`,
+    /// …). With it each charge is computed by the alloy optimiser from the open lots of
+    /// `materials` at least cost, and the lab judges every heat against it.
+    #[serde(default)]
+    pub spec: Option<AlloyGrade>,
+    /// Materials the optimiser may charge for this grade (names of `[[material]]`); needed
+    /// with `spec`.
+    #[serde(default)]
+    pub materials: Vec<String>,
+}
+
+/// A normally distributed quantity (truncated at 0).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Spread {
+    /// Mean.
+    pub mean: f64,
+    /// Standard deviation.
+    pub sd: f64,
+}
+
+impl Spread {
+    fn check(&self, field: &str, allowed_mean: &str) -> Result<()> {
+        positive(&format!("{field}.mean"), self.mean, allowed_mean)?;
+        if !(self.sd >= 0.0 && self.sd.is_finite()) {
+            return Err(TwinError::invalid(
+                &format!("{field}.sd"),
+                self.sd,
+                "a standard deviation ≥ 0",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Draws a value, never below 0.
+    pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {
+        if self.sd <= 0.0 {
+            return self.mean;
+        }
+        rand_distr::Normal::new(self.mean, self.sd)
+            .map(|d| d.sample(rng))
+            .unwrap_or(self.mean)
+            .max(0.0)
+    }
+}
+
+/// The melting model: losses of each heat by oxidation (oxygen picked up) and evaporation
+/// (while the melt is liquid), from the alloy crate's melt-loss model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Melting {
+    /// Melt temperature, K.
+    pub temperature_k: f64,
+    /// Free melt surface, m².
+    pub melt_area_m2: f64,
+    /// Oxygen picked up per heat, wt% of the melt (heat to heat).
+    pub oxygen_pickup_wt_pct: Spread,
+    /// Raoultian activity coefficient of each volatile element in the melt (vapour pressures
+    /// from Alcock et al. 1984); elements not listed do not evaporate.
+    #[serde(default)]
+    pub activity_coefficient: BTreeMap<String, f64>,
+    /// Gas-side mass-transfer coefficient under an argon backfill, m/s; absent: vacuum.
+    #[serde(default)]
+    pub gas_mass_transfer_m_per_s: Option<f64>,
+    /// Flake per kg of melt poured; the rest is skull and off-size flake.
+    pub casting_yield: f64,
+}
+
+/// The strip-casting model: each heat's mean flake thickness and, from it, cooling and
+/// microstructure (the alloy crate's strip-caster model).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Casting {
+    /// Heat transfer coefficient flake–wheel, W/(m²·K).
+    pub h_w_per_m2k: f64,
+    /// Mean flake thickness of a heat, mm (heat to heat).
+    pub thickness_mm: Spread,
 }
 
 /// A raw material, delivered in lots of a fixed size; the next lot is opened when one is used
@@ -176,8 +257,15 @@ pub struct Material {
     pub name: String,
     /// kg per delivered lot.
     pub lot_kg: f64,
-    /// Certificate chemistry, wt%.
+    /// Certificate chemistry, wt% (the nominal of every lot).
     pub composition_wt_pct: BTreeMap<String, f64>,
+    /// Lot-to-lot standard deviation of elements of the chemistry, wt%; each lot received is
+    /// drawn around the nominal and its certificate carries what was drawn.
+    #[serde(default)]
+    pub composition_sd_wt_pct: BTreeMap<String, f64>,
+    /// Price per kg (any currency) for the optimiser's least-cost charge.
+    #[serde(default)]
+    pub price_per_kg: f64,
 }
 
 /// Automated batching stations.
@@ -249,6 +337,10 @@ pub struct Lab {
     pub analysts: usize,
     /// Sample preparation and analysis per heat.
     pub analysis: Duration,
+    /// Relative standard deviation of each measurement (ICP-OES, thickness gauge), % of the
+    /// value.
+    #[serde(default)]
+    pub analytical_sd_rel_pct: f64,
 }
 
 /// A whole plant.
@@ -275,6 +367,12 @@ pub struct Plant {
     /// Raw materials (for lot tracking and heat chemistry).
     #[serde(default)]
     pub material: Vec<Material>,
+    /// Melt-loss model; absent: flake = charge × `lines.flake_yield`.
+    #[serde(default)]
+    pub melting: Option<Melting>,
+    /// Casting model; absent: no flake thickness or microstructure.
+    #[serde(default)]
+    pub casting: Option<Casting>,
 }
 
 impl Default for SimulationSettings {
@@ -388,6 +486,70 @@ impl Plant {
                     "at most 100 wt%",
                 ));
             }
+            for element in m.composition_wt_pct.keys() {
+                element_symbol(&format!("{field}.composition_wt_pct.{element}"), element)?;
+            }
+            for (element, sd) in &m.composition_sd_wt_pct {
+                let f = format!("{field}.composition_sd_wt_pct.{element}");
+                if !m.composition_wt_pct.contains_key(element) {
+                    return Err(TwinError::invalid(
+                        &f,
+                        format!("'{element}'"),
+                        "an element of the material's composition_wt_pct",
+                    ));
+                }
+                if !(*sd >= 0.0 && *sd <= 10.0) {
+                    return Err(TwinError::invalid(
+                        &f,
+                        sd,
+                        "a standard deviation of 0–10 wt%",
+                    ));
+                }
+            }
+            if !(m.price_per_kg >= 0.0 && m.price_per_kg.is_finite()) {
+                return Err(TwinError::invalid(
+                    &format!("{field}.price_per_kg"),
+                    m.price_per_kg,
+                    "a price ≥ 0",
+                ));
+            }
+        }
+        for (i, g) in self.grade.iter().enumerate() {
+            let Some(spec) = &g.spec else {
+                if !g.materials.is_empty() {
+                    return Err(TwinError::invalid(
+                        &format!("grade[{i}].materials"),
+                        format!("{:?}", g.materials),
+                        "a list only together with [grade.spec] (the optimiser's target)",
+                    ));
+                }
+                continue;
+            };
+            spec.validate()
+                .map_err(|e| TwinError::invalid(&format!("grade[{i}].spec"), "", &e.to_string()))?;
+            if !g.bill_kg_per_kg.is_empty() {
+                return Err(TwinError::invalid(
+                    &format!("grade[{i}].bill_kg_per_kg"),
+                    "given with [grade.spec]",
+                    "either a fixed bill or a spec for the optimiser, not both",
+                ));
+            }
+            if g.materials.is_empty() {
+                return Err(TwinError::invalid(
+                    &format!("grade[{i}].materials"),
+                    "[]",
+                    "the [[material]] names the optimiser may charge",
+                ));
+            }
+            for (j, name) in g.materials.iter().enumerate() {
+                if !self.material.iter().any(|m| &m.name == name) {
+                    return Err(TwinError::invalid(
+                        &format!("grade[{i}].materials[{j}]"),
+                        format!("'{name}'"),
+                        "a material defined in [[material]]",
+                    ));
+                }
+            }
         }
         for (i, g) in self.grade.iter().enumerate() {
             if g.bill_kg_per_kg.is_empty() {
@@ -480,6 +642,82 @@ impl Plant {
         }
         count("lab.analysts", self.lab.analysts)?;
         self.lab.analysis.check("lab.analysis")?;
+        if !(0.0..=20.0).contains(&self.lab.analytical_sd_rel_pct) {
+            return Err(TwinError::invalid(
+                "lab.analytical_sd_rel_pct",
+                self.lab.analytical_sd_rel_pct,
+                "a relative standard deviation of 0–20 %",
+            ));
+        }
+        if let Some(m) = &self.melting {
+            positive(
+                "melting.temperature_k",
+                m.temperature_k,
+                "a temperature > 0 K",
+            )?;
+            if !(m.melt_area_m2 >= 0.0 && m.melt_area_m2.is_finite()) {
+                return Err(TwinError::invalid(
+                    "melting.melt_area_m2",
+                    m.melt_area_m2,
+                    "an area ≥ 0 m²",
+                ));
+            }
+            m.oxygen_pickup_wt_pct
+                .check("melting.oxygen_pickup_wt_pct", "a pickup > 0 wt%")?;
+            for (element, gamma) in &m.activity_coefficient {
+                let field = format!("melting.activity_coefficient.{element}");
+                let e = element_symbol(&field, element)?;
+                if VapourPressure::alcock_1984(e).is_none() {
+                    return Err(TwinError::invalid(
+                        &field,
+                        format!("'{element}'"),
+                        "an element with a vapour pressure in Alcock et al. 1984 (Y, La, Ce, Pr, Nd, Gd, Tb, Dy, Ho, Al, Fe, Co, Ni, Cu, Ga)",
+                    ));
+                }
+                positive(&field, *gamma, "an activity coefficient > 0")?;
+            }
+            if let Some(k) = m.gas_mass_transfer_m_per_s {
+                positive(
+                    "melting.gas_mass_transfer_m_per_s",
+                    k,
+                    "a mass-transfer coefficient > 0 m/s",
+                )?;
+            }
+            if !(m.casting_yield > 0.0 && m.casting_yield <= 1.0) {
+                return Err(TwinError::invalid(
+                    "melting.casting_yield",
+                    m.casting_yield,
+                    "a fraction in (0, 1]",
+                ));
+            }
+        }
+        if let Some(c) = &self.casting {
+            positive(
+                "casting.h_w_per_m2k",
+                c.h_w_per_m2k,
+                "a heat transfer coefficient > 0 W/(m²·K)",
+            )?;
+            c.thickness_mm
+                .check("casting.thickness_mm", "a thickness > 0 mm")?;
+            if c.thickness_mm.mean > 5.0 {
+                return Err(TwinError::invalid(
+                    "casting.thickness_mm.mean",
+                    c.thickness_mm.mean,
+                    "a strip-cast flake thickness of at most 5 mm",
+                ));
+            }
+        }
+        crate::metallurgy::check_charges(self)?;
         Ok(())
     }
+}
+
+fn element_symbol(field: &str, symbol: &str) -> Result<Element> {
+    Element::from_symbol(symbol).map_err(|_| {
+        TwinError::invalid(
+            field,
+            format!("'{symbol}'"),
+            "an element symbol (Nd, Fe, B, …)",
+        )
+    })
 }

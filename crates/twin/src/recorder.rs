@@ -2,6 +2,7 @@
 //! (the MES, a log, a test). The twin defines it and never depends on the MES: an
 //! implementation maps simulation seconds to calendar time and heats to lots.
 
+use serde::Serialize;
 use std::collections::BTreeMap;
 
 use crate::engine::Seconds;
@@ -46,23 +47,61 @@ pub trait PlantRecorder {
     ) {
     }
 
-    /// Heat `heat` finished casting and cooling: `flake_kg` of flake in drums (0 for a wash
-    /// heat), with the chemistry of its charge (empty without material tracking).
-    fn heat_finished(
-        &mut self,
-        _at_s: Seconds,
-        _heat: u64,
-        _line: usize,
-        _flake_kg: f64,
-        _composition_wt_pct: &BTreeMap<String, f64>,
-    ) {
-    }
+    /// Heat `heat` finished casting and cooling (a wash heat has no flake).
+    fn heat_finished(&mut self, _at_s: Seconds, _heat: u64, _line: usize, _output: &HeatOutput) {}
 
-    /// The lab finished heat `heat`'s sample; the flake is released to finished goods.
-    fn heat_released(&mut self, _at_s: Seconds, _heat: u64, _grade: &str, _flake_kg: f64) {}
+    /// The lab finished heat `heat`'s sample: its results and verdict. A heat that passes is
+    /// released to finished goods; one that fails is held for QA.
+    fn heat_analysed(&mut self, _at_s: Seconds, _heat: u64, _grade: &str, _report: &LabReport) {}
 
     /// `line` entered `state`.
     fn line_state(&mut self, _at_s: Seconds, _line: usize, _state: LineState) {}
+}
+
+/// What a heat made.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct HeatOutput {
+    /// Flake in drums, kg (0 for a wash heat).
+    pub flake_kg: f64,
+    /// Flake chemistry, wt% (empty without material tracking).
+    pub flake_composition_wt_pct: BTreeMap<String, f64>,
+    /// Everything else that left the charge, kg: melt loss (dross, condensate), skull and
+    /// off-size flake.
+    pub residue_kg: f64,
+    /// Its chemistry, wt%.
+    pub residue_composition_wt_pct: BTreeMap<String, f64>,
+    /// Of the residue, what the melt-loss model says was oxidised or evaporated, kg per
+    /// element.
+    pub melt_loss_kg: BTreeMap<String, f64>,
+    /// Mean flake thickness, mm, when the plant has a casting model.
+    pub thickness_mm: Option<f64>,
+}
+
+/// One measured property of a sample.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LabResult {
+    /// Element symbol (wt%) or a named property (`thickness`, `columnar`).
+    pub property: String,
+    /// Measured value.
+    pub value: f64,
+    /// Unit.
+    pub unit: &'static str,
+}
+
+/// The lab's report on a heat.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct LabReport {
+    /// Results.
+    pub results: Vec<LabResult>,
+    /// Why the heat is out of specification, one line each; empty when it passes.
+    pub failures: Vec<String>,
+}
+
+impl LabReport {
+    /// True when the heat meets its specification.
+    pub fn passed(&self) -> bool {
+        self.failures.is_empty()
+    }
 }
 
 /// A recorder that records nothing (capacity studies).

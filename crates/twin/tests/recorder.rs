@@ -3,7 +3,7 @@
 
 use lodestone_twin::model::{run_replication, run_replication_with, LineState};
 use lodestone_twin::plant::Plant;
-use lodestone_twin::recorder::PlantRecorder;
+use lodestone_twin::recorder::{HeatOutput, LabReport, PlantRecorder};
 use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Default)]
@@ -13,6 +13,8 @@ struct Log {
     started: BTreeMap<u64, (Option<u64>, usize, String, f64)>,
     finished: BTreeMap<u64, (usize, f64, f64)>,
     released: BTreeMap<u64, (String, f64, f64)>,
+    consumed: BTreeMap<u64, f64>,
+    failed: u64,
     states: BTreeMap<usize, Vec<(f64, LineState)>>,
     last_t: f64,
 }
@@ -43,16 +45,15 @@ impl PlantRecorder for Log {
             .insert(heat, (order, line, grade.into(), at))
             .is_none());
     }
-    fn heat_finished(
-        &mut self,
-        at: f64,
-        heat: u64,
-        line: usize,
-        kg: f64,
-        composition: &BTreeMap<String, f64>,
-    ) {
+    fn material_consumed(&mut self, at: f64, heat: u64, _material: &str, _lot: u64, kg: f64) {
+        self.tick(at);
+        *self.consumed.entry(heat).or_default() += kg;
+    }
+    fn heat_finished(&mut self, at: f64, heat: u64, line: usize, output: &HeatOutput) {
+        let kg = output.flake_kg;
         if kg > 0.0 {
-            // Product heats carry the blend of their charge: N52 ≈ 23.3 % Nd.
+            let composition = &output.flake_composition_wt_pct;
+            // Product heats carry the chemistry of their charge after melt loss.
             assert!(
                 composition["Nd"] > 18.0 && composition["Fe"] > 55.0,
                 "{composition:?}"
@@ -60,6 +61,18 @@ impl PlantRecorder for Log {
             if self.started[&heat].2 == "N52" {
                 self.nd_by_heat.push(composition["Nd"]);
             }
+            // Mass balance of the heat: what was weighed in is flake plus residue, and the
+            // modelled melt loss is part of the residue.
+            let charged = self.consumed[&heat];
+            assert!(
+                (output.flake_kg + output.residue_kg - charged).abs() < 1e-6 * charged,
+                "heat {heat}: {} + {} vs {charged}",
+                output.flake_kg,
+                output.residue_kg
+            );
+            let loss: f64 = output.melt_loss_kg.values().sum();
+            assert!(loss > 0.0 && loss < output.residue_kg, "{loss}");
+            assert!(output.thickness_mm.is_some_and(|t| t > 0.2 && t < 0.5));
         }
         self.tick(at);
         let (_, started_line, _, started_at) = &self.started[&heat];
@@ -67,12 +80,17 @@ impl PlantRecorder for Log {
         assert!(at > *started_at);
         self.finished.insert(heat, (line, kg, at));
     }
-    fn heat_released(&mut self, at: f64, heat: u64, grade: &str, kg: f64) {
+    fn heat_analysed(&mut self, at: f64, heat: u64, grade: &str, report: &LabReport) {
         self.tick(at);
-        let (_, finished_kg, finished_at) = self.finished[&heat];
-        assert!(at > finished_at && kg == finished_kg && kg > 0.0);
+        let (_, kg, finished_at) = self.finished[&heat];
+        assert!(at > finished_at && kg > 0.0);
         assert_eq!(self.started[&heat].2, grade);
-        self.released.insert(heat, (grade.into(), kg, at));
+        assert!(report.results.iter().any(|r| r.property == "Nd"));
+        if report.passed() {
+            self.released.insert(heat, (grade.into(), kg, at));
+        } else {
+            self.failed += 1;
+        }
     }
     fn line_state(&mut self, at: f64, line: usize, state: LineState) {
         self.tick(at);
@@ -130,9 +148,13 @@ fn a_month_of_the_reference_plant_is_reported_completely_and_consistently() {
         "{}",
         unfinished.len()
     );
-    // Weighing error makes heats of one grade differ a little: 0.2 % of 187 kg of PrNd metal
-    // (74.8 % Nd) in a 600 kg charge gives σ(Nd) ≈ 0.37 × (74.8 − 23.3) / 600 ≈ 0.032 wt%; the
-    // 376 kg of Fe (0.75 kg) adds ≈ 0.029 wt%: ≈ 0.043 wt% together.
+    // Heats out of specification are held, not delivered: an occasional few.
+    assert_eq!(log.failed, r.heats_out_of_spec);
+    let rate = r.heats_out_of_spec as f64 / r.heats_analysed as f64;
+    assert!(rate > 0.001 && rate < 0.08, "out-of-spec rate {rate}");
+    // The optimiser aims every N52 heat at Nd 23.10 wt% (the grade's spec in the reference
+    // plant) after the predicted melt loss; weighing error, lots opened mid-heat and the loss
+    // of each heat spread them by a few hundredths, well inside the ±0.154 wt% band.
     let n = log.nd_by_heat.len() as f64;
     let mean = log.nd_by_heat.iter().sum::<f64>() / n;
     let sd = (log
@@ -142,8 +164,8 @@ fn a_month_of_the_reference_plant_is_reported_completely_and_consistently() {
         .sum::<f64>()
         / (n - 1.0))
         .sqrt();
-    assert!((mean - 23.34).abs() < 0.05, "N52 Nd mean {mean}");
-    assert!(sd > 0.03 && sd < 0.06, "N52 Nd sd {sd}");
+    assert!((mean - 23.10).abs() < 0.02, "N52 Nd mean {mean}");
+    assert!(sd > 0.005 && sd < 0.08, "N52 Nd sd {sd}");
     // Every line reported its states; down time matches the statistics.
     assert_eq!(log.states.len(), plant.lines.count);
     for (line, states) in &log.states {

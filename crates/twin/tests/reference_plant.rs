@@ -61,9 +61,11 @@ fn demand_above_capacity_leaves_a_backlog_and_output_at_capacity() {
     }
     let r = run_replication(&plant, 3);
     assert!(r.backlog_heats > 1000, "{}", r.backlog_heats);
-    // 22 lines × ~0.96 availability × 8,760 h / ~1.7 h per heat × 0.591 t ≈ 64 kt/yr.
+    // The lab limits first: 6 analysts × 3,600 s / 2,000 s mean analysis = 10.8 heats/h ×
+    // 8,760 h × ≈ 0.594 t ≈ 56 kt/yr, less the heats held out of specification (the lines
+    // could make ≈ 64 kt/yr: 22 × ~0.96 availability × 8,760 h / ~1.7 h per heat × 0.594 t).
     assert!(
-        r.output_t_per_yr > 55_000.0 && r.output_t_per_yr < 75_000.0,
+        r.output_t_per_yr > 50_000.0 && r.output_t_per_yr < 58_000.0,
         "{}",
         r.output_t_per_yr
     );
@@ -122,18 +124,43 @@ fn bad_plant_files_name_the_field() {
         ),
         ("[lab]", "[laboratory]", "unknown field `laboratory`"),
         (
-            "\"Cu\" = 0.0015, \"Fe\" = 0.6275",
-            "\"Cu\" = 0.0015, \"Fe\" = 0.7275",
-            "grade[0].bill_kg_per_kg: shares adding up to 1.1000",
+            "materials = [\"PrNd-metal\", \"Nd-metal\", \"Fe\"",
+            "materials = [\"PrNd-metal\", \"Nd-metall\", \"Fe\"",
+            "grade[0].materials[1]: 'Nd-metall' is not allowed; expected a material defined",
         ),
         (
-            "\"Co\" = 0.010, \"Cu\"",
-            "\"Cobalt\" = 0.010, \"Cu\"",
-            "grade[0].bill_kg_per_kg.Cobalt: 'Cobalt' is not allowed; expected a material defined",
+            "Nd = 23.10, Pr = 6.90,",
+            "Nd = 23.10, Pr = -6.90,",
+            "grade[0].spec",
         ),
-        ("lot_kg = 5000.0", "lot_kg = 0.0", "material[1].lot_kg"),
         (
-            "weighing_error_pct = 0.2",
+            "Nd = 23.10, Pr = 6.90, B = 0.92, Co = 1.00, Cu = 0.15, Ga = 0.25",
+            "Nd = 23.10, Pr = 6.90, B = 0.92, Co = 1.00, Cu = 0.15, Ga = 0.25, Zr = 0.10",
+            "grade[0].spec: 'N52' from materials",
+        ),
+        (
+            "casting_yield = 0.99",
+            "casting_yield = 1.5",
+            "melting.casting_yield: 1.5",
+        ),
+        (
+            "{ Nd = 0.3, Pr = 0.3, Dy = 0.3 }",
+            "{ Nd = 0.3, Pr = 0.3, B = 0.3 }",
+            "melting.activity_coefficient.B: 'B' is not allowed",
+        ),
+        (
+            "thickness_mm = { mean = 0.34, sd = 0.02 }",
+            "thickness_mm = { mean = 0.34, sd = -0.02 }",
+            "casting.thickness_mm.sd",
+        ),
+        (
+            "{ B = 19.6, Fe = 80.0, Al = 0.2 }",
+            "{ B = 19.6, Fe = 80.0, Xx = 0.2 }",
+            "material[3].composition_wt_pct.Xx: 'Xx' is not allowed; expected an element symbol",
+        ),
+        ("lot_kg = 5000.0", "lot_kg = 0.0", "material[2].lot_kg"),
+        (
+            "weighing_error_pct = 0.1",
             "weighing_error_pct = -1.0",
             "batching.weighing_error_pct: -1",
         ),
