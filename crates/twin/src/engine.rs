@@ -252,6 +252,8 @@ impl Tally {
 /// busy and queue-length statistics.
 pub struct Resource<J> {
     capacity: usize,
+    /// Servers staffed now (≤ capacity): off shift it is 0 and no job starts.
+    staffed: usize,
     busy: usize,
     queue: VecDeque<(Seconds, J)>,
     busy_stat: TimeWeighted,
@@ -273,6 +275,7 @@ impl<J> Resource<J> {
     pub fn new(capacity: usize, now_s: Seconds) -> Self {
         Resource {
             capacity: capacity.max(1),
+            staffed: capacity.max(1),
             busy: 0,
             queue: VecDeque::new(),
             busy_stat: TimeWeighted::new(now_s, 0.0),
@@ -283,7 +286,7 @@ impl<J> Resource<J> {
 
     /// Asks for a server for `job` at `now_s`.
     pub fn request(&mut self, now_s: Seconds, job: J) -> Request<J> {
-        if self.busy < self.capacity {
+        if self.busy < self.staffed {
             self.busy += 1;
             self.busy_stat.set(now_s, self.busy as f64);
             self.wait.record(0.0);
@@ -297,6 +300,12 @@ impl<J> Resource<J> {
 
     /// Frees a server at `now_s`; returns the next waiting job, which now holds the server.
     pub fn release(&mut self, now_s: Seconds) -> Option<J> {
+        if self.busy > self.staffed {
+            // Off shift: the server stops once its job is done.
+            self.busy -= 1;
+            self.busy_stat.set(now_s, self.busy as f64);
+            return None;
+        }
         match self.queue.pop_front() {
             Some((since, job)) => {
                 self.queue_stat.set(now_s, self.queue.len() as f64);
@@ -309,6 +318,35 @@ impl<J> Resource<J> {
                 None
             }
         }
+    }
+
+    /// Queues a job ahead of every waiting job (a priority request); it starts at once if a
+    /// server is free.
+    pub fn request_first(&mut self, now_s: Seconds, job: J) -> Request<J> {
+        if self.busy < self.staffed {
+            return self.request(now_s, job);
+        }
+        self.queue.push_front((now_s, job));
+        self.queue_stat.set(now_s, self.queue.len() as f64);
+        Request::Queued
+    }
+
+    /// Sets the servers staffed at `now_s` (a shift change), at most the capacity. Jobs in
+    /// progress finish; when servers come on, waiting jobs start and are returned.
+    pub fn set_staffed(&mut self, now_s: Seconds, staffed: usize) -> Vec<J> {
+        self.staffed = staffed.min(self.capacity);
+        let mut started = Vec::new();
+        while self.busy < self.staffed {
+            let Some((since, job)) = self.queue.pop_front() else {
+                break;
+            };
+            self.busy += 1;
+            self.wait.record(now_s - since);
+            started.push(job);
+        }
+        self.busy_stat.set(now_s, self.busy as f64);
+        self.queue_stat.set(now_s, self.queue.len() as f64);
+        started
     }
 
     /// Servers in use.
@@ -382,6 +420,22 @@ mod tests {
         assert!((r.waits().mean() - 1.0).abs() < 1e-12);
         // Queue length: 1 on [1,2), 2 on [2,2)… 1 on [2,4), 0 after: integral 1 + 2 = 3 over 6 s.
         assert!((r.mean_queue(6.0) - 0.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn off_shift_no_job_starts_and_jobs_wait_for_the_next_shift() {
+        let mut r = Resource::new(2, 0.0);
+        assert_eq!(r.request(0.0, 'a'), Request::Granted('a'));
+        // Shift ends at 1: 'a' finishes, nothing new starts.
+        assert!(r.set_staffed(1.0, 0).is_empty());
+        assert_eq!(r.request(2.0, 'b'), Request::Queued);
+        assert_eq!(r.request_first(2.5, 'c'), Request::Queued);
+        assert_eq!(r.release(3.0), None);
+        assert_eq!(r.busy(), 0);
+        // Next shift at 10: both servers on; the priority job 'c' goes first.
+        assert_eq!(r.set_staffed(10.0, 5), vec!['c', 'b']);
+        assert_eq!(r.busy(), 2);
+        assert!((r.waits().mean() - (0.0 + 7.5 + 8.0) / 3.0).abs() < 1e-12);
     }
 
     #[test]

@@ -14,7 +14,7 @@ use lodestone_alloy::casting::Microstructure;
 
 use crate::engine::{EventQueue, Request, Resource, Seconds, Tally, TimeWeighted};
 use crate::metallurgy::{ChargeStats, LotView, Metallurgy};
-use crate::plant::{Duration, Plant};
+use crate::plant::{staffed_at, AgvDispatch, Duration, Plant};
 use crate::recorder::{HeatOutput, NoRecorder, PlantRecorder};
 
 const DAY_S: f64 = 86_400.0;
@@ -115,13 +115,30 @@ struct Order {
     released_s: Seconds,
 }
 
+/// A resource worked in shifts.
+#[derive(Debug, Clone, Copy)]
+enum Crew {
+    Batching,
+    Lab,
+}
+
 enum Event {
     MonthStart,
+    /// A crew comes on (true) or goes off shift.
+    Shift(Crew, bool),
+    /// A vehicle finished charging.
+    AgvCharged,
     WarmupEnd,
     BatchDone(Charge),
     Delivered(Charge),
-    PhaseDone { line: usize, generation: u64 },
-    Failure { line: usize, generation: u64 },
+    PhaseDone {
+        line: usize,
+        generation: u64,
+    },
+    Failure {
+        line: usize,
+        generation: u64,
+    },
     Repaired(usize),
     MaintenanceDue(usize),
     MaintenanceDone(usize),
@@ -207,6 +224,8 @@ pub struct Replication {
     pub mean_thickness_mm: f64,
     /// The charge optimiser's work.
     pub charges: ChargeStats,
+    /// AGV battery charges.
+    pub agv_charges: u64,
     /// Events processed.
     pub events: u64,
 }
@@ -243,6 +262,8 @@ struct Sim<'p, 'r> {
     heats: HashMap<u64, HeatRecord>,
     metallurgy: Metallurgy,
     heats_analysed: u64,
+    agv_trips: u64,
+    agv_charges: u64,
     heats_out_of_spec: u64,
     out_of_spec_by_reason: BTreeMap<String, u64>,
     rejected_kg: f64,
@@ -316,6 +337,8 @@ impl<'p, 'r> Sim<'p, 'r> {
             metallurgy: Metallurgy::new(plant)
                 .unwrap_or_else(|_| Metallurgy::without_charges(plant)),
             heats_analysed: 0,
+            agv_trips: 0,
+            agv_charges: 0,
             heats_out_of_spec: 0,
             out_of_spec_by_reason: BTreeMap::new(),
             rejected_kg: 0.0,
@@ -651,8 +674,52 @@ impl<'p, 'r> Sim<'p, 'r> {
     }
 
     fn request_agv(&mut self, now: Seconds, charge: Charge, to_store: bool) {
-        if let Request::Granted(job) = self.agv.request(now, (charge, to_store)) {
+        let first = !to_store && self.plant.agv.dispatch == AgvDispatch::DeliveriesFirst;
+        let request = if first {
+            self.agv.request_first(now, (charge, to_store))
+        } else {
+            self.agv.request(now, (charge, to_store))
+        };
+        if let Request::Granted(job) = request {
             self.start_trip(job);
+        }
+    }
+
+    /// A vehicle finished a trip: it charges if its battery is due, else takes the next job.
+    fn agv_trip_done(&mut self, now: Seconds) {
+        self.agv_trips += 1;
+        if let (Some(every), Some(charge)) =
+            (self.plant.agv.charge_every_trips, &self.plant.agv.charge)
+        {
+            // Vehicles are pooled: every `every`-th trip of the fleet sends one to charge.
+            if self.agv_trips % every as u64 == 0 {
+                self.agv_charges += 1;
+                let t = charge.sample(&mut self.rng);
+                self.q.schedule_in(t, Event::AgvCharged);
+                return;
+            }
+        }
+        if let Some(next) = self.agv.release(now) {
+            self.start_trip(next);
+        }
+    }
+
+    /// The crew of a resource comes on or goes off shift.
+    fn shift(&mut self, now: Seconds, crew: Crew, on: bool) {
+        match crew {
+            Crew::Batching => {
+                let n = if on { self.plant.batching.stations } else { 0 };
+                for charge in self.batching.set_staffed(now, n) {
+                    self.start_batching(charge);
+                }
+            }
+            Crew::Lab => {
+                let n = if on { self.plant.lab.analysts } else { 0 };
+                for charge in self.lab.set_staffed(now, n) {
+                    let t = self.plant.lab.analysis.sample(&mut self.rng);
+                    self.q.schedule_in(t, Event::Analysed(charge));
+                }
+            }
         }
     }
 
@@ -759,6 +826,15 @@ impl<'p, 'r> Sim<'p, 'r> {
                 }
             }
             Event::WarmupEnd => self.reset_stats(now),
+            Event::Shift(crew, on) => {
+                self.shift(now, crew, on);
+                self.q.schedule_in(DAY_S, Event::Shift(crew, on));
+            }
+            Event::AgvCharged => {
+                if let Some(next) = self.agv.release(now) {
+                    self.start_trip(next);
+                }
+            }
             Event::BatchDone(charge) => {
                 if let Some(next) = self.batching.release(now) {
                     self.start_batching(next);
@@ -766,9 +842,7 @@ impl<'p, 'r> Sim<'p, 'r> {
                 self.request_agv(now, charge, false);
             }
             Event::Delivered(charge) => {
-                if let Some(next) = self.agv.release(now) {
-                    self.start_trip(next);
-                }
+                self.agv_trip_done(now);
                 let line = charge.line;
                 self.lines[line].charge_on_the_way = false;
                 self.lines[line].buffer.push_back(charge);
@@ -871,9 +945,7 @@ impl<'p, 'r> Sim<'p, 'r> {
                 self.try_start_heat(line, now);
             }
             Event::AtStore(charge) => {
-                if let Some(next) = self.agv.release(now) {
-                    self.start_trip(next);
-                }
+                self.agv_trip_done(now);
                 if let Request::Granted(c) = self.lab.request(now, charge) {
                     let t = self.plant.lab.analysis.sample(&mut self.rng);
                     self.q.schedule_in(t, Event::Analysed(c));
@@ -940,6 +1012,7 @@ impl<'p, 'r> Sim<'p, 'r> {
         self.output_kg.iter_mut().for_each(|kg| *kg = 0.0);
         self.monthly_kg.clear();
         self.heats_analysed = 0;
+        self.agv_charges = 0;
         self.heats_out_of_spec = 0;
         self.out_of_spec_by_reason.clear();
         self.rejected_kg = 0.0;
@@ -977,6 +1050,22 @@ pub fn run_replication_with(
     sim.q.schedule_at(0.0, Event::MonthStart);
     if warmup_s > 0.0 {
         sim.q.schedule_at(warmup_s, Event::WarmupEnd);
+    }
+    for (crew, window) in [
+        (Crew::Batching, plant.batching.staffed_h),
+        (Crew::Lab, plant.lab.staffed_h),
+    ] {
+        if let Some(window) = window {
+            // Time 0 is midnight: start off shift unless the window covers it, then change
+            // at the window's ends every day.
+            if !staffed_at(window, 0.0) {
+                sim.shift(0.0, crew, false);
+            }
+            sim.q
+                .schedule_at(window[0] * 3600.0, Event::Shift(crew, true));
+            sim.q
+                .schedule_at(window[1] * 3600.0 % DAY_S, Event::Shift(crew, false));
+        }
     }
     if let Some(every) = plant.lines.maintenance_every_days {
         // Lines are maintained in turn, spread over the interval.
@@ -1070,6 +1159,7 @@ pub fn run_replication_with(
             0.0
         },
         charges: sim.metallurgy.stats,
+        agv_charges: sim.agv_charges,
         events: sim.q.events_processed(),
     }
 }

@@ -282,6 +282,21 @@ pub struct Batching {
     /// actual weights set each heat's mass and chemistry.
     #[serde(default)]
     pub weighing_error_pct: f64,
+    /// Hours of the day the batching crew works, `[from_h, to_h]` (may wrap midnight:
+    /// `[22, 6]`); outside them no charge is started. Absent: around the clock.
+    #[serde(default)]
+    pub staffed_h: Option<[f64; 2]>,
+}
+
+/// How waiting AGV jobs are chosen.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AgvDispatch {
+    /// First come, first served.
+    #[default]
+    Fifo,
+    /// Charges for the lines go before drums for the store (a starved line costs output).
+    DeliveriesFirst,
 }
 
 /// The AGV fleet moving charge containers and flake drums.
@@ -294,6 +309,15 @@ pub struct Agvs {
     pub batching_to_line: Duration,
     /// Melting line → QC and finished-goods store, with the heat's drums.
     pub line_to_store: Duration,
+    /// Dispatch rule for waiting jobs.
+    #[serde(default)]
+    pub dispatch: AgvDispatch,
+    /// A vehicle goes to charge after this many trips...
+    #[serde(default)]
+    pub charge_every_trips: Option<u32>,
+    /// ...for this long.
+    #[serde(default)]
+    pub charge: Option<Duration>,
 }
 
 /// Melting and strip-casting lines (identical).
@@ -337,6 +361,10 @@ pub struct Lab {
     pub analysts: usize,
     /// Sample preparation and analysis per heat.
     pub analysis: Duration,
+    /// Hours of the day the lab works, `[from_h, to_h]` (may wrap midnight); outside them no
+    /// analysis is started. Absent: around the clock.
+    #[serde(default)]
+    pub staffed_h: Option<[f64; 2]>,
     /// Relative standard deviation of each measurement (ICP-OES, thickness gauge), % of the
     /// value.
     #[serde(default)]
@@ -595,6 +623,27 @@ impl Plant {
         count("agv.fleet", self.agv.fleet)?;
         self.agv.batching_to_line.check("agv.batching_to_line")?;
         self.agv.line_to_store.check("agv.line_to_store")?;
+        match (self.agv.charge_every_trips, &self.agv.charge) {
+            (None, None) => {}
+            (Some(trips), Some(d)) => {
+                if trips == 0 {
+                    return Err(TwinError::invalid(
+                        "agv.charge_every_trips",
+                        0,
+                        "at least 1",
+                    ));
+                }
+                d.check("agv.charge")?;
+            }
+            _ => {
+                return Err(TwinError::invalid(
+                    "agv.charge_every_trips / charge",
+                    "only one given",
+                    "both or neither",
+                ))
+            }
+        }
+        check_staffed("batching.staffed_h", self.batching.staffed_h)?;
         let l = &self.lines;
         count("lines.count", l.count)?;
         positive("lines.heat_kg", l.heat_kg, "a heat size > 0 kg")?;
@@ -642,6 +691,7 @@ impl Plant {
         }
         count("lab.analysts", self.lab.analysts)?;
         self.lab.analysis.check("lab.analysis")?;
+        check_staffed("lab.staffed_h", self.lab.staffed_h)?;
         if !(0.0..=20.0).contains(&self.lab.analytical_sd_rel_pct) {
             return Err(TwinError::invalid(
                 "lab.analytical_sd_rel_pct",
@@ -709,6 +759,40 @@ impl Plant {
         }
         crate::metallurgy::check_charges(self)?;
         Ok(())
+    }
+}
+
+fn check_staffed(field: &str, hours: Option<[f64; 2]>) -> Result<()> {
+    let Some([from, to]) = hours else {
+        return Ok(());
+    };
+    for (i, h) in [from, to].into_iter().enumerate() {
+        if !(0.0..=24.0).contains(&h) {
+            return Err(TwinError::invalid(
+                &format!("{field}[{i}]"),
+                h,
+                "an hour of the day from 0 to 24",
+            ));
+        }
+    }
+    if (from - to).abs() < 1e-9 || (from == 0.0 && to == 24.0) {
+        return Err(TwinError::invalid(
+            field,
+            format!("[{from}, {to}]"),
+            "a working window shorter than a day (omit the key for around the clock)",
+        ));
+    }
+    Ok(())
+}
+
+/// Whether hour-of-day `h` is inside a staffed window `[from, to]` (wrapping midnight when
+/// `from > to`).
+pub fn staffed_at(window: [f64; 2], h: f64) -> bool {
+    let [from, to] = window;
+    if from < to {
+        h >= from && h < to
+    } else {
+        h >= from || h < to
     }
 }
 

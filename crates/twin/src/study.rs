@@ -122,6 +122,23 @@ pub fn run_study(plant: &Plant, replications: usize, mut progress: impl FnMut(us
         runs.iter().map(|r| r.mean_flow_time_h).collect(),
     );
     estimate(
+        "heats out of specification (held for QA)".into(),
+        "%",
+        runs.iter()
+            .map(|r| 100.0 * r.heats_out_of_spec as f64 / (r.heats_analysed.max(1)) as f64)
+            .collect(),
+    );
+    estimate(
+        "flake held out of specification".into(),
+        "t/yr",
+        runs.iter().map(|r| r.rejected_t * 365.0 / r.days).collect(),
+    );
+    estimate(
+        "mean flake thickness".into(),
+        "mm",
+        runs.iter().map(|r| r.mean_thickness_mm).collect(),
+    );
+    estimate(
         "WIP".into(),
         "heats",
         runs.iter().map(|r| r.mean_wip_heats).collect(),

@@ -160,6 +160,21 @@ fn bad_plant_files_name_the_field() {
         ),
         ("lot_kg = 5000.0", "lot_kg = 0.0", "material[2].lot_kg"),
         (
+            "charge_every_trips = 40",
+            "charge_every_trips = 0",
+            "agv.charge_every_trips: 0",
+        ),
+        (
+            "# staffed_h = [6.0, 22.0]",
+            "staffed_h = [6.0, 25.0]",
+            "lab.staffed_h[1]: 25",
+        ),
+        (
+            "dispatch = \"deliveries-first\"",
+            "dispatch = \"nearest\"",
+            "unknown variant `nearest`",
+        ),
+        (
             "weighing_error_pct = 0.1",
             "weighing_error_pct = -1.0",
             "batching.weighing_error_pct: -1",
@@ -199,4 +214,55 @@ fn capacity_added_at_the_bottleneck_raises_output_and_elsewhere_does_not() {
             top.gain_t_per_yr
         );
     }
+}
+
+#[test]
+fn shifts_agv_charging_and_dispatch_rules_act_as_configured() {
+    let mut plant = plant();
+    plant.simulation.days = 30.0;
+    let base = run_replication(&plant, 2);
+    // Every 40th trip of the fleet sends a vehicle to charge: two trips per product heat.
+    let heats: u64 = base.lines.iter().map(|l| l.heats).sum();
+    let expected = 2 * heats / 40;
+    assert!(
+        base.agv_charges.abs_diff(expected) <= expected / 10 + 5,
+        "{} charges for {heats} heats",
+        base.agv_charges
+    );
+    // A two-shift lab (06:00–22:00) works 2/3 of the day: analyses wait overnight and the
+    // flow time to finished goods grows, while batching and the lines are unchanged in kind.
+    let mut two_shifts = plant.clone();
+    two_shifts.lab.staffed_h = Some([6.0, 22.0]);
+    let r = run_replication(&two_shifts, 2);
+    assert!(
+        r.lab.utilisation < 0.7 * base.lab.utilisation / 0.75,
+        "lab busy {} vs {}",
+        r.lab.utilisation,
+        base.lab.utilisation
+    );
+    assert!(
+        r.mean_flow_time_h > base.mean_flow_time_h + 4.0,
+        "{} vs {}",
+        r.mean_flow_time_h,
+        base.mean_flow_time_h
+    );
+    // FIFO dispatch makes charges wait behind drum trips: deliveries-first starves lines less.
+    let mut fifo = plant.clone();
+    fifo.agv.dispatch = lodestone_twin::plant::AgvDispatch::Fifo;
+    fifo.agv.fleet = 2;
+    let mut first = fifo.clone();
+    first.agv.dispatch = lodestone_twin::plant::AgvDispatch::DeliveriesFirst;
+    let starved = |r: &lodestone_twin::model::Replication| -> f64 {
+        r.lines
+            .iter()
+            .map(|l| l.hours[&lodestone_twin::model::LineState::Starved])
+            .sum()
+    };
+    let (a, b) = (run_replication(&fifo, 2), run_replication(&first, 2));
+    assert!(
+        starved(&b) < 0.85 * starved(&a),
+        "starved h: deliveries-first {} vs fifo {}",
+        starved(&b),
+        starved(&a)
+    );
 }
