@@ -339,6 +339,14 @@ pub enum Command {
         /// The signature.
         signature: Option<SignatureInput>,
     },
+    /// Release several lots with one electronic signature (QA's review of a shift's heats).
+    /// The signature is bound to the last event of every lot released.
+    ReleaseLots {
+        /// Lot ids, each once.
+        lots: Vec<String>,
+        /// The signature.
+        signature: Option<SignatureInput>,
+    },
     /// Reject a lot, with an electronic signature.
     RejectLot {
         /// Lot id.
@@ -444,6 +452,7 @@ impl Command {
             Command::SetEquipmentState { .. } => "set-equipment-state",
             Command::HoldLot { .. } => "hold-lot",
             Command::ReleaseLot { .. } => "release-lot",
+            Command::ReleaseLots { .. } => "release-lots",
             Command::RejectLot { .. } => "reject-lot",
             Command::DefineSpecification { .. } => "define-specification",
             Command::RecordResult { .. } => "record-result",

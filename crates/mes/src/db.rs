@@ -353,6 +353,43 @@ impl WriteTx<'_> {
         self.pending_client_ids.get(client_id).copied()
     }
 
+    /// The hash of the latest event (pending or stored) touching each subject, in one query per
+    /// 500 subjects (bulk signatures).
+    pub async fn last_hashes_of(
+        &mut self,
+        subjects: &[String],
+    ) -> Result<std::collections::HashMap<String, String>> {
+        let mut found = std::collections::HashMap::new();
+        for (r, subs) in self.pending.iter().rev() {
+            for s in subs {
+                if subjects.contains(s) && !found.contains_key(s) {
+                    found.insert(s.clone(), r.hash.clone());
+                }
+            }
+        }
+        let missing: Vec<&String> = subjects
+            .iter()
+            .filter(|s| !found.contains_key(*s))
+            .collect();
+        for chunk in missing.chunks(500) {
+            let mut sql = String::from(
+                "SELECT s.subject AS subject, e.hash AS hash FROM event_subjects s \
+                 JOIN events e ON e.seq = s.seq WHERE s.seq = \
+                 (SELECT MAX(s2.seq) FROM event_subjects s2 WHERE s2.subject = s.subject) \
+                 AND s.subject IN ",
+            );
+            push_placeholders(self.backend, &mut sql, 1, chunk.len());
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for s in chunk {
+                query = query.bind((*s).clone());
+            }
+            for row in query.fetch_all(&mut *self.tx).await? {
+                found.insert(row.try_get("subject")?, row.try_get("hash")?);
+            }
+        }
+        Ok(found)
+    }
+
     /// The hash of the latest event (pending or stored) touching `subject`.
     pub async fn last_hash_of(&mut self, subject: &str) -> Result<Option<String>> {
         if let Some((r, _)) = self

@@ -55,6 +55,15 @@ pub struct RecordedValue {
     pub previous: Option<f64>,
 }
 
+/// A lot released by a [`Event::LotsReleased`], with its disposition before.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReleasedLot {
+    /// Lot id.
+    pub lot: String,
+    /// Disposition before the release.
+    pub from: Disposition,
+}
+
 /// Every fact the MES records.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "kebab-case")]
@@ -228,6 +237,10 @@ pub enum Event {
         previous: Option<f64>,
         at: Timestamp,
     },
+    LotsReleased {
+        lots: Vec<ReleasedLot>,
+        signature: Signature,
+    },
     ResultsRecorded {
         lot: String,
         sample: Option<String>,
@@ -282,6 +295,7 @@ impl Event {
             Event::SpecificationDefined { .. } => "specification-defined",
             Event::ResultRecorded { .. } => "result-recorded",
             Event::ResultsRecorded { .. } => "results-recorded",
+            Event::LotsReleased { .. } => "lots-released",
             Event::NonconformanceRaised { .. } => "nonconformance-raised",
             Event::NonconformanceClosed { .. } => "nonconformance-closed",
         }
@@ -344,6 +358,7 @@ impl Event {
             Event::SpecificationDefined { definition, .. } => {
                 vec![format!("specification:{definition}")]
             }
+            Event::LotsReleased { lots, .. } => lots.iter().map(|r| lot(&r.lot)).collect(),
             Event::ResultRecorded { lot: l, .. } | Event::ResultsRecorded { lot: l, .. } => {
                 vec![lot(l)]
             }

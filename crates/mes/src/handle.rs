@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use crate::command::{Command, SignatureInput};
 use crate::db::WriteTx;
 use crate::error::{MesError, Result};
-use crate::event::{Event, FeedDraw, RecordedValue, Signature};
+use crate::event::{Event, FeedDraw, RecordedValue, ReleasedLot, Signature};
 use crate::model::{
     check_composition, check_id, check_positive_kg, parse_timestamp, seconds_between, Disposition,
     LotStatus, MaterialLot, MaterialUse, OrderAction, OrderState, Permission, Role, Timestamp,
@@ -77,6 +77,7 @@ pub fn permission_of(command: &Command) -> Permission {
         | C::RecordResults { .. }
         | C::RaiseNonconformance { .. } => Permission::RecordQuality,
         C::ReleaseLot { .. }
+        | C::ReleaseLots { .. }
         | C::RejectLot { .. }
         | C::CloseNonconformance { .. }
         | C::DefineSpecification { .. } => Permission::DispositionLots,
@@ -147,6 +148,29 @@ async fn lot(tx: &mut WriteTx<'_>, field: &str, id: &str) -> Result<MaterialLot>
     find_lot(&mut *tx.tx, id)
         .await?
         .ok_or_else(|| MesError::not_found("lot", id))
+}
+
+/// The disposition of each of `ids` that exists, in one query per 500 lots.
+async fn lot_dispositions(
+    tx: &mut WriteTx<'_>,
+    ids: &[String],
+) -> Result<std::collections::HashMap<String, Disposition>> {
+    let mut found = std::collections::HashMap::new();
+    for chunk in ids.chunks(500) {
+        let mut sql = String::from("SELECT id, disposition FROM lots WHERE id IN ");
+        crate::db::push_placeholders(tx.backend, &mut sql, 1, chunk.len());
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for id in chunk {
+            query = query.bind(id.clone());
+        }
+        for row in query.fetch_all(&mut *tx.tx).await? {
+            let id: String = sqlx::Row::try_get(&row, "id")?;
+            let text: String = sqlx::Row::try_get(&row, "disposition")?;
+            let disposition = crate::db::stored(Disposition::parse, "lots.disposition", &text)?;
+            found.insert(id, disposition);
+        }
+    }
+    Ok(found)
 }
 
 /// A lot that material may be drawn from: on hand, not held or rejected, with enough in it.
@@ -269,6 +293,19 @@ async fn signature(
     subject: &str,
     now: &Timestamp,
 ) -> Result<Signature> {
+    signature_over(tx, session, input, &[subject.to_string()], now).await
+}
+
+/// A signature over several records: bound to the last event of each. With one record the
+/// bound hash is that event's hash; with several it is SHA-256 over `subject=hash` lines in
+/// the order given.
+async fn signature_over(
+    tx: &mut WriteTx<'_>,
+    session: &Session,
+    input: &Option<SignatureInput>,
+    subjects: &[String],
+    now: &Timestamp,
+) -> Result<Signature> {
     let Some(input) = input else {
         return Err(MesError::Signature(format!(
             "this action needs an electronic signature: user, password and meaning ({})",
@@ -294,10 +331,27 @@ async fn signature(
             input.user
         )));
     }
-    let record_hash = tx
-        .last_hash_of(subject)
-        .await?
-        .unwrap_or_else(|| crate::event::GENESIS_HASH.to_string());
+    let mut hashes = Vec::with_capacity(subjects.len());
+    if let [subject] = subjects {
+        hashes.push(tx.last_hash_of(subject).await?);
+    } else {
+        let mut found = tx.last_hashes_of(subjects).await?;
+        hashes.extend(subjects.iter().map(|s| found.remove(s)));
+    }
+    let mut hashes: Vec<String> = hashes
+        .into_iter()
+        .map(|h| h.unwrap_or_else(|| crate::event::GENESIS_HASH.to_string()))
+        .collect();
+    let record_hash = if hashes.len() == 1 {
+        hashes.remove(0)
+    } else {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        for (subject, hash) in subjects.iter().zip(&hashes) {
+            h.update(format!("{subject}={hash}\n").as_bytes());
+        }
+        h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    };
     Ok(Signature {
         user: user.id,
         name: user.name,
@@ -979,6 +1033,51 @@ pub async fn decide(
             Ok(Event::LotReleased {
                 lot: id.clone(),
                 from: l.disposition,
+                signature,
+            })
+        }
+        Command::ReleaseLots {
+            lots,
+            signature: input,
+        } => {
+            if lots.is_empty() {
+                return Err(MesError::invalid("lots", "[]", "at least one lot"));
+            }
+            let mut released = Vec::with_capacity(lots.len());
+            let mut seen = std::collections::HashSet::new();
+            for (i, id) in lots.iter().enumerate() {
+                let field = format!("lots[{i}]");
+                check_id(&field, id)?;
+                if !seen.insert(id) {
+                    return Err(MesError::invalid(
+                        &field,
+                        format!("'{id}' twice"),
+                        "each lot once",
+                    ));
+                }
+            }
+            let dispositions = lot_dispositions(tx, lots).await?;
+            for id in lots {
+                let from = *dispositions
+                    .get(id)
+                    .ok_or_else(|| MesError::not_found("lot", id))?;
+                if !matches!(from, Disposition::Pending | Disposition::Held) {
+                    return Err(lot_state_error(
+                        id.clone(),
+                        from.to_string(),
+                        "release",
+                        "pending or held",
+                    ));
+                }
+                released.push(ReleasedLot {
+                    lot: id.clone(),
+                    from,
+                });
+            }
+            let subjects: Vec<String> = lots.iter().map(|l| format!("lot:{l}")).collect();
+            let signature = signature_over(tx, session, input, &subjects, now).await?;
+            Ok(Event::LotsReleased {
+                lots: released,
                 signature,
             })
         }

@@ -767,6 +767,11 @@ pub async fn apply(
         }
         Event::LotHeld { lot, .. } => set_disposition(tx, lot, Disposition::Held).await?,
         Event::LotReleased { lot, .. } => set_disposition(tx, lot, Disposition::Released).await?,
+        Event::LotsReleased { lots, .. } => {
+            for r in lots {
+                set_disposition(tx, &r.lot, Disposition::Released).await?;
+            }
+        }
         Event::LotRejected { lot, .. } => set_disposition(tx, lot, Disposition::Rejected).await?,
         Event::SpecificationDefined {
             definition,

@@ -312,10 +312,12 @@ impl Mes {
         let l = self.lot(lot).await?;
         let mut release = None;
         for record in self.audit_trail(&format!("lot:{lot}")).await? {
-            if let Ok(crate::event::Event::LotReleased { signature, .. }) =
-                serde_json::from_str(&record.payload)
-            {
-                release = Some(signature);
+            match serde_json::from_str(&record.payload) {
+                Ok(crate::event::Event::LotReleased { signature, .. })
+                | Ok(crate::event::Event::LotsReleased { signature, .. }) => {
+                    release = Some(signature)
+                }
+                _ => {}
             }
         }
         if l.disposition != Disposition::Released {

@@ -11,17 +11,19 @@ use lodestone_twin::model::LineState;
 use lodestone_twin::plant::Plant;
 use lodestone_twin::recorder::{HeatOutput, LabReport, PlantRecorder};
 
-use crate::command::{Command, Envelope, LotQuantity, ResultValue};
+use crate::command::{Command, Envelope, LotQuantity, ResultValue, SignatureInput};
 use crate::error::{MesError, Result};
 use crate::model::{
     format_timestamp, Equipment, EquipmentLevel, EquipmentState, MaterialDefinition, MaterialUse,
-    OrderAction, Severity,
+    OrderAction, Severity, SignatureMeaning,
 };
 use crate::service::Mes;
 use crate::Session;
 
 /// Commands per transaction.
 const BATCH: usize = 5_000;
+/// QA reviews and releases the heats that passed once per shift.
+const SHIFT_S: f64 = 8.0 * 3600.0;
 /// Flake drums per heat.
 const DRUMS_PER_HEAT: usize = 3;
 /// Material definition of what a heat leaves besides flake.
@@ -149,6 +151,9 @@ pub struct MesRecorder<'a> {
     epoch: chrono::DateTime<chrono::Utc>,
     heat_kg: f64,
     buffer: Vec<Envelope>,
+    qa_signature: Option<SignatureInput>,
+    to_release: Vec<String>,
+    next_release_s: f64,
     events: u64,
     error: Option<MesError>,
 }
@@ -170,8 +175,36 @@ impl<'a> MesRecorder<'a> {
             epoch,
             heat_kg: plant.lines.heat_kg,
             buffer: Vec::with_capacity(BATCH),
+            qa_signature: None,
+            to_release: Vec::new(),
+            next_release_s: SHIFT_S,
             events: 0,
             error: None,
+        }
+    }
+
+    /// Releases the drums of every heat that passed the lab, once per 8-hour shift, with one
+    /// e-signature of the recording user (`password` re-entered), meaning approval. Without
+    /// it passing heats stay pending with their results.
+    pub fn with_qa_signature(mut self, password: &str) -> Self {
+        self.qa_signature = Some(SignatureInput {
+            user: self.session.user.clone(),
+            password: password.to_string(),
+            meaning: SignatureMeaning::Approval,
+        });
+        self
+    }
+
+    fn release_passed(&mut self) {
+        if self.to_release.is_empty() {
+            return;
+        }
+        if let Some(signature) = self.qa_signature.clone() {
+            let lots = std::mem::take(&mut self.to_release);
+            self.push(Command::ReleaseLots {
+                lots,
+                signature: Some(signature),
+            });
         }
     }
 
@@ -206,6 +239,7 @@ impl<'a> MesRecorder<'a> {
 
     /// Writes what is buffered; returns the events recorded, or the first refusal.
     pub fn finish(mut self) -> Result<u64> {
+        self.release_passed();
         self.flush();
         match self.error {
             Some(e) => Err(e),
@@ -339,7 +373,18 @@ impl PlantRecorder for MesRecorder<'_> {
                     .collect(),
             });
         }
-        if !report.passed() {
+        if at_s >= self.next_release_s {
+            self.release_passed();
+            while self.next_release_s <= at_s {
+                self.next_release_s += SHIFT_S;
+            }
+        }
+        if report.passed() {
+            if self.qa_signature.is_some() {
+                self.to_release
+                    .extend((1..=DRUMS_PER_HEAT).map(|d| drum_id(heat, d)));
+            }
+        } else {
             // The lab opens a nonconformance (the heat goes on hold) and holds its drums; QA
             // decides in the MES.
             self.push(Command::RaiseNonconformance {

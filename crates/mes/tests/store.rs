@@ -486,6 +486,53 @@ async fn refused_commands_leave_no_trace() {
             !last.payload.contains("qa-password"),
             "{backend}: password never stored"
         );
+
+        // QA releases the other drums with one signature; refused whole when a lot is named
+        // twice, is already released, or the signature is missing.
+        let release_lots = |lots: &[&str], sig: Option<SignatureInput>| Command::ReleaseLots {
+            lots: lots.iter().map(|l| l.to_string()).collect(),
+            signature: sig,
+        };
+        let before = event_count(&mes).await;
+        for (lots, signature) in [
+            (vec!["H-0001-D2", "H-0001-D3"], None),
+            (vec!["H-0001-D2", "H-0001-D2"], sig("qa1", "qa-password")),
+            (vec!["H-0001-D2", "H-0001-D1"], sig("qa1", "qa-password")),
+            (vec!["H-0001-D2", "NO-SUCH-LOT"], sig("qa1", "qa-password")),
+        ] {
+            let e = mes
+                .execute(&qa, release_lots(&lots, signature).into())
+                .await;
+            assert!(e.is_err(), "{backend}: {lots:?}");
+        }
+        assert_eq!(event_count(&mes).await, before, "{backend}");
+        let d2_last = mes.audit_trail("lot:H-0001-D2").await.unwrap();
+        let d3_last = mes.audit_trail("lot:H-0001-D3").await.unwrap();
+        mes.execute(
+            &qa,
+            release_lots(&["H-0001-D2", "H-0001-D3"], sig("qa1", "qa-password")).into(),
+        )
+        .await
+        .unwrap();
+        for lot in ["H-0001-D2", "H-0001-D3"] {
+            assert_eq!(
+                mes.lot(lot).await.unwrap().disposition,
+                Disposition::Released,
+                "{backend}"
+            );
+        }
+        // The signature is bound to both drums' last versions.
+        let trail = mes.audit_trail("lot:H-0001-D3").await.unwrap();
+        let last = trail.last().unwrap();
+        assert_eq!(last.kind, "lots-released");
+        let mut h = sha2::Sha256::new();
+        use sha2::Digest;
+        h.update(format!("lot:H-0001-D2={}\n", d2_last.last().unwrap().hash).as_bytes());
+        h.update(format!("lot:H-0001-D3={}\n", d3_last.last().unwrap().hash).as_bytes());
+        let bound: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        assert!(last.payload.contains(&bound), "{backend}: {}", last.payload);
+        let coa = mes.certificate("H-0001-D3").await.unwrap();
+        assert!(coa.release.is_some(), "{backend}");
     }
 }
 

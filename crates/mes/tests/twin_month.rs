@@ -35,7 +35,8 @@ fn a_simulated_period_traces_every_drum_and_closes_the_element_balance() {
     let epoch = chrono::DateTime::parse_from_rfc3339("2026-12-01T00:00:00Z")
         .unwrap()
         .with_timezone(&chrono::Utc);
-    let mut recorder = MesRecorder::new(&runtime, &mes, &admin, &plant, epoch);
+    let mut recorder =
+        MesRecorder::new(&runtime, &mes, &admin, &plant, epoch).with_qa_signature("twin-password");
     let run = run_replication_with(&plant, 1, &mut recorder);
     let events = recorder
         .finish()
@@ -122,6 +123,16 @@ fn a_simulated_period_traces_every_drum_and_closes_the_element_balance() {
         assert_eq!(ncrs as u64, run.heats_out_of_spec);
         let held = count("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM lots WHERE disposition = 'held'").await;
         assert_eq!(held as u64, 4 * run.heats_out_of_spec);
+        // QA released the drums of every heat that passed, one signature per shift.
+        let released =
+            count("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM lots WHERE disposition = 'released' AND id LIKE 'H%-D%'").await;
+        assert_eq!(
+            released as u64,
+            3 * (run.heats_analysed - run.heats_out_of_spec)
+        );
+        let signatures =
+            count("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM events WHERE kind = 'lots-released'").await;
+        assert!((5..=7).contains(&signatures), "{signatures} shift releases in 2 days");
         let oee = mes
             .oee("line-01", "2026-12-01T00:00:00Z", "2026-12-03T00:00:00Z")
             .await

@@ -63,8 +63,9 @@ pub struct RunArgs {
     #[arg(long)]
     json: bool,
     /// Record the first replication in a new MES database (SQLite file or postgres:// URL):
-    /// raw lots, heats as orders, drums, lab results, line states. The administrator is
-    /// `twin`, password from LODESTONE_PASSWORD. Time 0 is --epoch.
+    /// raw lots, heats as orders, drums and residues, lab reports, nonconformances for
+    /// out-of-spec heats, a signed QA release of each shift's passing drums, line states. The
+    /// administrator is `twin`, password from LODESTONE_PASSWORD. Time 0 is --epoch.
     #[arg(long)]
     mes: Option<String>,
     /// Calendar time of the simulation's start, for --mes.
@@ -343,7 +344,9 @@ fn record_in_mes(plant: &Plant, url: &str, epoch: &str, quiet: bool) -> Result<(
         .map(lodestone_mes::Envelope::from)
         .collect();
     runtime.block_on(mes.execute_batch(&admin, &setup))?;
-    let mut recorder = MesRecorder::new(&runtime, &mes, &admin, plant, epoch);
+    // The twin's QA signs the release of each shift's passing heats as `twin`.
+    let mut recorder =
+        MesRecorder::new(&runtime, &mes, &admin, plant, epoch).with_qa_signature(&password);
     lodestone_twin::model::run_replication_with(plant, plant.simulation.seed, &mut recorder);
     let events = recorder.finish()?;
     runtime.block_on(mes.close());
