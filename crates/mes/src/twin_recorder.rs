@@ -22,8 +22,6 @@ use crate::Session;
 
 /// Commands per transaction.
 const BATCH: usize = 5_000;
-/// QA reviews and releases the heats that passed once per shift.
-const SHIFT_S: f64 = 8.0 * 3600.0;
 /// Flake drums per heat.
 const DRUMS_PER_HEAT: usize = 3;
 /// Material definition of what a heat leaves besides flake.
@@ -153,6 +151,7 @@ pub struct MesRecorder<'a> {
     buffer: Vec<Envelope>,
     qa_signature: Option<SignatureInput>,
     to_release: Vec<String>,
+    release_every_s: f64,
     next_release_s: f64,
     events: u64,
     error: Option<MesError>,
@@ -177,16 +176,19 @@ impl<'a> MesRecorder<'a> {
             buffer: Vec::with_capacity(BATCH),
             qa_signature: None,
             to_release: Vec::new(),
-            next_release_s: SHIFT_S,
+            release_every_s: f64::INFINITY,
+            next_release_s: f64::INFINITY,
             events: 0,
             error: None,
         }
     }
 
-    /// Releases the drums of every heat that passed the lab, once per 8-hour shift, with one
-    /// e-signature of the recording user (`password` re-entered), meaning approval. Without
-    /// it passing heats stay pending with their results.
-    pub fn with_qa_signature(mut self, password: &str) -> Self {
+    /// Releases the drums of every heat that passed the lab every `every_h` hours (a QA
+    /// review per shift or per day) with one e-signature of the recording user (`password`
+    /// re-entered), meaning approval. Without it passing heats stay pending with their results.
+    pub fn with_qa_signature(mut self, password: &str, every_h: f64) -> Self {
+        self.release_every_s = every_h.max(0.01) * 3600.0;
+        self.next_release_s = self.release_every_s;
         self.qa_signature = Some(SignatureInput {
             user: self.session.user.clone(),
             password: password.to_string(),
@@ -376,7 +378,7 @@ impl PlantRecorder for MesRecorder<'_> {
         if at_s >= self.next_release_s {
             self.release_passed();
             while self.next_release_s <= at_s {
-                self.next_release_s += SHIFT_S;
+                self.next_release_s += self.release_every_s;
             }
         }
         if report.passed() {

@@ -35,8 +35,8 @@ fn a_simulated_period_traces_every_drum_and_closes_the_element_balance() {
     let epoch = chrono::DateTime::parse_from_rfc3339("2026-12-01T00:00:00Z")
         .unwrap()
         .with_timezone(&chrono::Utc);
-    let mut recorder =
-        MesRecorder::new(&runtime, &mes, &admin, &plant, epoch).with_qa_signature("twin-password");
+    let mut recorder = MesRecorder::new(&runtime, &mes, &admin, &plant, epoch)
+        .with_qa_signature("twin-password", 8.0);
     let run = run_replication_with(&plant, 1, &mut recorder);
     let events = recorder
         .finish()

@@ -64,7 +64,7 @@ pub struct RunArgs {
     json: bool,
     /// Record the first replication in a new MES database (SQLite file or postgres:// URL):
     /// raw lots, heats as orders, drums and residues, lab reports, nonconformances for
-    /// out-of-spec heats, a signed QA release of each shift's passing drums, line states. The
+    /// out-of-spec heats, a signed daily QA release of the passing drums, line states. The
     /// administrator is `twin`, password from LODESTONE_PASSWORD. Time 0 is --epoch.
     #[arg(long)]
     mes: Option<String>,
@@ -344,9 +344,10 @@ fn record_in_mes(plant: &Plant, url: &str, epoch: &str, quiet: bool) -> Result<(
         .map(lodestone_mes::Envelope::from)
         .collect();
     runtime.block_on(mes.execute_batch(&admin, &setup))?;
-    // The twin's QA signs the release of each shift's passing heats as `twin`.
+    // The twin's QA reviews the previous day's heats each day and signs their release as
+    // `twin` (each signature costs an argon2 re-authentication).
     let mut recorder =
-        MesRecorder::new(&runtime, &mes, &admin, plant, epoch).with_qa_signature(&password);
+        MesRecorder::new(&runtime, &mes, &admin, plant, epoch).with_qa_signature(&password, 24.0);
     lodestone_twin::model::run_replication_with(plant, plant.simulation.seed, &mut recorder);
     let events = recorder.finish()?;
     runtime.block_on(mes.close());
