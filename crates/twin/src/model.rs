@@ -128,6 +128,10 @@ enum Event {
     Shift(Crew, bool),
     /// A vehicle finished charging.
     AgvCharged,
+    /// The part load waiting since this batch number has waited long enough.
+    HdTimeout(u64),
+    /// An HD furnace finished a load.
+    HdDone(Vec<Charge>),
     WarmupEnd,
     BatchDone(Charge),
     Delivered(Charge),
@@ -201,6 +205,8 @@ pub struct Replication {
     pub agv: ResourceStats,
     /// Laboratory.
     pub lab: ResourceStats,
+    /// Hydrogen decrepitation furnaces, when the plant has them.
+    pub hydrogen_decrepitation: Option<ResourceStats>,
     /// Mean heats in the system (from batching to release).
     pub mean_wip_heats: f64,
     /// Mean time from order release to finished goods, h.
@@ -280,6 +286,9 @@ struct Sim<'p, 'r> {
     batching: Resource<Charge>,
     agv: Resource<(Charge, bool)>,
     lab: Resource<Charge>,
+    hd: Option<Resource<Vec<Charge>>>,
+    hd_waiting: Vec<Charge>,
+    hd_batch: u64,
     wip: TimeWeighted,
     lead_time: Tally,
     flow_time: Tally,
@@ -355,6 +364,12 @@ impl<'p, 'r> Sim<'p, 'r> {
             batching: Resource::new(plant.batching.stations, 0.0),
             agv: Resource::new(plant.agv.fleet, 0.0),
             lab: Resource::new(plant.lab.analysts, 0.0),
+            hd: plant
+                .hydrogen_decrepitation
+                .as_ref()
+                .map(|hd| Resource::new(hd.furnaces, 0.0)),
+            hd_waiting: Vec::new(),
+            hd_batch: 0,
             wip: TimeWeighted::new(0.0, 0.0),
             lead_time: Tally::default(),
             flow_time: Tally::default(),
@@ -704,6 +719,30 @@ impl<'p, 'r> Sim<'p, 'r> {
         }
     }
 
+    /// Sends a heat's sample to the lab.
+    fn request_lab(&mut self, now: Seconds, charge: Charge) {
+        if let Request::Granted(c) = self.lab.request(now, charge) {
+            let t = self.plant.lab.analysis.sample(&mut self.rng);
+            self.q.schedule_in(t, Event::Analysed(c));
+        }
+    }
+
+    /// The heats waiting for hydrogen decrepitation go into a furnace as one load.
+    fn start_hd_load(&mut self, now: Seconds) {
+        self.hd_batch += 1;
+        let load = std::mem::take(&mut self.hd_waiting);
+        if let Some(Request::Granted(load)) = self.hd.as_mut().map(|hd| hd.request(now, load)) {
+            self.run_hd_load(load);
+        }
+    }
+
+    fn run_hd_load(&mut self, load: Vec<Charge>) {
+        if let Some(hd) = &self.plant.hydrogen_decrepitation {
+            let t = hd.cycle.sample(&mut self.rng);
+            self.q.schedule_in(t, Event::HdDone(load));
+        }
+    }
+
     /// The crew of a resource comes on or goes off shift.
     fn shift(&mut self, now: Seconds, crew: Crew, on: bool) {
         match crew {
@@ -946,9 +985,30 @@ impl<'p, 'r> Sim<'p, 'r> {
             }
             Event::AtStore(charge) => {
                 self.agv_trip_done(now);
-                if let Request::Granted(c) = self.lab.request(now, charge) {
-                    let t = self.plant.lab.analysis.sample(&mut self.rng);
-                    self.q.schedule_in(t, Event::Analysed(c));
+                match &self.plant.hydrogen_decrepitation {
+                    Some(hd) => {
+                        self.hd_waiting.push(charge);
+                        if self.hd_waiting.len() >= hd.heats_per_load as usize {
+                            self.start_hd_load(now);
+                        } else if self.hd_waiting.len() == 1 {
+                            let wait = hd.max_wait_h * 3600.0;
+                            self.q.schedule_in(wait, Event::HdTimeout(self.hd_batch));
+                        }
+                    }
+                    None => self.request_lab(now, charge),
+                }
+            }
+            Event::HdTimeout(batch) => {
+                if batch == self.hd_batch && !self.hd_waiting.is_empty() {
+                    self.start_hd_load(now);
+                }
+            }
+            Event::HdDone(load) => {
+                if let Some(next) = self.hd.as_mut().and_then(|hd| hd.release(now)) {
+                    self.run_hd_load(next);
+                }
+                for charge in load {
+                    self.request_lab(now, charge);
                 }
             }
             Event::Analysed(charge) => {
@@ -1006,6 +1066,9 @@ impl<'p, 'r> Sim<'p, 'r> {
         self.batching.reset_stats(now);
         self.agv.reset_stats(now);
         self.lab.reset_stats(now);
+        if let Some(hd) = self.hd.as_mut() {
+            hd.reset_stats(now);
+        }
         self.wip.reset(now);
         self.lead_time = Tally::default();
         self.flow_time = Tally::default();
@@ -1144,6 +1207,7 @@ pub fn run_replication_with(
         batching: resource_stats(&sim.batching, now),
         agv: resource_stats(&sim.agv, now),
         lab: resource_stats(&sim.lab, now),
+        hydrogen_decrepitation: sim.hd.as_ref().map(|hd| resource_stats(hd, now)),
         mean_wip_heats: sim.wip.mean(now),
         mean_lead_time_h: sim.lead_time.mean(),
         mean_flow_time_h: sim.flow_time.mean(),

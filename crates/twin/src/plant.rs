@@ -371,6 +371,21 @@ pub struct Lab {
     pub analytical_sd_rel_pct: f64,
 }
 
+/// Hydrogen decrepitation: flake is hydrided and degassed in furnace loads of several heats
+/// before it is sampled.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Decrepitation {
+    /// HD furnaces.
+    pub furnaces: usize,
+    /// Heats per furnace load.
+    pub heats_per_load: u32,
+    /// Load, hydride, dehydrogenate, cool, unload.
+    pub cycle: Duration,
+    /// A part load is started after waiting this long for more heats, h.
+    pub max_wait_h: f64,
+}
+
 /// A whole plant.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -401,6 +416,9 @@ pub struct Plant {
     /// Casting model; absent: no flake thickness or microstructure.
     #[serde(default)]
     pub casting: Option<Casting>,
+    /// Hydrogen decrepitation between casting and the lab; absent: none.
+    #[serde(default)]
+    pub hydrogen_decrepitation: Option<Decrepitation>,
 }
 
 impl Default for SimulationSettings {
@@ -754,6 +772,24 @@ impl Plant {
                     "casting.thickness_mm.mean",
                     c.thickness_mm.mean,
                     "a strip-cast flake thickness of at most 5 mm",
+                ));
+            }
+        }
+        if let Some(hd) = &self.hydrogen_decrepitation {
+            count("hydrogen_decrepitation.furnaces", hd.furnaces)?;
+            if hd.heats_per_load == 0 {
+                return Err(TwinError::invalid(
+                    "hydrogen_decrepitation.heats_per_load",
+                    0,
+                    "at least 1",
+                ));
+            }
+            hd.cycle.check("hydrogen_decrepitation.cycle")?;
+            if !(hd.max_wait_h >= 0.0 && hd.max_wait_h.is_finite()) {
+                return Err(TwinError::invalid(
+                    "hydrogen_decrepitation.max_wait_h",
+                    hd.max_wait_h,
+                    "a time ≥ 0 h",
                 ));
             }
         }

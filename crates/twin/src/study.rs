@@ -138,6 +138,19 @@ pub fn run_study(plant: &Plant, replications: usize, mut progress: impl FnMut(us
         "mm",
         runs.iter().map(|r| r.mean_thickness_mm).collect(),
     );
+    if plant.hydrogen_decrepitation.is_some() {
+        estimate(
+            "HD furnace utilisation".into(),
+            "",
+            runs.iter()
+                .map(|r| {
+                    r.hydrogen_decrepitation
+                        .as_ref()
+                        .map_or(0.0, |h| h.utilisation)
+                })
+                .collect(),
+        );
+    }
     estimate(
         "WIP".into(),
         "heats",
@@ -168,15 +181,18 @@ pub enum Expandable {
     Agvs,
     /// Lab analysts.
     LabAnalysts,
+    /// Hydrogen decrepitation furnaces (plants that have them).
+    HdFurnaces,
 }
 
 impl Expandable {
     /// All candidates.
-    pub const ALL: [Expandable; 4] = [
+    pub const ALL: [Expandable; 5] = [
         Expandable::Lines,
         Expandable::BatchingStations,
         Expandable::Agvs,
         Expandable::LabAnalysts,
+        Expandable::HdFurnaces,
     ];
 
     /// Name for reports.
@@ -186,16 +202,19 @@ impl Expandable {
             Expandable::BatchingStations => "batching stations",
             Expandable::Agvs => "AGVs",
             Expandable::LabAnalysts => "lab analysts",
+            Expandable::HdFurnaces => "HD furnaces",
         }
     }
 
-    fn capacity(self, plant: &mut Plant) -> &mut usize {
-        match self {
+    /// The plant's capacity of this resource, if it has the resource.
+    fn capacity(self, plant: &mut Plant) -> Option<&mut usize> {
+        Some(match self {
             Expandable::Lines => &mut plant.lines.count,
             Expandable::BatchingStations => &mut plant.batching.stations,
             Expandable::Agvs => &mut plant.agv.fleet,
             Expandable::LabAnalysts => &mut plant.lab.analysts,
-        }
+            Expandable::HdFurnaces => &mut plant.hydrogen_decrepitation.as_mut()?.furnaces,
+        })
     }
 }
 
@@ -241,7 +260,11 @@ pub fn find_bottleneck(
     for g in &mut base.grade {
         g.demand_t_per_month *= demand_scale;
     }
-    let total = replications * (1 + Expandable::ALL.len());
+    let candidates: Vec<Expandable> = Expandable::ALL
+        .into_iter()
+        .filter(|r| r.capacity(&mut base).is_some())
+        .collect();
+    let total = replications * (1 + candidates.len());
     let mut done = 0;
     let mut outputs = |p: &Plant| -> Vec<f64> {
         (0..replications.max(1))
@@ -255,10 +278,13 @@ pub fn find_bottleneck(
     };
     let base_outputs = outputs(&base);
     let mut experiments = Vec::new();
-    for resource in Expandable::ALL {
+    for resource in candidates {
         let mut p = base.clone();
-        let from = *resource.capacity(&mut p);
-        *resource.capacity(&mut p) = from + 1;
+        let Some(capacity) = resource.capacity(&mut p) else {
+            continue;
+        };
+        let from = *capacity;
+        *capacity = from + 1;
         let out = outputs(&p);
         let gains: Vec<f64> = out.iter().zip(&base_outputs).map(|(a, b)| a - b).collect();
         let (gain, ci) = mean_ci95(&gains);

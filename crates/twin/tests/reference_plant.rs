@@ -266,3 +266,44 @@ fn shifts_agv_charging_and_dispatch_rules_act_as_configured() {
         starved(&a)
     );
 }
+
+#[test]
+fn hydrogen_decrepitation_batches_heats_into_furnace_loads() {
+    let mut plant = plant();
+    plant.simulation.days = 30.0;
+    let base = run_replication(&plant, 4);
+    let mut hd = plant.clone();
+    let text = REFERENCE
+        .replace("# [hydrogen_decrepitation]", "[hydrogen_decrepitation]")
+        .replace("# furnaces = 36 ", "furnaces = 36 ")
+        .replace("# heats_per_load = 4", "heats_per_load = 4")
+        .replace("# cycle = {", "cycle = {")
+        .replace("# max_wait_h = 2.0", "max_wait_h = 2.0");
+    hd.hydrogen_decrepitation = Plant::from_toml("hd.toml", &text)
+        .unwrap()
+        .hydrogen_decrepitation;
+    assert!(hd.hydrogen_decrepitation.is_some());
+    // ≈ 9.7 heats/h in loads of 4 over a 13.1 h mean cycle need ≈ 32 furnaces: 12 saturate,
+    // output falls and heats queue for HD.
+    hd.hydrogen_decrepitation.as_mut().unwrap().furnaces = 12;
+    let r = run_replication(&hd, 4);
+    let stats = r.hydrogen_decrepitation.as_ref().unwrap();
+    assert!(stats.utilisation > 0.9, "{stats:?}");
+    assert!(
+        r.output_t < base.output_t,
+        "{} vs {}",
+        r.output_t,
+        base.output_t
+    );
+    // With enough furnaces the flow time grows by about one cycle plus the wait for a load.
+    let mut enough = hd.clone();
+    enough.hydrogen_decrepitation.as_mut().unwrap().furnaces = 40;
+    let r = run_replication(&enough, 4);
+    let extra = r.mean_flow_time_h - base.mean_flow_time_h;
+    assert!(extra > 10.0 && extra < 25.0, "HD adds {extra} h");
+    let stats = r.hydrogen_decrepitation.as_ref().unwrap();
+    assert!(
+        stats.utilisation > 0.5 && stats.utilisation < 0.95,
+        "{stats:?}"
+    );
+}

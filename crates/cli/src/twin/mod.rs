@@ -284,6 +284,20 @@ fn utilisation_svg(study: &lodestone_twin::study::Study) -> String {
         ("AGVs".into(), mean(&|r| r.agv.utilisation)),
         ("lab".into(), mean(&|r| r.lab.utilisation)),
     ];
+    if study
+        .replications
+        .first()
+        .is_some_and(|r| r.hydrogen_decrepitation.is_some())
+    {
+        bars.push((
+            "HD furnaces".into(),
+            mean(&|r| {
+                r.hydrogen_decrepitation
+                    .as_ref()
+                    .map_or(0.0, |h| h.utilisation)
+            }),
+        ));
+    }
     let lines = study
         .replications
         .first()
