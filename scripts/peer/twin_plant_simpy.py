@@ -12,7 +12,10 @@ It reads the same plant TOML (crates/twin/src/plant.rs) and follows model.rs ste
   oldest order — and sent to batching. When the grade changes and wash heats are enabled, the
   charge is a wash heat instead (one material, no product, the order is not consumed).
 * batching station (Resource): handling + materials × weigh time; AGV (Resource, one FIFO queue
-  for both trips) to the line's buffer.
+  for both trips, or a PriorityResource with deliveries first; every n-th trip keeps its vehicle
+  for a battery charge) to the line's buffer.
+* the heats' metallurgy (alloy optimiser, melt loss, casting, lab verdict) is not modelled: the
+  Rust side runs with `--logistics-only` for the comparison.
 * the line runs charge, melt, cast, cool. Failures come after an exponential *operating* time
   (the clock runs only while a heat is in the furnace); the phase pauses for the repair and
   resumes with its remaining time. Planned maintenance is due every `maintenance_every_days`,
@@ -124,18 +127,19 @@ class Station:
     """A simpy.Resource with the statistics engine.rs Resource keeps: servers busy and queue
     length (time-weighted) and the wait of each granted request."""
 
-    def __init__(self, env, capacity):
+    def __init__(self, env, capacity, priority=False):
         self.env = env
-        self.res = simpy.Resource(env, capacity=capacity)
+        self.res = (simpy.PriorityResource if priority else simpy.Resource)(env, capacity=capacity)
         self.capacity = capacity
         self.busy = TimeWeighted()
         self.queue = TimeWeighted()
         self.wait_sum = 0.0
         self.wait_n = 0
 
-    def request(self):
-        """Request a server; returns (request, time asked, whether it has to queue)."""
-        req = self.res.request()
+    def request(self, priority=0):
+        """Request a server; returns (request, time asked, whether it has to queue). Lower
+        `priority` goes first on a priority station (FIFO within a priority)."""
+        req = self.res.request(priority=priority) if isinstance(self.res, simpy.PriorityResource) else self.res.request()
         queued = not req.triggered
         if queued:
             self.queue.add(self.env.now, 1.0)
@@ -222,7 +226,14 @@ class Plant:
         self.heats_per_order = int(plant["heats_per_order"])
 
         self.batching = Station(env, int(b["stations"]))
-        self.agv = Station(env, int(a["fleet"]))
+        # Dispatch rule: deliveries to the lines before drums for the store (engine.rs
+        # request_first), else one FIFO queue.
+        self.deliveries_first = a.get("dispatch", "fifo") == "deliveries-first"
+        self.agv = Station(env, int(a["fleet"]), priority=self.deliveries_first)
+        # Battery charging: every n-th trip of the pooled fleet keeps its vehicle for a charge.
+        self.charge_every = int(a.get("charge_every_trips") or 0)
+        self.charge_time = sampler(a["charge"], rng) if self.charge_every else None
+        self.agv_trips = 0
         self.lab = Station(env, int(plant["lab"]["analysts"]))
         self.lines = [Line(i, self.failure()) for i in range(int(lines["count"]))]
         self.orders = deque()  # [grade, heats left, release time]
@@ -303,6 +314,20 @@ class Plant:
                 self.prepare_next(line)
             yield env.timeout(MONTH_S)
 
+    def trip_done(self, req):
+        """A vehicle finished a trip: it charges if its battery is due, else is free."""
+        self.agv_trips += 1
+        if self.charge_every and self.agv_trips % self.charge_every == 0:
+            self.env.process(self.charge_vehicle(req))
+        else:
+            self.agv.res.release(req)
+            self.agv.released()
+
+    def charge_vehicle(self, req):
+        yield self.env.timeout(self.charge_time())
+        self.agv.res.release(req)
+        self.agv.released()
+
     def heat(self, charge):
         """One charge from batching to finished goods (a wash heat ends in the furnace)."""
         env = self.env
@@ -319,12 +344,11 @@ class Plant:
             yield env.timeout(t)
         batching.released()
         # AGV to the line.
-        req, asked, queued = agv.request()
-        with req:
-            yield req
-            agv.granted(asked, queued)
-            yield env.timeout(self.to_line())
-        agv.released()
+        req, asked, queued = agv.request(priority=0)
+        yield req
+        agv.granted(asked, queued)
+        yield env.timeout(self.to_line())
+        self.trip_done(req)
         line = charge.line
         line.on_the_way = False
         line.buffer.append(charge)
@@ -335,12 +359,11 @@ class Plant:
         if charge.wash:
             return
         # AGV to the store, lab analysis, release to finished goods.
-        req, asked, queued = agv.request()
-        with req:
-            yield req
-            agv.granted(asked, queued)
-            yield env.timeout(self.to_store())
-        agv.released()
+        req, asked, queued = agv.request(priority=1)
+        yield req
+        agv.granted(asked, queued)
+        yield env.timeout(self.to_store())
+        self.trip_done(req)
         req, asked, queued = lab.request()
         with req:
             yield req

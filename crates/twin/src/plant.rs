@@ -456,6 +456,20 @@ impl Plant {
         Ok(plant)
     }
 
+    /// Drops the heats' metallurgy (optimiser charges, lot tracking, melt loss, casting, lab
+    /// verdicts): the logistics model alone, for fast capacity studies and peer comparisons.
+    /// Every heat then makes `heat_kg × flake_yield` of flake and passes the lab.
+    pub fn logistics_only(&mut self) {
+        for g in &mut self.grade {
+            g.spec = None;
+            g.materials.clear();
+            g.bill_kg_per_kg.clear();
+        }
+        self.material.clear();
+        self.melting = None;
+        self.casting = None;
+    }
+
     /// Checks every field.
     pub fn check(&self) -> Result<()> {
         let s = &self.simulation;

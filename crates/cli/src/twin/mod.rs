@@ -40,6 +40,11 @@ pub struct BottleneckArgs {
     /// Demand multiplier so that the plant, not the order book, limits output.
     #[arg(long, default_value_t = 2.0)]
     demand_scale: f64,
+    /// Logistics only: ignore the heats' metallurgy (optimiser charges, lots, melt loss,
+    /// casting, lab verdicts); every heat makes heat_kg × flake_yield and passes. Much faster:
+    /// for quick capacity studies and the SimPy comparison.
+    #[arg(long)]
+    logistics_only: bool,
     /// Print JSON.
     #[arg(long)]
     json: bool,
@@ -75,6 +80,11 @@ pub struct RunArgs {
     /// throughput.svg (output per month, every replication).
     #[arg(long)]
     svg_dir: Option<PathBuf>,
+    /// Logistics only: ignore the heats' metallurgy (optimiser charges, lots, melt loss,
+    /// casting, lab verdicts); every heat makes heat_kg × flake_yield and passes. Much faster:
+    /// for quick capacity studies and the SimPy comparison.
+    #[arg(long)]
+    logistics_only: bool,
 }
 
 /// Runs a twin subcommand.
@@ -85,12 +95,15 @@ pub fn run(cmd: TwinCommand) -> Result<ExitCode> {
     }
 }
 
-fn load(path: &PathBuf, days: Option<f64>) -> Result<Plant> {
+fn load(path: &PathBuf, days: Option<f64>, logistics_only: bool) -> Result<Plant> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let mut plant = Plant::from_toml(&path.display().to_string(), &text)?;
     if let Some(days) = days {
         plant.simulation.days = days;
+    }
+    if logistics_only {
+        plant.logistics_only();
     }
     plant.check()?;
     Ok(plant)
@@ -118,7 +131,7 @@ fn bottleneck(args: BottleneckArgs) -> Result<ExitCode> {
             args.demand_scale
         );
     }
-    let plant = load(&args.plant, args.days)?;
+    let plant = load(&args.plant, args.days, args.logistics_only)?;
     let progress = bar(args.replications * 5, args.json, "runs");
     let report = lodestone_twin::study::find_bottleneck(
         &plant,
@@ -165,7 +178,7 @@ fn bottleneck(args: BottleneckArgs) -> Result<ExitCode> {
 }
 
 fn run_plant(args: RunArgs) -> Result<ExitCode> {
-    let mut plant = load(&args.plant, args.days)?;
+    let mut plant = load(&args.plant, args.days, args.logistics_only)?;
     if let Some(seed) = args.seed {
         plant.simulation.seed = seed;
     }
