@@ -24,8 +24,8 @@ fn a_simulated_period_traces_every_drum_and_closes_the_element_balance() {
         .unwrap();
     let text = include_str!("../../../examples/plant/baotou-50kt.toml");
     let mut plant = Plant::from_toml("baotou-50kt.toml", text).unwrap();
-    // Two days keep the debug-build test short; `lodestone twin run --mes` records months.
-    plant.simulation.days = 2.0;
+    // A simulated month (`lodestone twin run --mes` records years).
+    plant.simulation.days = 30.0;
     plant.simulation.warmup_days = 0.0;
     let setup: Vec<Envelope> = plant_commands(&plant)
         .into_iter()
@@ -132,9 +132,10 @@ fn a_simulated_period_traces_every_drum_and_closes_the_element_balance() {
         );
         let signatures =
             count("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM events WHERE kind = 'lots-released'").await;
-        assert!((5..=7).contains(&signatures), "{signatures} shift releases in 2 days");
+        // One per shift that had passing heats (lines starve at month end: some shifts none).
+        assert!((60..=91).contains(&signatures), "{signatures} shift releases in 30 days");
         let oee = mes
-            .oee("line-01", "2026-12-01T00:00:00Z", "2026-12-03T00:00:00Z")
+            .oee("line-01", "2026-12-01T00:00:00Z", "2026-12-31T00:00:00Z")
             .await
             .unwrap();
         assert!(

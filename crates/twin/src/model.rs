@@ -232,6 +232,8 @@ pub struct Replication {
     pub charges: ChargeStats,
     /// AGV battery charges.
     pub agv_charges: u64,
+    /// Weighings outside the scale tolerance, corrected and weighed again.
+    pub weighings_corrected: u64,
     /// Events processed.
     pub events: u64,
 }
@@ -269,6 +271,7 @@ struct Sim<'p, 'r> {
     metallurgy: Metallurgy,
     heats_analysed: u64,
     agv_trips: u64,
+    weighings_corrected: u64,
     agv_charges: u64,
     heats_out_of_spec: u64,
     out_of_spec_by_reason: BTreeMap<String, u64>,
@@ -347,6 +350,7 @@ impl<'p, 'r> Sim<'p, 'r> {
                 .unwrap_or_else(|_| Metallurgy::without_charges(plant)),
             heats_analysed: 0,
             agv_trips: 0,
+            weighings_corrected: 0,
             agv_charges: 0,
             heats_out_of_spec: 0,
             out_of_spec_by_reason: BTreeMap::new(),
@@ -510,9 +514,10 @@ impl<'p, 'r> Sim<'p, 'r> {
     /// Weighs a product charge from the open lots, opening (receiving) the next lot of a
     /// material when one runs out. The weigh list is the optimiser's (grades with a spec) or
     /// the grade's fixed bill.
-    fn weigh(&mut self, now: Seconds, charge: &Charge) {
+    /// Returns the number of corrected weighings (each costs another weighing time).
+    fn weigh(&mut self, now: Seconds, charge: &Charge) -> u32 {
         if charge.wash {
-            return;
+            return 0;
         }
         let grade = &self.plant.grade[charge.grade];
         // Lots are opened before the optimiser looks at them.
@@ -557,20 +562,31 @@ impl<'p, 'r> Sim<'p, 'r> {
                 .collect()
         };
         if aims.is_empty() {
-            return;
+            return 0;
         }
+        let mut corrections = 0;
         let mut list = Vec::new();
         let mut element_kg: BTreeMap<String, f64> = BTreeMap::new();
         for (m, aim) in aims {
             // What the scale actually delivers: the aim plus the weighing error.
             let sd = self.plant.batching.weighing_error_pct / 100.0 * aim;
-            let error = if sd > 0.0 {
-                Normal::new(0.0, sd)
-                    .map(|n| n.sample(&mut self.rng))
-                    .unwrap_or(0.0)
-            } else {
-                0.0
+            let draw = |rng: &mut Pcg64Mcg| {
+                if sd > 0.0 {
+                    Normal::new(0.0, sd).map(|n| n.sample(rng)).unwrap_or(0.0)
+                } else {
+                    0.0
+                }
             };
+            let mut error = draw(&mut self.rng);
+            // A weighing outside the scale tolerance is corrected (material added or taken
+            // off) and weighed again.
+            if let Some(tol) = self.plant.batching.scale_tolerance_pct {
+                let band = tol / 100.0 * aim;
+                while error.abs() > band && corrections < 100 {
+                    corrections += 1;
+                    error = draw(&mut self.rng);
+                }
+            }
             let mut need = (aim + error).max(0.0);
             while need > 1e-9 {
                 if self.stock[m].kg_left <= 1e-9 {
@@ -598,6 +614,7 @@ impl<'p, 'r> Sim<'p, 'r> {
             },
         );
         self.weighed.insert(charge.heat, list);
+        corrections
     }
 
     /// Melts and casts a product heat: flake, residue and losses.
@@ -669,7 +686,8 @@ impl<'p, 'r> Sim<'p, 'r> {
     }
 
     fn start_batching(&mut self, charge: Charge) {
-        self.weigh(self.q.now(), &charge);
+        let corrections = self.weigh(self.q.now(), &charge);
+        self.weighings_corrected += corrections as u64;
         let b = &self.plant.batching;
         let materials = if charge.wash {
             1
@@ -682,7 +700,7 @@ impl<'p, 'r> Sim<'p, 'r> {
             self.plant.grade[charge.grade].materials_per_heat
         };
         let mut t = b.handling.sample(&mut self.rng);
-        for _ in 0..materials {
+        for _ in 0..materials + corrections {
             t += b.weigh_per_material.sample(&mut self.rng);
         }
         self.q.schedule_in(t, Event::BatchDone(charge));
@@ -1075,6 +1093,7 @@ impl<'p, 'r> Sim<'p, 'r> {
         self.output_kg.iter_mut().for_each(|kg| *kg = 0.0);
         self.monthly_kg.clear();
         self.heats_analysed = 0;
+        self.weighings_corrected = 0;
         self.agv_charges = 0;
         self.heats_out_of_spec = 0;
         self.out_of_spec_by_reason.clear();
@@ -1224,6 +1243,7 @@ pub fn run_replication_with(
         },
         charges: sim.metallurgy.stats,
         agv_charges: sim.agv_charges,
+        weighings_corrected: sim.weighings_corrected,
         events: sim.q.events_processed(),
     }
 }

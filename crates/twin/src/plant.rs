@@ -282,6 +282,10 @@ pub struct Batching {
     /// actual weights set each heat's mass and chemistry.
     #[serde(default)]
     pub weighing_error_pct: f64,
+    /// Scale tolerance, ± % of each aim: a weighing outside it is corrected and weighed again
+    /// (one more weighing time). Absent: every weighing is accepted.
+    #[serde(default)]
+    pub scale_tolerance_pct: Option<f64>,
     /// Hours of the day the batching crew works, `[from_h, to_h]` (may wrap midnight:
     /// `[22, 6]`); outside them no charge is started. Absent: around the clock.
     #[serde(default)]
@@ -676,6 +680,17 @@ impl Plant {
             }
         }
         check_staffed("batching.staffed_h", self.batching.staffed_h)?;
+        if let Some(tol) = self.batching.scale_tolerance_pct {
+            // Below about a third of a standard deviation almost every weighing is redone.
+            let floor = self.batching.weighing_error_pct / 3.0;
+            if !(tol > floor && tol.is_finite()) {
+                return Err(TwinError::invalid(
+                    "batching.scale_tolerance_pct",
+                    tol,
+                    &format!("a tolerance above a third of weighing_error_pct ({floor:.3} %)"),
+                ));
+            }
+        }
         let l = &self.lines;
         count("lines.count", l.count)?;
         positive("lines.heat_kg", l.heat_kg, "a heat size > 0 kg")?;

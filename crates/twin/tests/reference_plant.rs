@@ -229,6 +229,13 @@ fn shifts_agv_charging_and_dispatch_rules_act_as_configured() {
         "{} charges for {heats} heats",
         base.agv_charges
     );
+    // Weighings more than ±0.2 % off (2 σ of the 0.1 % weighing error: 4.6 % of them) are
+    // corrected: ≈ 7.5 materials per heat × 0.046 ≈ 0.34 corrections per heat.
+    let per_heat = base.weighings_corrected as f64 / heats as f64;
+    assert!(
+        per_heat > 0.25 && per_heat < 0.45,
+        "{per_heat} corrections per heat"
+    );
     // A two-shift lab (06:00–22:00) works 2/3 of the day: analyses wait overnight and the
     // flow time to finished goods grows, while batching and the lines are unchanged in kind.
     let mut two_shifts = plant.clone();

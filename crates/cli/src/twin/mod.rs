@@ -241,6 +241,8 @@ fn run_plant(args: RunArgs) -> Result<ExitCode> {
                 format!("{:.1} %", 100.0 * e.mean),
                 format!("{:.1} %", 100.0 * e.ci95),
             )
+        } else if e.unit == "mm" {
+            (format!("{:.3}", e.mean), format!("{:.3}", e.ci95))
         } else {
             (format!("{:.1}", e.mean), format!("{:.1}", e.ci95))
         };
@@ -280,6 +282,29 @@ fn run_plant(args: RunArgs) -> Result<ExitCode> {
     }
     println!("lines in replication 1 (seed {}):", first.seed);
     println!("{t}");
+    if first.heats_analysed > 0 && (first.charges.optimised > 0 || first.heats_out_of_spec > 0) {
+        let reasons: Vec<String> = first
+            .out_of_spec_by_reason
+            .iter()
+            .map(|(why, n)| format!("{why} {n}"))
+            .collect();
+        println!(
+            "heats in replication 1: {} analysed, {} out of specification ({:.2} %){}; charges: {} optimised, {} re-solved on the basis, {} kept for new lots, {} fallbacks; {} weighings corrected",
+            first.heats_analysed,
+            first.heats_out_of_spec,
+            100.0 * first.heats_out_of_spec as f64 / first.heats_analysed as f64,
+            if reasons.is_empty() {
+                String::new()
+            } else {
+                format!(" — first failed item: {}", reasons.join(", "))
+            },
+            first.charges.optimised,
+            first.charges.resolved,
+            first.charges.reused,
+            first.charges.fallbacks,
+            first.weighings_corrected
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 
