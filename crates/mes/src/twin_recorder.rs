@@ -124,7 +124,8 @@ pub fn plant_commands(plant: &Plant) -> Vec<Command> {
         name: "Vacuum melting and strip casting".into(),
         equipment_level: Some(EquipmentLevel::Unit),
     });
-    for g in &plant.grade {
+    let bills = lodestone_twin::metallurgy::nominal_bills(plant);
+    for (g, bill) in plant.grade.iter().zip(bills) {
         commands.push(Command::DefineMaterialDefinition(MaterialDefinition {
             id: flake_definition(&g.name),
             name: format!("{} strip-cast flake", g.name),
@@ -134,7 +135,7 @@ pub fn plant_commands(plant: &Plant) -> Vec<Command> {
             id: format!("WM-{}", g.name),
             segment: "melt-and-cast".into(),
             product: flake_definition(&g.name),
-            bill_kg_per_kg: g.bill_kg_per_kg.clone(),
+            bill_kg_per_kg: bill,
             parameters: BTreeMap::from([("heat_kg".into(), format!("{}", l.heat_kg))]),
         });
     }

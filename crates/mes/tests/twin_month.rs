@@ -45,6 +45,16 @@ fn a_simulated_period_traces_every_drum_and_closes_the_element_balance() {
 
     runtime.block_on(async {
         mes.verify_chain().await.unwrap();
+        // The work masters carry the optimiser's nominal charge as their bill: N52 ≈ 28 %
+        // PrNd metal per kg charged (Pr 6.90 wt% from 24.9 % Pr metal).
+        let bill: String = sqlx::query("SELECT bill FROM work_masters WHERE id = 'WM-N52'")
+            .fetch_one(mes.db().pool())
+            .await
+            .unwrap()
+            .get("bill");
+        let bill: std::collections::BTreeMap<String, f64> = serde_json::from_str(&bill).unwrap();
+        assert!((bill["PrNd-metal"] - 0.277).abs() < 0.01, "{bill:?}");
+        assert!((bill.values().sum::<f64>() - 1.0).abs() < 1e-9);
         // Every product heat that finished is an order with a produced lot split into 3 drums.
         let heats: Vec<String> = sqlx::query(
             "SELECT sl.lot FROM step_lots sl JOIN steps s ON s.id = sl.step \

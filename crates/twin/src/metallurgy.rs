@@ -113,6 +113,34 @@ fn melt_loss_parameters(m: &Melting) -> MeltLossParameters {
     }
 }
 
+/// Each grade's bill, kg of each material per kg charged: its fixed `bill_kg_per_kg`, or for
+/// a grade with a spec the optimiser's charge from the nominal lots (what a work master
+/// records); empty for a grade with neither.
+pub fn nominal_bills(plant: &Plant) -> Vec<BTreeMap<String, f64>> {
+    let model = Metallurgy::new(plant).ok();
+    plant
+        .grade
+        .iter()
+        .enumerate()
+        .map(|(g, grade)| {
+            if !grade.bill_kg_per_kg.is_empty() {
+                return grade.bill_kg_per_kg.clone();
+            }
+            let Some(Some(charge)) = model.as_ref().map(|m| &m.grades[g]) else {
+                return BTreeMap::new();
+            };
+            let total: f64 = charge.kg.iter().sum();
+            charge
+                .materials
+                .iter()
+                .zip(&charge.kg)
+                .filter(|(_, kg)| **kg > 0.0 && total > 0.0)
+                .map(|(&m, kg)| (plant.material[m].name.clone(), kg / total))
+                .collect()
+        })
+        .collect()
+}
+
 /// Checks that every grade with a spec can be charged from its materials' nominal lots, and
 /// that the casting model runs at the aim thickness.
 pub(crate) fn check_charges(plant: &Plant) -> Result<()> {
