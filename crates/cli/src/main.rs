@@ -3,6 +3,7 @@
 mod alloy;
 mod mes;
 mod plot;
+mod serve;
 mod sx;
 mod twin;
 
@@ -35,6 +36,10 @@ enum Command {
     /// Plant twin: discrete-event simulation of the alloy plant (capacity studies).
     #[command(subcommand)]
     Twin(twin::TwinCommand),
+    /// Web server: the MES's JSON API and dashboard; `--demo` runs a live plant.
+    ///
+    /// Example: lodestone serve --demo
+    Serve(serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -45,6 +50,7 @@ fn main() -> ExitCode {
         Command::Alloy(cmd) => alloy::run(cmd),
         Command::Mes(args) => mes::run(args),
         Command::Twin(cmd) => twin::run(cmd),
+        Command::Serve(args) => serve::run(args),
     };
     match outcome {
         Ok(code) => code,

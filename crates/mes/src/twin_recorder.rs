@@ -240,6 +240,18 @@ impl<'a> MesRecorder<'a> {
         }
     }
 
+    /// Writes what is buffered now (a live plant writes after every step), or returns the
+    /// first refusal.
+    pub fn flush_now(&mut self) -> Result<()> {
+        self.flush();
+        match &self.error {
+            Some(e) => Err(MesError::Corrupt(format!(
+                "the MES refused a twin event: {e}"
+            ))),
+            None => Ok(()),
+        }
+    }
+
     /// Writes what is buffered; returns the events recorded, or the first refusal.
     pub fn finish(mut self) -> Result<u64> {
         self.release_passed();

@@ -70,6 +70,15 @@ impl<E> EventQueue<E> {
         self.now_s
     }
 
+    /// Moves the clock to `t_s` when no event is due before it (a stepped run waiting for
+    /// real time); never backwards.
+    pub fn advance_clock(&mut self, t_s: Seconds) {
+        let next = self.peek_time().unwrap_or(f64::INFINITY);
+        if t_s.is_finite() && t_s > self.now_s && t_s <= next {
+            self.now_s = t_s;
+        }
+    }
+
     /// Schedules `event` after `delay_s` (negative or non-finite delays count as zero: the
     /// model validates its inputs, and time never runs backwards).
     pub fn schedule_in(&mut self, delay_s: Seconds, event: E) {

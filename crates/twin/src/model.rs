@@ -260,7 +260,7 @@ struct HeatRecord {
     cast: Option<(f64, Option<Microstructure>)>,
 }
 
-struct Sim<'p, 'r> {
+struct Sim<'p, R: PlantRecorder> {
     plant: &'p Plant,
     /// Per material: the open lot.
     stock: Vec<OpenLot>,
@@ -278,7 +278,7 @@ struct Sim<'p, 'r> {
     rejected_kg: f64,
     melt_loss_kg: BTreeMap<String, f64>,
     thickness: Tally,
-    recorder: &'r mut dyn PlantRecorder,
+    recorder: R,
     next_order: u64,
     next_heat: u64,
     rng: Pcg64Mcg,
@@ -310,8 +310,8 @@ fn ideal(d: &Duration) -> f64 {
     }
 }
 
-impl<'p, 'r> Sim<'p, 'r> {
-    fn new(plant: &'p Plant, seed: u64, recorder: &'r mut dyn PlantRecorder) -> Self {
+impl<'p, R: PlantRecorder> Sim<'p, R> {
+    fn new(plant: &'p Plant, seed: u64, recorder: R) -> Self {
         let l = &plant.lines;
         let mut rng = Pcg64Mcg::seed_from_u64(seed);
         let failure = Exp::new(1.0 / (l.mtbf_h * 3600.0)).expect("checked mtbf");
@@ -1125,125 +1125,179 @@ pub fn run_replication_with(
     seed: u64,
     recorder: &mut dyn PlantRecorder,
 ) -> Replication {
-    let mut sim = Sim::new(plant, seed, recorder);
     let s = &plant.simulation;
-    let warmup_s = s.warmup_days * DAY_S;
-    let end_s = warmup_s + s.days * DAY_S;
-    sim.q.schedule_at(0.0, Event::MonthStart);
-    if warmup_s > 0.0 {
-        sim.q.schedule_at(warmup_s, Event::WarmupEnd);
-    }
-    for (crew, window) in [
-        (Crew::Batching, plant.batching.staffed_h),
-        (Crew::Lab, plant.lab.staffed_h),
-    ] {
-        if let Some(window) = window {
-            // Time 0 is midnight: start off shift unless the window covers it, then change
-            // at the window's ends every day.
-            if !staffed_at(window, 0.0) {
-                sim.shift(0.0, crew, false);
+    let end_s = (s.warmup_days + s.days) * DAY_S;
+    let mut twin = Twin::new(plant, seed, recorder);
+    twin.advance_to(end_s);
+    twin.replication()
+}
+
+/// A replication that advances in steps, for a live plant (the server's demo): the same
+/// model as [`run_replication_with`], which is `Twin::new`, `advance_to(end)`, `replication`.
+pub struct Twin<'p, R: PlantRecorder> {
+    sim: Sim<'p, R>,
+    seed: u64,
+}
+
+impl<'p, R: PlantRecorder> Twin<'p, R> {
+    /// The plant at time 0 with its first events scheduled (orders, warm-up end, shifts,
+    /// maintenance).
+    pub fn new(plant: &'p Plant, seed: u64, recorder: R) -> Self {
+        let mut sim = Sim::new(plant, seed, recorder);
+        let warmup_s = plant.simulation.warmup_days * DAY_S;
+        sim.q.schedule_at(0.0, Event::MonthStart);
+        if warmup_s > 0.0 {
+            sim.q.schedule_at(warmup_s, Event::WarmupEnd);
+        }
+        for (crew, window) in [
+            (Crew::Batching, plant.batching.staffed_h),
+            (Crew::Lab, plant.lab.staffed_h),
+        ] {
+            if let Some(window) = window {
+                // Time 0 is midnight: start off shift unless the window covers it, then change
+                // at the window's ends every day.
+                if !staffed_at(window, 0.0) {
+                    sim.shift(0.0, crew, false);
+                }
+                sim.q
+                    .schedule_at(window[0] * 3600.0, Event::Shift(crew, true));
+                sim.q
+                    .schedule_at(window[1] * 3600.0 % DAY_S, Event::Shift(crew, false));
             }
-            sim.q
-                .schedule_at(window[0] * 3600.0, Event::Shift(crew, true));
-            sim.q
-                .schedule_at(window[1] * 3600.0 % DAY_S, Event::Shift(crew, false));
         }
-    }
-    if let Some(every) = plant.lines.maintenance_every_days {
-        // Lines are maintained in turn, spread over the interval.
-        for line in 0..plant.lines.count {
-            let offset = every * DAY_S * (line as f64 + 0.5) / plant.lines.count as f64;
-            sim.q.schedule_at(offset, Event::MaintenanceDue(line));
-        }
-    }
-    while let Some(t) = sim.q.peek_time() {
-        if t > end_s {
-            break;
-        }
-        let (now, event) = sim.q.pop().expect("peeked");
-        sim.handle(now, event);
-    }
-    let now = end_s;
-    let ideal_cycle = sim.ideal_cycle_s;
-    let lines = sim
-        .lines
-        .iter_mut()
-        .map(|l| {
-            let state = l.state;
-            l.set_state(now, state);
-            let hours: BTreeMap<LineState, f64> = LINE_STATES
-                .iter()
-                .zip(l.time_in)
-                .map(|(s, t)| (*s, t / 3600.0))
-                .collect();
-            let t = |s: LineState| l.time_in[LINE_STATES.iter().position(|x| *x == s).unwrap_or(0)];
-            let planned = (now - warmup_s) - t(LineState::Maintenance);
-            let run = t(LineState::Producing) + t(LineState::Washing);
-            let all_heats = (l.heats + l.wash_heats) as f64;
-            let availability = if planned > 0.0 { run / planned } else { 0.0 };
-            let performance = if run > 0.0 {
-                (ideal_cycle * all_heats / run).min(1.0)
-            } else {
-                0.0
-            };
-            let quality = if all_heats > 0.0 {
-                l.heats as f64 / all_heats
-            } else {
-                0.0
-            };
-            LineStats {
-                hours,
-                heats: l.heats,
-                wash_heats: l.wash_heats,
-                availability,
-                performance,
-                quality,
-                oee: availability * performance * quality,
+        if let Some(every) = plant.lines.maintenance_every_days {
+            // Lines are maintained in turn, spread over the interval.
+            for line in 0..plant.lines.count {
+                let offset = every * DAY_S * (line as f64 + 0.5) / plant.lines.count as f64;
+                sim.q.schedule_at(offset, Event::MaintenanceDue(line));
             }
-        })
-        .collect();
-    let output_t_by_grade: BTreeMap<String, f64> = plant
-        .grade
-        .iter()
-        .zip(&sim.output_kg)
-        .map(|(g, kg)| (g.name.clone(), kg / 1000.0))
-        .collect();
-    let output_t: f64 = output_t_by_grade.values().sum();
-    let backlog_heats = sim.orders.iter().map(|o| o.heats_left as u64).sum();
-    Replication {
-        seed,
-        days: s.days,
-        output_t_per_yr: output_t * 365.0 / s.days,
-        output_t_by_grade,
-        output_t,
-        output_t_by_month: {
-            let months = (s.days * DAY_S / MONTH_S).ceil() as usize;
-            let mut m: Vec<f64> = sim.monthly_kg.iter().map(|kg| kg / 1000.0).collect();
-            m.resize(months.max(m.len()), 0.0);
-            m
-        },
-        lines,
-        batching: resource_stats(&sim.batching, now),
-        agv: resource_stats(&sim.agv, now),
-        lab: resource_stats(&sim.lab, now),
-        hydrogen_decrepitation: sim.hd.as_ref().map(|hd| resource_stats(hd, now)),
-        mean_wip_heats: sim.wip.mean(now),
-        mean_lead_time_h: sim.lead_time.mean(),
-        mean_flow_time_h: sim.flow_time.mean(),
-        backlog_heats,
-        heats_analysed: sim.heats_analysed,
-        heats_out_of_spec: sim.heats_out_of_spec,
-        out_of_spec_by_reason: sim.out_of_spec_by_reason.clone(),
-        rejected_t: sim.rejected_kg / 1000.0,
-        melt_loss_kg_by_element: sim.melt_loss_kg.clone(),
-        mean_thickness_mm: if sim.thickness.count() > 0 {
-            sim.thickness.mean()
+        }
+        Twin { sim, seed }
+    }
+
+    /// Simulation time reached, s.
+    pub fn now_s(&self) -> Seconds {
+        self.sim.q.now()
+    }
+
+    /// Processes every event up to `t_s` (simulation seconds).
+    pub fn advance_to(&mut self, t_s: Seconds) {
+        while let Some(t) = self.sim.q.peek_time() {
+            if t > t_s {
+                break;
+            }
+            let (now, event) = self.sim.q.pop().expect("peeked");
+            self.sim.handle(now, event);
+        }
+        self.sim.q.advance_clock(t_s);
+    }
+
+    /// The recorder, e.g. to flush it between steps.
+    pub fn recorder_mut(&mut self) -> &mut R {
+        &mut self.sim.recorder
+    }
+
+    /// The statistics from the end of the warm-up to now.
+    pub fn replication(&mut self) -> Replication {
+        let sim = &mut self.sim;
+        let plant = sim.plant;
+        let s = &plant.simulation;
+        let warmup_s = s.warmup_days * DAY_S;
+        let end_s = sim.q.now().max(warmup_s);
+        let seed = self.seed;
+        // The run's own length when it ran to the file's end (exact), else the time reached.
+        let days = if (end_s - (warmup_s + s.days * DAY_S)).abs() < 1e-6 {
+            s.days
         } else {
-            0.0
-        },
-        charges: sim.metallurgy.stats,
-        agv_charges: sim.agv_charges,
-        weighings_corrected: sim.weighings_corrected,
-        events: sim.q.events_processed(),
+            (end_s - warmup_s) / DAY_S
+        };
+        let now = end_s;
+        let ideal_cycle = sim.ideal_cycle_s;
+        let lines = sim
+            .lines
+            .iter_mut()
+            .map(|l| {
+                let state = l.state;
+                l.set_state(now, state);
+                let hours: BTreeMap<LineState, f64> = LINE_STATES
+                    .iter()
+                    .zip(l.time_in)
+                    .map(|(s, t)| (*s, t / 3600.0))
+                    .collect();
+                let t =
+                    |s: LineState| l.time_in[LINE_STATES.iter().position(|x| *x == s).unwrap_or(0)];
+                let planned = (now - warmup_s) - t(LineState::Maintenance);
+                let run = t(LineState::Producing) + t(LineState::Washing);
+                let all_heats = (l.heats + l.wash_heats) as f64;
+                let availability = if planned > 0.0 { run / planned } else { 0.0 };
+                let performance = if run > 0.0 {
+                    (ideal_cycle * all_heats / run).min(1.0)
+                } else {
+                    0.0
+                };
+                let quality = if all_heats > 0.0 {
+                    l.heats as f64 / all_heats
+                } else {
+                    0.0
+                };
+                LineStats {
+                    hours,
+                    heats: l.heats,
+                    wash_heats: l.wash_heats,
+                    availability,
+                    performance,
+                    quality,
+                    oee: availability * performance * quality,
+                }
+            })
+            .collect();
+        let output_t_by_grade: BTreeMap<String, f64> = plant
+            .grade
+            .iter()
+            .zip(&sim.output_kg)
+            .map(|(g, kg)| (g.name.clone(), kg / 1000.0))
+            .collect();
+        let output_t: f64 = output_t_by_grade.values().sum();
+        let backlog_heats = sim.orders.iter().map(|o| o.heats_left as u64).sum();
+        Replication {
+            seed,
+            days,
+            output_t_per_yr: if days > 0.0 {
+                output_t * 365.0 / days
+            } else {
+                0.0
+            },
+            output_t_by_grade,
+            output_t,
+            output_t_by_month: {
+                let months = (days * DAY_S / MONTH_S).ceil() as usize;
+                let mut m: Vec<f64> = sim.monthly_kg.iter().map(|kg| kg / 1000.0).collect();
+                m.resize(months.max(m.len()), 0.0);
+                m
+            },
+            lines,
+            batching: resource_stats(&sim.batching, now),
+            agv: resource_stats(&sim.agv, now),
+            lab: resource_stats(&sim.lab, now),
+            hydrogen_decrepitation: sim.hd.as_ref().map(|hd| resource_stats(hd, now)),
+            mean_wip_heats: sim.wip.mean(now),
+            mean_lead_time_h: sim.lead_time.mean(),
+            mean_flow_time_h: sim.flow_time.mean(),
+            backlog_heats,
+            heats_analysed: sim.heats_analysed,
+            heats_out_of_spec: sim.heats_out_of_spec,
+            out_of_spec_by_reason: sim.out_of_spec_by_reason.clone(),
+            rejected_t: sim.rejected_kg / 1000.0,
+            melt_loss_kg_by_element: sim.melt_loss_kg.clone(),
+            mean_thickness_mm: if sim.thickness.count() > 0 {
+                sim.thickness.mean()
+            } else {
+                0.0
+            },
+            charges: sim.metallurgy.stats,
+            agv_charges: sim.agv_charges,
+            weighings_corrected: sim.weighings_corrected,
+            events: sim.q.events_processed(),
+        }
     }
 }

@@ -104,6 +104,45 @@ impl LabReport {
     }
 }
 
+/// A borrowed recorder records through the recorder it borrows.
+impl<T: PlantRecorder + ?Sized> PlantRecorder for &mut T {
+    fn order_released(&mut self, at_s: Seconds, order: u64, grade: &str, heats: u32) {
+        (**self).order_released(at_s, order, grade, heats)
+    }
+    fn material_received(
+        &mut self,
+        at_s: Seconds,
+        material: &str,
+        lot: u64,
+        kg: f64,
+        composition_wt_pct: &BTreeMap<String, f64>,
+    ) {
+        (**self).material_received(at_s, material, lot, kg, composition_wt_pct)
+    }
+    fn material_consumed(&mut self, at_s: Seconds, heat: u64, material: &str, lot: u64, kg: f64) {
+        (**self).material_consumed(at_s, heat, material, lot, kg)
+    }
+    fn heat_started(
+        &mut self,
+        at_s: Seconds,
+        heat: u64,
+        order: Option<u64>,
+        line: usize,
+        grade: &str,
+    ) {
+        (**self).heat_started(at_s, heat, order, line, grade)
+    }
+    fn heat_finished(&mut self, at_s: Seconds, heat: u64, line: usize, output: &HeatOutput) {
+        (**self).heat_finished(at_s, heat, line, output)
+    }
+    fn heat_analysed(&mut self, at_s: Seconds, heat: u64, grade: &str, report: &LabReport) {
+        (**self).heat_analysed(at_s, heat, grade, report)
+    }
+    fn line_state(&mut self, at_s: Seconds, line: usize, state: LineState) {
+        (**self).line_state(at_s, line, state)
+    }
+}
+
 /// A recorder that records nothing (capacity studies).
 pub struct NoRecorder;
 

@@ -1,0 +1,136 @@
+//! `lodestone serve`: the MES over HTTP with the web dashboard; `--demo` runs the reference
+//! plant's twin live against a fresh database.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use lodestone_server::{demo, AppState};
+
+/// Arguments of `lodestone serve`.
+#[derive(Args)]
+pub struct ServeArgs {
+    /// MES database: a SQLite file path or `sqlite:PATH`, or a `postgres://` URL (created
+    /// with `lodestone mes init`). Not with --demo.
+    #[arg(long, env = "LODESTONE_DB", conflicts_with = "demo")]
+    db: Option<String>,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: String,
+    /// Demo: a fresh database with the reference plant (in a temporary directory, or
+    /// --demo-dir), its twin running at --speed, and demo logins.
+    #[arg(long)]
+    demo: bool,
+    /// Where the demo keeps its database (default: a temporary directory removed at exit).
+    #[arg(long, requires = "demo")]
+    demo_dir: Option<PathBuf>,
+    /// Demo speed, simulated seconds per real second (3600: an hour per second; change it
+    /// live on the dashboard).
+    #[arg(long, default_value_t = demo::DEFAULT_SPEED, requires = "demo")]
+    speed: f64,
+}
+
+/// Runs the server until Ctrl-C or SIGTERM.
+pub fn run(args: ServeArgs) -> Result<ExitCode> {
+    if !(args.speed >= 0.0 && args.speed <= demo::MAX_SPEED) {
+        anyhow::bail!(
+            "--speed: {} is not allowed; expected 0 to {} simulated seconds per second",
+            args.speed,
+            demo::MAX_SPEED
+        );
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(serve(args))
+}
+
+async fn serve(args: ServeArgs) -> Result<ExitCode> {
+    let listener = tokio::net::TcpListener::bind(&args.listen)
+        .await
+        .with_context(|| format!("--listen: cannot listen on {}", args.listen))?;
+    let address = listener.local_addr()?;
+    let mut _temp = None;
+    let (mes, demo) = if args.demo {
+        let dir = match &args.demo_dir {
+            Some(d) => {
+                std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
+                d.clone()
+            }
+            None => {
+                let t = tempfile::tempdir().context("creating a temporary directory")?;
+                let path = t.path().to_path_buf();
+                _temp = Some(t);
+                path
+            }
+        };
+        let db = dir.join(format!(
+            "demo-{}.db",
+            chrono::Utc::now().format("%Y%m%dT%H%M%S")
+        ));
+        let url = db.display().to_string();
+        let (mes, demo) = demo::Demo::start(&url, args.speed)
+            .await
+            .with_context(|| format!("creating the demo plant in {url}"))?;
+        eprintln!("demo plant database: {url}");
+        (mes, Some(demo))
+    } else {
+        let url = args
+            .db
+            .as_deref()
+            .context("give --db (or LODESTONE_DB), or --demo for a demo plant")?;
+        let mes = lodestone_mes::Mes::open(url)
+            .await
+            .with_context(|| format!("opening the MES {url}"))?;
+        (mes, None)
+    };
+    let state = Arc::new(AppState {
+        mes,
+        sessions: Default::default(),
+        metrics: Default::default(),
+        demo,
+    });
+    println!("Lodestone is serving http://{address}/");
+    if state.demo.is_some() {
+        println!("demo logins (user / password):");
+        for (user, name, _, password) in demo::USERS {
+            println!("  {user:9} / {password:19} {name}");
+        }
+        println!(
+            "the plant runs at {} simulated seconds per real second; Ctrl-C stops it",
+            args.speed
+        );
+    }
+    let shutdown = async {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        {
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+            let terminate = async {
+                match term.as_mut() {
+                    Some(t) => {
+                        t.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = ctrl_c.await;
+        }
+    };
+    lodestone_server::serve(listener, state.clone(), shutdown).await?;
+    // Requests have finished; the twin writes what it buffered before the database closes.
+    if let Some(demo) = &state.demo {
+        let events = demo.stop()?;
+        eprintln!("the twin stopped after recording {events} events");
+    }
+    state.mes.close().await;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,367 @@
+//! JSON routes over the MES. Reads need a session; `POST /api/commands` executes any MES
+//! command (the MES checks the session's role and records the event).
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::Json;
+use futures_util::stream::{self, Stream};
+use lodestone_mes::event::EventRecord;
+use lodestone_mes::genealogy::{Direction, RecallItem, Trace};
+use lodestone_mes::model::{format_timestamp, JobOrder, MaterialLot};
+use lodestone_mes::performance::UnitOee;
+use lodestone_mes::quality::{LabResult, Nonconformance};
+use lodestone_mes::service::{ChainReport, Receipt};
+use lodestone_mes::Envelope;
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+
+use crate::auth::Authed;
+use crate::problem::Problem;
+use crate::Shared;
+
+/// `GET /healthz`: the database answers.
+pub async fn healthz(State(state): State<Shared>) -> Result<&'static str, Problem> {
+    sqlx::query("SELECT 1")
+        .fetch_one(state.mes.db().pool())
+        .await?;
+    Ok("ok\n")
+}
+
+/// One melting line now.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LineNow {
+    /// Unit id.
+    pub id: String,
+    /// Latest equipment state (running, starved, unplanned_down, planned_down, …).
+    pub state: Option<String>,
+    /// Since when.
+    pub since: Option<String>,
+    /// Order running on it.
+    pub order: Option<String>,
+    /// Its product.
+    pub product: Option<String>,
+}
+
+/// A recently made heat.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RecentLot {
+    /// Lot id.
+    pub id: String,
+    /// Material definition.
+    pub definition: String,
+    /// kg made.
+    pub kg: f64,
+    /// When.
+    pub at: String,
+    /// QA disposition.
+    pub disposition: String,
+}
+
+/// The plant at a glance.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Overview {
+    /// The plant's clock (the twin's in the demo, else the server's), UTC.
+    pub clock: String,
+    /// Last event recorded.
+    pub head_seq: i64,
+    /// Every unit with a state, in id order.
+    pub lines: Vec<LineNow>,
+    /// Flake made in the 24 h before `clock`, kg.
+    pub flake_kg_24h: f64,
+    /// Heats made in those 24 h.
+    pub heats_24h: i64,
+    /// Demand plan, kg of flake per day (demo plant), for output against plan.
+    pub plan_kg_per_day: Option<f64>,
+    /// Open nonconformances.
+    pub open_nonconformances: i64,
+    /// Lots on QA hold.
+    pub held_lots: i64,
+    /// Latest heats.
+    pub recent: Vec<RecentLot>,
+}
+
+async fn count(state: &Shared, sql: &'static str) -> Result<i64, Problem> {
+    Ok(sqlx::query(sql)
+        .fetch_one(state.mes.db().pool())
+        .await?
+        .try_get::<i64, _>("n")?)
+}
+
+/// The overview, computed from the MES's projections.
+pub async fn compute_overview(state: &Shared) -> Result<Overview, Problem> {
+    let pool = state.mes.db().pool();
+    let clock = match &state.demo {
+        Some(demo) => demo.clock(),
+        None => chrono::Utc::now(),
+    };
+    let day_ago = format_timestamp(clock - chrono::Duration::hours(24));
+    let states = sqlx::query(
+        "SELECT e.equipment AS equipment, e.state AS state, e.at AS at FROM equipment_states e \
+         JOIN (SELECT equipment, MAX(seq) AS seq FROM equipment_states GROUP BY equipment) m \
+         ON m.seq = e.seq ORDER BY e.equipment",
+    )
+    .fetch_all(pool)
+    .await?;
+    let running = sqlx::query(
+        "SELECT id, equipment, product FROM orders WHERE state = 'running' AND equipment IS NOT NULL",
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut lines = Vec::with_capacity(states.len());
+    for row in states {
+        let id: String = row.try_get("equipment")?;
+        let order = running
+            .iter()
+            .find(|r| r.try_get::<String, _>("equipment").ok().as_deref() == Some(id.as_str()));
+        lines.push(LineNow {
+            state: Some(row.try_get("state")?),
+            since: Some(row.try_get("at")?),
+            order: order.and_then(|r| r.try_get("id").ok()),
+            product: order.and_then(|r| r.try_get("product").ok()),
+            id,
+        });
+    }
+    let made = sqlx::query(
+        "SELECT CAST(COALESCE(SUM(initial_kg), 0) AS DOUBLE PRECISION) AS kg, CAST(COUNT(*) AS BIGINT) AS n \
+         FROM lots WHERE definition LIKE '%-flake' AND created_at >= $1 AND id NOT LIKE '%-D%'",
+    )
+    .bind(day_ago)
+    .fetch_one(pool)
+    .await?;
+    let recent = sqlx::query(
+        "SELECT id, definition, initial_kg, created_at, disposition FROM lots \
+         WHERE definition LIKE '%-flake' AND id NOT LIKE '%-D%' ORDER BY created_at DESC, id DESC LIMIT 8",
+    )
+    .fetch_all(pool)
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(RecentLot {
+            id: r.try_get("id")?,
+            definition: r.try_get("definition")?,
+            kg: r.try_get("initial_kg")?,
+            at: r.try_get("created_at")?,
+            disposition: r.try_get("disposition")?,
+        })
+    })
+    .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    Ok(Overview {
+        clock: format_timestamp(clock),
+        head_seq: count(
+            state,
+            "SELECT CAST(COALESCE(MAX(seq), 0) AS BIGINT) AS n FROM events",
+        )
+        .await?,
+        lines,
+        flake_kg_24h: made.try_get("kg")?,
+        heats_24h: made.try_get("n")?,
+        plan_kg_per_day: state.demo.as_ref().map(|d| d.plan_kg_per_day()),
+        open_nonconformances: count(
+            state,
+            "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM nonconformances WHERE state = 'open'",
+        )
+        .await?,
+        held_lots: count(
+            state,
+            "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM lots WHERE disposition = 'held'",
+        )
+        .await?,
+        recent,
+    })
+}
+
+/// `GET /api/overview`.
+pub async fn overview(State(state): State<Shared>, _: Authed) -> Result<Json<Overview>, Problem> {
+    Ok(Json(compute_overview(&state).await?))
+}
+
+/// `GET /api/stream`: server-sent events, an `overview` event every second.
+pub async fn stream(
+    State(state): State<Shared>,
+    _: Authed,
+) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
+    let events = stream::unfold((state, true), |(state, first)| async move {
+        if !first {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        let event = match compute_overview(&state).await {
+            Ok(o) => SseEvent::default()
+                .event("overview")
+                .json_data(&o)
+                .unwrap_or_else(|_| SseEvent::default().comment("unserialisable")),
+            Err(p) => SseEvent::default().event("problem").data(p.detail),
+        };
+        Some((Ok(event), (state, false)))
+    });
+    Sse::new(events).keep_alive(KeepAlive::default())
+}
+
+/// Query of `GET /api/lots`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LotsQuery {
+    /// Only lots of this material definition.
+    pub definition: Option<String>,
+    /// At most this many (default 100, at most 1000).
+    pub limit: Option<i64>,
+}
+
+/// `GET /api/lots`.
+pub async fn lots(
+    State(state): State<Shared>,
+    _: Authed,
+    Query(q): Query<LotsQuery>,
+) -> Result<Json<Vec<MaterialLot>>, Problem> {
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("limit: {limit} is not allowed; expected 1 to 1000"),
+        ));
+    }
+    Ok(Json(state.mes.lots(q.definition.as_deref(), limit).await?))
+}
+
+/// `GET /api/lots/{id}`.
+pub async fn lot(
+    State(state): State<Shared>,
+    _: Authed,
+    Path(id): Path<String>,
+) -> Result<Json<MaterialLot>, Problem> {
+    Ok(Json(state.mes.lot(&id).await?))
+}
+
+/// Query of `GET /api/lots/{id}/trace`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TraceQuery {
+    /// `backward` (default: what went into the lot) or `forward` (where it went).
+    pub direction: Option<String>,
+    /// Levels to follow (default 20, at most 100).
+    pub depth: Option<i64>,
+}
+
+/// `GET /api/lots/{id}/trace`.
+pub async fn trace(
+    State(state): State<Shared>,
+    _: Authed,
+    Path(id): Path<String>,
+    Query(q): Query<TraceQuery>,
+) -> Result<Json<Trace>, Problem> {
+    let direction = match q.direction.as_deref().unwrap_or("backward") {
+        "backward" => Direction::Backward,
+        "forward" => Direction::Forward,
+        other => {
+            return Err(Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("direction: '{other}' is not allowed; expected backward or forward"),
+            ))
+        }
+    };
+    let depth = q.depth.unwrap_or(20);
+    if !(1..=100).contains(&depth) {
+        return Err(Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("depth: {depth} is not allowed; expected 1 to 100"),
+        ));
+    }
+    Ok(Json(state.mes.trace(&id, direction, depth).await?))
+}
+
+/// `GET /api/lots/{id}/recall`.
+pub async fn recall(
+    State(state): State<Shared>,
+    _: Authed,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<RecallItem>>, Problem> {
+    Ok(Json(state.mes.recall_scope(&id).await?))
+}
+
+/// `GET /api/lots/{id}/results`.
+pub async fn results(
+    State(state): State<Shared>,
+    _: Authed,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<LabResult>>, Problem> {
+    state.mes.lot(&id).await?;
+    Ok(Json(state.mes.results(&id).await?))
+}
+
+/// `GET /api/orders`.
+pub async fn orders(
+    State(state): State<Shared>,
+    _: Authed,
+) -> Result<Json<Vec<JobOrder>>, Problem> {
+    Ok(Json(state.mes.orders().await?))
+}
+
+/// `GET /api/orders/{id}`.
+pub async fn order(
+    State(state): State<Shared>,
+    _: Authed,
+    Path(id): Path<String>,
+) -> Result<Json<JobOrder>, Problem> {
+    Ok(Json(state.mes.order(&id).await?))
+}
+
+/// `GET /api/nonconformances`.
+pub async fn nonconformances(
+    State(state): State<Shared>,
+    _: Authed,
+) -> Result<Json<Vec<Nonconformance>>, Problem> {
+    Ok(Json(state.mes.nonconformances(None).await?))
+}
+
+/// Query of `GET /api/oee/{unit}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OeeQuery {
+    /// Start, RFC 3339 UTC.
+    pub from: String,
+    /// End, RFC 3339 UTC.
+    pub to: String,
+}
+
+/// `GET /api/oee/{unit}`.
+pub async fn oee(
+    State(state): State<Shared>,
+    _: Authed,
+    Path(unit): Path<String>,
+    Query(q): Query<OeeQuery>,
+) -> Result<Json<UnitOee>, Problem> {
+    Ok(Json(state.mes.oee(&unit, &q.from, &q.to).await?))
+}
+
+/// `GET /api/audit/verify`: re-checks the whole hash chain.
+pub async fn verify(State(state): State<Shared>, _: Authed) -> Result<Json<ChainReport>, Problem> {
+    Ok(Json(state.mes.verify_chain().await?))
+}
+
+/// `GET /api/audit/{subject}`: the trail of `lot:ID`, `order:ID`, `equipment:ID`, ….
+pub async fn audit(
+    State(state): State<Shared>,
+    _: Authed,
+    Path(subject): Path<String>,
+) -> Result<Json<Vec<EventRecord>>, Problem> {
+    Ok(Json(state.mes.audit_trail(&subject).await?))
+}
+
+/// `POST /api/commands`: one MES command (`{"command": "hold-lot", "lot": "…"}`, optionally
+/// with `client_id` and `reason`), executed as the session's user.
+pub async fn command(
+    State(state): State<Shared>,
+    Authed(session): Authed,
+    Json(envelope): Json<Envelope>,
+) -> Result<(StatusCode, Json<Receipt>), Problem> {
+    let receipt = state.mes.execute(&session, envelope).await?;
+    let status = if receipt.duplicate {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((status, Json(receipt)))
+}

@@ -1,0 +1,157 @@
+//! Sessions: `POST /api/login` checks the user's password against the MES (argon2) and
+//! returns a random token, also set as an HttpOnly cookie for the dashboard. Every protected
+//! route takes the token from `Authorization: Bearer …` or the cookie; the MES then checks
+//! the session's roles on every command.
+
+use std::collections::HashMap;
+use std::sync::RwLock;
+
+use axum::extract::{FromRequestParts, State};
+use axum::http::header::{AUTHORIZATION, COOKIE, SET_COOKIE};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use lodestone_mes::model::Role;
+use lodestone_mes::Session;
+use serde::{Deserialize, Serialize};
+
+use crate::problem::Problem;
+use crate::Shared;
+
+/// Cookie that carries the session token for the dashboard (and its event stream).
+pub const COOKIE_NAME: &str = "lodestone_token";
+
+/// Logged-in sessions by token (in memory: a restart logs everyone out).
+#[derive(Default)]
+pub struct Sessions(RwLock<HashMap<String, Session>>);
+
+impl Sessions {
+    fn insert(&self, token: String, session: Session) {
+        if let Ok(mut map) = self.0.write() {
+            map.insert(token, session);
+        }
+    }
+
+    fn get(&self, token: &str) -> Option<Session> {
+        self.0.read().ok()?.get(token).cloned()
+    }
+
+    fn remove(&self, token: &str) {
+        if let Ok(mut map) = self.0.write() {
+            map.remove(token);
+        }
+    }
+}
+
+/// Login request.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    /// Login id.
+    pub user: String,
+    /// Password.
+    pub password: String,
+}
+
+/// Who is logged in.
+#[derive(Debug, Serialize)]
+pub struct Me {
+    /// Login id.
+    pub user: String,
+    /// Printed name.
+    pub name: String,
+    /// Roles.
+    pub roles: Vec<Role>,
+}
+
+/// Login answer.
+#[derive(Debug, Serialize)]
+pub struct LoginResponse {
+    /// Bearer token.
+    pub token: String,
+    /// The user.
+    pub me: Me,
+}
+
+fn me_of(session: &Session) -> Me {
+    Me {
+        user: session.user.clone(),
+        name: session.name.clone(),
+        roles: session.roles.clone(),
+    }
+}
+
+fn new_token() -> Result<String, Problem> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| {
+        Problem::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("no random source for a session token: {e}"),
+        )
+    })?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// `POST /api/login`.
+pub async fn login(
+    State(state): State<Shared>,
+    Json(request): Json<LoginRequest>,
+) -> Result<Response, Problem> {
+    let session = state.mes.login(&request.user, &request.password).await?;
+    let token = new_token()?;
+    let body = LoginResponse {
+        token: token.clone(),
+        me: me_of(&session),
+    };
+    state.sessions.insert(token.clone(), session);
+    let cookie = format!("{COOKIE_NAME}={token}; HttpOnly; SameSite=Strict; Path=/");
+    Ok(([(SET_COOKIE, cookie)], Json(body)).into_response())
+}
+
+/// `POST /api/logout`.
+pub async fn logout(State(state): State<Shared>, headers: HeaderMap) -> Response {
+    if let Some(token) = token_of(&headers) {
+        state.sessions.remove(&token);
+    }
+    let cookie = format!("{COOKIE_NAME}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
+    ([(SET_COOKIE, cookie)], StatusCode::NO_CONTENT).into_response()
+}
+
+/// `GET /api/me`.
+pub async fn me(Authed(session): Authed) -> Json<Me> {
+    Json(me_of(&session))
+}
+
+fn token_of(headers: &HeaderMap) -> Option<String> {
+    if let Some(value) = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+        if let Some(token) = value.strip_prefix("Bearer ") {
+            return Some(token.trim().to_string());
+        }
+    }
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| {
+            let (name, value) = pair.trim().split_once('=')?;
+            (name == COOKIE_NAME && !value.is_empty()).then(|| value.to_string())
+        })
+}
+
+/// A request with a valid session.
+pub struct Authed(pub Session);
+
+impl FromRequestParts<Shared> for Authed {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, Problem> {
+        let token = token_of(&parts.headers).ok_or_else(Problem::unauthorized)?;
+        state
+            .sessions
+            .get(&token)
+            .map(Authed)
+            .ok_or_else(Problem::unauthorized)
+    }
+}

@@ -1,0 +1,176 @@
+// Lodestone dashboard: plain JavaScript, no external files. The session token lives in an
+// HttpOnly cookie set by /api/login, so fetch and EventSource carry it automatically.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+let me = null;
+let stream = null;
+
+async function api(path, options = {}) {
+  const response = await fetch(path, {
+    credentials: "same-origin",
+    headers: { "Content-Type": "application/json" },
+    ...options,
+  });
+  if (response.status === 401) { showLogin(); throw new Error("not logged in"); }
+  const body = response.status === 204 ? null : await response.json();
+  if (!response.ok) throw new Error(body && body.detail ? body.detail : response.statusText);
+  return body;
+}
+
+function text(value) { return value === null || value === undefined ? "—" : String(value); }
+function cell(row, value, cls) { const td = row.insertCell(); td.textContent = text(value); if (cls) td.className = cls; return td; }
+function lotLink(row, id) { const td = row.insertCell(); const a = document.createElement("a"); a.href = "#/lot/" + encodeURIComponent(id); a.textContent = id; td.appendChild(a); }
+function show(view) {
+  for (const v of ["login-view", "overview-view", "lot-view", "orders-view", "quality-view"]) $(v).hidden = v !== view;
+  $("nav").hidden = view === "login-view";
+}
+
+function showLogin() { if (stream) { stream.close(); stream = null; } me = null; show("login-view"); }
+
+$("login").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const form = new FormData(e.target);
+  $("login-error").textContent = "";
+  try {
+    const answer = await api("/api/login", { method: "POST", body: JSON.stringify({ user: form.get("user"), password: form.get("password") }) });
+    me = answer.me;
+    route();
+  } catch (err) { $("login-error").textContent = err.message; }
+});
+
+$("logout").addEventListener("click", async () => { await fetch("/api/logout", { method: "POST" }); showLogin(); });
+$("lot-search").addEventListener("submit", (e) => { e.preventDefault(); const id = $("lot-id").value.trim(); if (id) location.hash = "#/lot/" + encodeURIComponent(id); });
+$("speed").addEventListener("change", async (e) => { try { await api("/api/demo", { method: "POST", body: JSON.stringify({ speed: Number(e.target.value) }) }); } catch (err) { alert(err.message); } });
+
+function renderOverview(o) {
+  $("clock").textContent = o.clock.replace("T", " ").replace(/\.\d+Z$|Z$/, " UTC");
+  $("seq").textContent = o.head_seq.toLocaleString();
+  $("made").textContent = (o.flake_kg_24h / 1000).toFixed(1) + " t";
+  $("heats").textContent = o.heats_24h;
+  $("ncrs").textContent = o.open_nonconformances;
+  $("held").textContent = o.held_lots;
+  if (o.plan_kg_per_day) {
+    const pct = Math.min(100, 100 * o.flake_kg_24h / o.plan_kg_per_day);
+    $("made-bar").style.width = pct.toFixed(0) + "%";
+    $("plan").textContent = "plan " + (o.plan_kg_per_day / 1000).toFixed(1) + " t/day (" + pct.toFixed(0) + " %)";
+  }
+  const lines = $("lines");
+  lines.replaceChildren();
+  for (const l of o.lines) {
+    const div = document.createElement("div");
+    div.className = "line " + (l.state || "");
+    div.dataset.unit = l.id;
+    const name = document.createElement("strong"); name.textContent = l.id;
+    const state = document.createElement("div"); state.className = "state"; state.textContent = (l.state || "").replace("_", " ");
+    const order = document.createElement("div"); order.textContent = l.order ? l.order + " · " + l.product.replace("-flake", "") : "";
+    div.append(name, state, order);
+    lines.appendChild(div);
+  }
+  const body = $("recent");
+  body.replaceChildren();
+  for (const r of o.recent) {
+    const row = body.insertRow();
+    lotLink(row, r.id + "-D1");
+    cell(row, r.definition.replace("-flake", ""));
+    cell(row, r.kg.toFixed(1));
+    cell(row, r.at.replace("T", " ").slice(0, 16));
+    cell(row, r.disposition, r.disposition);
+  }
+}
+
+async function overview() {
+  show("overview-view");
+  const status = await api("/api/demo");
+  $("speed-box").hidden = !status.running || !(me && me.roles.some((r) => r === "admin" || r === "planner"));
+  if (status.speed !== null) $("speed").value = String(status.speed);
+  renderOverview(await api("/api/overview"));
+  if (!stream) {
+    stream = new EventSource("/api/stream");
+    stream.addEventListener("overview", (e) => { if (!$("overview-view").hidden) renderOverview(JSON.parse(e.data)); });
+  }
+}
+
+function genealogyTree(trace, id) {
+  // Parents of each lot from the trace's edges (child ← parent).
+  const parents = {};
+  for (const e of trace.edges) (parents[e.child] = parents[e.child] || []).push(e);
+  const seen = new Set();
+  function node(lot) {
+    const li = document.createElement("li");
+    const a = document.createElement("a"); a.href = "#/lot/" + encodeURIComponent(lot); a.textContent = lot;
+    li.appendChild(a);
+    if (seen.has(lot)) return li;
+    seen.add(lot);
+    const ps = parents[lot] || [];
+    if (ps.length) {
+      const ul = document.createElement("ul");
+      for (const e of ps) { const child = node(e.parent); child.insertBefore(document.createTextNode(e.parent_kg.toFixed(1) + " kg from "), child.firstChild); ul.appendChild(child); }
+      li.appendChild(ul);
+    }
+    return li;
+  }
+  const ul = document.createElement("ul"); ul.appendChild(node(id)); return ul;
+}
+
+async function lotPage(id) {
+  show("lot-view");
+  $("lot-title").textContent = id;
+  $("genealogy").replaceChildren();
+  $("results").replaceChildren();
+  $("release-msg").textContent = "";
+  let lot;
+  try { lot = await api("/api/lots/" + encodeURIComponent(id)); }
+  catch (err) { $("lot-facts").replaceChildren(); $("lot-title").textContent = id + " — " + err.message; return; }
+  const facts = $("lot-facts"); facts.replaceChildren();
+  for (const [k, v] of [["Material", lot.definition], ["kg", lot.quantity_kg.toFixed(2)], ["Made", lot.created_at], ["Status", lot.status], ["QA", lot.disposition], ["Supplier lot", lot.supplier_lot]]) {
+    const dt = document.createElement("dt"); dt.textContent = k; const dd = document.createElement("dd"); dd.textContent = text(v); if (k === "QA") dd.className = v; facts.append(dt, dd);
+  }
+  const trace = await api("/api/lots/" + encodeURIComponent(id) + "/trace?direction=backward&depth=10");
+  $("genealogy").appendChild(genealogyTree(trace, id));
+  const heat = id.replace(/-D\d+$/, "");
+  const results = await api("/api/lots/" + encodeURIComponent(heat) + "/results").catch(() => []);
+  for (const r of results) { const row = $("results").insertRow(); cell(row, r.property); cell(row, r.value.toFixed(4)); cell(row, r.unit); cell(row, r.sample); cell(row, r.at); }
+  $("release-box").hidden = !(me && me.roles.some((r) => r === "qa" || r === "admin")) || !["held", "pending"].includes(lot.disposition);
+  $("release").onsubmit = async (e) => {
+    e.preventDefault();
+    const password = new FormData(e.target).get("password");
+    try {
+      await api("/api/commands", { method: "POST", body: JSON.stringify({ command: "release-lot", lot: id, signature: { user: me.user, password, meaning: "approval" } }) });
+      $("release-msg").textContent = "Released, signed by " + me.name + ".";
+      e.target.reset();
+      lotPage(id);
+    } catch (err) { $("release-msg").textContent = err.message; }
+  };
+}
+
+async function ordersPage() {
+  show("orders-view");
+  const orders = await api("/api/orders");
+  const body = $("orders"); body.replaceChildren();
+  for (const o of orders.slice(-200).reverse()) { const row = body.insertRow(); cell(row, o.id); cell(row, o.product); cell(row, o.equipment); cell(row, o.state); cell(row, o.planned_kg); cell(row, o.started_at); }
+}
+
+async function qualityPage() {
+  show("quality-view");
+  const ncrs = await api("/api/nonconformances");
+  const body = $("ncr-list"); body.replaceChildren();
+  for (const n of ncrs.slice(-200).reverse()) { const row = body.insertRow(); cell(row, n.id); lotLink(row, n.lot); cell(row, n.severity); cell(row, n.state); cell(row, n.description); }
+}
+
+async function route() {
+  if (!me) {
+    try { me = await api("/api/me"); } catch { return; }
+  }
+  $("who").textContent = me.name + " (" + me.roles.join(", ") + ")";
+  const hash = location.hash || "#/";
+  try {
+    if (hash.startsWith("#/lot/")) await lotPage(decodeURIComponent(hash.slice(6)));
+    else if (hash === "#/orders") await ordersPage();
+    else if (hash === "#/quality") await qualityPage();
+    else await overview();
+  } catch (err) { console.error(err); }
+}
+
+window.addEventListener("hashchange", route);
+route();

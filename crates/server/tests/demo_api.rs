@@ -1,0 +1,302 @@
+//! A real server on loopback with the demo plant running: the API answers with the right
+//! statuses and problem+json errors, the plant's overview moves while the twin writes, a lot
+//! traces back to its raw lots, roles are enforced, and QA can release a held drum with an
+//! e-signature.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use lodestone_server::{demo::Demo, AppState};
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+struct Reply {
+    status: u16,
+    content_type: String,
+    body: String,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
+    }
+}
+
+/// One HTTP/1.1 request over a fresh connection (`Connection: close`, body read to the end).
+async fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&Value>,
+) -> Reply {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    if let Some(t) = token {
+        request.push_str(&format!("Authorization: Bearer {t}\r\n"));
+    }
+    if !body.is_empty() {
+        request.push_str(&format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            body.len()
+        ));
+    }
+    request.push_str("\r\n");
+    request.push_str(&body);
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.unwrap();
+    let raw = String::from_utf8_lossy(&raw).to_string();
+    let (head, rest) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let header = |name: &str| {
+        head.lines()
+            .find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                k.eq_ignore_ascii_case(name).then(|| v.trim().to_string())
+            })
+            .unwrap_or_default()
+    };
+    let body = if header("transfer-encoding").eq_ignore_ascii_case("chunked") {
+        let mut out = String::new();
+        let mut rest = rest;
+        while let Some((size, tail)) = rest.split_once("\r\n") {
+            let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+            if n == 0 {
+                break;
+            }
+            out.push_str(&tail[..n.min(tail.len())]);
+            rest = tail.get(n + 2..).unwrap_or("");
+        }
+        out
+    } else {
+        rest.to_string()
+    };
+    Reply {
+        status,
+        content_type: header("content-type"),
+        body,
+    }
+}
+
+async fn login(addr: SocketAddr, user: &str, password: &str) -> String {
+    let r = http(
+        addr,
+        "POST",
+        "/api/login",
+        None,
+        Some(&serde_json::json!({"user": user, "password": password})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.json()["token"].as_str().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_plant_runs_live_behind_the_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = dir.path().join("demo.db").display().to_string();
+    // Ten simulated hours per second: heats finish within the test.
+    let (mes, demo) = Demo::start(&url, 36_000.0).await.unwrap();
+    let state = Arc::new(AppState {
+        mes,
+        sessions: Default::default(),
+        metrics: Default::default(),
+        demo: Some(demo),
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(lodestone_server::serve(listener, state.clone(), async {
+        let _ = stop_rx.await;
+    }));
+
+    assert_eq!(http(addr, "GET", "/healthz", None, None).await.status, 200);
+    let page = http(addr, "GET", "/", None, None).await;
+    assert!(page.status == 200 && page.body.contains("<script src=\"/app.js\">"));
+    // Without a session: 401 as problem+json.
+    let r = http(addr, "GET", "/api/overview", None, None).await;
+    assert_eq!(r.status, 401);
+    assert_eq!(r.content_type, "application/problem+json");
+    assert_eq!(r.json()["status"], 401);
+    let bad = http(
+        addr,
+        "POST",
+        "/api/login",
+        None,
+        Some(&serde_json::json!({"user": "qa", "password": "nope"})),
+    )
+    .await;
+    assert_eq!(bad.status, 401, "{}", bad.body);
+
+    let qa = login(addr, "qa", "lodestone-qa").await;
+    let operator = login(addr, "operator", "lodestone-operator").await;
+    // The overview moves: events and heats grow while the twin writes.
+    let first = http(addr, "GET", "/api/overview", Some(&qa), None)
+        .await
+        .json();
+    let started = Instant::now();
+    let overview = loop {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let o = http(addr, "GET", "/api/overview", Some(&qa), None)
+            .await
+            .json();
+        if o["heats_24h"].as_i64().unwrap_or(0) >= 20
+            && o["open_nonconformances"].as_i64().unwrap_or(0) >= 1
+        {
+            break o;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(90),
+            "the plant did not move: {o}"
+        );
+    };
+    assert!(overview["head_seq"].as_i64() > first["head_seq"].as_i64());
+    assert_eq!(
+        overview["lines"].as_array().unwrap().len(),
+        22,
+        "{overview}"
+    );
+    assert!(overview["clock"].as_str() > first["clock"].as_str());
+    assert!(overview["plan_kg_per_day"].as_f64().unwrap() > 130_000.0);
+
+    // A drum traces back through its heat to supplier lots.
+    let heat = overview["recent"][0]["id"].as_str().unwrap().to_string();
+    let trace = http(
+        addr,
+        "GET",
+        &format!("/api/lots/{heat}-D1/trace?direction=backward"),
+        Some(&qa),
+        None,
+    )
+    .await;
+    assert_eq!(trace.status, 200, "{}", trace.body);
+    let lots = trace.json()["lots"].as_array().unwrap().len();
+    assert!(lots >= 7, "{lots} lots in the trace of {heat}-D1");
+    let r = http(addr, "GET", "/api/lots/NO-SUCH-LOT", Some(&qa), None).await;
+    assert_eq!(
+        (r.status, r.content_type.as_str()),
+        (404, "application/problem+json")
+    );
+    let r = http(
+        addr,
+        "GET",
+        &format!("/api/lots/{heat}/trace?direction=sideways"),
+        Some(&qa),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(r.json()["detail"].as_str().unwrap().contains("direction"));
+
+    // A held drum of an out-of-spec heat: the operator may not release it; QA may, signed.
+    let ncrs = http(addr, "GET", "/api/nonconformances", Some(&qa), None)
+        .await
+        .json();
+    let held_heat = ncrs[0]["lot"].as_str().unwrap().to_string();
+    let drum = format!("{held_heat}-D1");
+    let release = |user: &str, password: &str| {
+        serde_json::json!({"command": "release-lot", "lot": drum, "reason": "MRB: use as is",
+            "signature": {"user": user, "password": password, "meaning": "approval"}})
+    };
+    let r = http(
+        addr,
+        "POST",
+        "/api/commands",
+        Some(&operator),
+        Some(&release("operator", "lodestone-operator")),
+    )
+    .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    let r = http(
+        addr,
+        "POST",
+        "/api/commands",
+        Some(&qa),
+        Some(&release("qa", "wrong")),
+    )
+    .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    let r = http(
+        addr,
+        "POST",
+        "/api/commands",
+        Some(&qa),
+        Some(&release("qa", "lodestone-qa")),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let lot = http(addr, "GET", &format!("/api/lots/{drum}"), Some(&qa), None)
+        .await
+        .json();
+    assert_eq!(lot["disposition"], "released");
+    let r = http(
+        addr,
+        "POST",
+        "/api/commands",
+        Some(&qa),
+        Some(&serde_json::json!({"command": "hold-lot"})),
+    )
+    .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+
+    // Only admins and planners change the speed.
+    let r = http(
+        addr,
+        "POST",
+        "/api/demo",
+        Some(&qa),
+        Some(&serde_json::json!({"speed": 0})),
+    )
+    .await;
+    assert_eq!(r.status, 403);
+    // The event stream sends overviews.
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(
+            format!(
+                "GET /api/stream HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {qa}\r\n\r\n"
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+    let mut buf = vec![0u8; 65536];
+    let mut seen = String::new();
+    while !seen.contains("event: overview") {
+        let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(n > 0);
+        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    assert!(seen.contains("text/event-stream"));
+    drop(stream);
+
+    let metrics = http(addr, "GET", "/metrics", None, None).await;
+    assert!(
+        metrics
+            .body
+            .contains("lodestone_http_requests_total{route=\"/api/overview\",status=\"200\"}"),
+        "{}",
+        metrics.body
+    );
+    assert!(metrics.body.contains("lodestone_mes_events "));
+    let chain = http(addr, "GET", "/api/audit/verify", Some(&qa), None).await;
+    assert_eq!(chain.status, 200, "{}", chain.body);
+
+    // Graceful shutdown: the server stops, the twin writes what it buffered, and the chain
+    // is whole.
+    let _ = stop_tx.send(());
+    server.await.unwrap().unwrap();
+    let events = state.demo.as_ref().unwrap().stop().unwrap();
+    assert!(events > 1000, "{events}");
+    state.mes.verify_chain().await.unwrap();
+}
