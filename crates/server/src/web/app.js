@@ -12,8 +12,8 @@ async function api(path, options = {}) {
     headers: { "Content-Type": "application/json" },
     ...options,
   });
-  if (response.status === 401) { showLogin(); throw new Error("not logged in"); }
-  const body = response.status === 204 ? null : await response.json();
+  const body = response.status === 204 ? null : await response.json().catch(() => null);
+  if (response.status === 401 && path !== "/api/login") { showLogin(); }
   if (!response.ok) throw new Error(body && body.detail ? body.detail : response.statusText);
   return body;
 }
@@ -113,12 +113,12 @@ function genealogyTree(trace, id) {
   const ul = document.createElement("ul"); ul.appendChild(node(id)); return ul;
 }
 
-async function lotPage(id) {
+async function lotPage(id, message = "") {
   show("lot-view");
   $("lot-title").textContent = id;
   $("genealogy").replaceChildren();
   $("results").replaceChildren();
-  $("release-msg").textContent = "";
+  $("release-msg").textContent = message;
   let lot;
   try { lot = await api("/api/lots/" + encodeURIComponent(id)); }
   catch (err) { $("lot-facts").replaceChildren(); $("lot-title").textContent = id + " — " + err.message; return; }
@@ -137,9 +137,8 @@ async function lotPage(id) {
     const password = new FormData(e.target).get("password");
     try {
       await api("/api/commands", { method: "POST", body: JSON.stringify({ command: "release-lot", lot: id, signature: { user: me.user, password, meaning: "approval" } }) });
-      $("release-msg").textContent = "Released, signed by " + me.name + ".";
       e.target.reset();
-      lotPage(id);
+      await lotPage(id, "Released, signed by " + me.name + ".");
     } catch (err) { $("release-msg").textContent = err.message; }
   };
 }

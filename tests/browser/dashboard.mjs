@@ -1,0 +1,124 @@
+// Dashboard tests in a real browser: headless Debian Chromium (/usr/bin/chromium) driven by
+// playwright-core. Starts `lodestone serve --demo` on a free port at ten simulated hours per
+// second, then: log in; watch the overview update live; open a heat's drum and its genealogy;
+// release a held drum of an out-of-spec heat with an e-signature. A screenshot of each page is
+// written to screenshots/ and checked (a real PNG of the page's size).
+//
+// Run: LODESTONE_BIN=target/debug/lodestone node tests/browser/dashboard.mjs
+import { spawn } from "node:child_process";
+import { mkdirSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import assert from "node:assert/strict";
+import { chromium } from "playwright-core";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const bin = process.env.LODESTONE_BIN || join(here, "../../target/debug/lodestone");
+const shots = join(here, "screenshots");
+mkdirSync(shots, { recursive: true });
+
+function startServer() {
+  const args = ["serve", "--demo", "--listen", "127.0.0.1:0", "--speed", "36000"];
+  if (process.env.DEMO_DIR) args.push("--demo-dir", process.env.DEMO_DIR);
+  const child = spawn(bin, args, {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  return new Promise((resolve, reject) => {
+    let out = "";
+    const timer = setTimeout(() => reject(new Error("the server did not start in 60 s:\n" + out)), 60000);
+    child.stdout.on("data", (chunk) => {
+      out += chunk;
+      const m = out.match(/serving (http:\/\/[^\s]+)/);
+      if (m) { clearTimeout(timer); resolve({ child, url: m[1] }); }
+    });
+    child.on("exit", (code) => reject(new Error("the server exited with " + code + ":\n" + out)));
+  });
+}
+
+async function shot(page, name) {
+  const path = join(shots, name + ".png");
+  await page.screenshot({ path, fullPage: true });
+  const png = readFileSync(path);
+  assert.equal(png.subarray(1, 4).toString(), "PNG", name + ": not a PNG");
+  assert.ok(png.readUInt32BE(16) >= 300 && png.readUInt32BE(20) >= 300, name + ": page too small");
+  console.log("ok screenshot " + name + ".png (" + png.length + " bytes)");
+}
+
+const { child, url } = await startServer();
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+let failed = false;
+try {
+  const page = await browser.newPage({ viewport: { width: 1024, height: 768 } });
+  page.on("pageerror", (e) => { failed = true; console.error("page error:", e.message); });
+
+  // Log in: a wrong password is refused with the server's message, the right one works.
+  await page.goto(url);
+  await page.fill("input[name=user]", "qa");
+  await page.fill("input[name=password]", "wrong");
+  await page.click("#login button");
+  await page.waitForFunction(() => document.getElementById("login-error").textContent.includes("authentication failed"));
+  await page.fill("input[name=password]", "lodestone-qa");
+  await page.click("#login button");
+  await page.waitForSelector("#overview-view:not([hidden])");
+  console.log("ok log in");
+
+  // The overview updates by itself (server-sent events) while the twin runs.
+  await page.waitForFunction(() => document.querySelectorAll("#lines .line").length === 22, null, { timeout: 10000 });
+  const seq1 = await page.textContent("#seq");
+  await page.waitForFunction((s) => document.getElementById("seq").textContent !== s, seq1, { timeout: 10000 });
+  await page.waitForFunction(() => document.querySelectorAll("#recent tr").length > 0, null, { timeout: 20000 });
+  console.log("ok overview updates live (events " + seq1 + " → " + (await page.textContent("#seq")) + ")");
+  await shot(page, "overview");
+
+  // A drum's genealogy reaches the heat and its raw lots.
+  const drum = await page.textContent("#recent tr:first-child a");
+  await page.click("#recent tr:first-child a");
+  await page.waitForSelector("#lot-view:not([hidden])");
+  await page.waitForFunction(() => document.querySelectorAll("#genealogy li").length >= 7, null, { timeout: 10000 });
+  const tree = await page.textContent("#genealogy");
+  assert.match(tree, /PrNd-metal-\d{5}/, "genealogy reaches the PrNd metal lots: " + tree);
+  console.log("ok lot " + drum + " with its genealogy");
+  await shot(page, "lot");
+
+  // The nonconformance list, then a held drum released by QA with an e-signature.
+  await page.click("nav a[href='#/quality']");
+  await page.waitForFunction(() => document.querySelectorAll("#ncr-list tr").length > 0, null, { timeout: 30000 });
+  await shot(page, "quality");
+  const heldHeat = await page.textContent("#ncr-list tr:first-child a");
+  await page.goto(url + "#/lot/" + heldHeat + "-D2");
+  await page.waitForSelector("#release-box:not([hidden])", { timeout: 10000 });
+  assert.equal(await page.textContent("#lot-facts .held"), "held");
+  await page.fill("#release input[name=password]", "lodestone-qa");
+  await page.click("#release button");
+  await page.waitForFunction(() => document.getElementById("release-msg").textContent.startsWith("Released"), null, { timeout: 10000 });
+  await page.waitForSelector("#lot-facts .released");
+  console.log("ok held drum " + heldHeat + "-D2 released with an e-signature");
+  await shot(page, "release");
+
+  // An operator sees the plant but is not offered the release.
+  const operator = await browser.newPage();
+  await operator.goto(url);
+  await operator.fill("input[name=user]", "operator");
+  await operator.fill("input[name=password]", "lodestone-operator");
+  await operator.click("#login button");
+  await operator.waitForSelector("#overview-view:not([hidden])");
+  await operator.goto(url + "#/lot/" + heldHeat + "-D3");
+  await operator.waitForSelector("#lot-facts .held");
+  assert.equal(await operator.isHidden("#release-box"), true);
+  console.log("ok operator cannot release");
+} catch (e) {
+  failed = true;
+  console.error(e);
+  for (const p of browser.contexts().flatMap((c) => c.pages())) {
+    await p.screenshot({ path: join(shots, "failure-" + Date.now() + ".png"), fullPage: true }).catch(() => {});
+  }
+} finally {
+  await browser.close();
+  child.kill("SIGTERM");
+}
+if (failed) process.exit(1);
+console.log("browser tests passed");
