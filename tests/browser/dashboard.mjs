@@ -99,6 +99,18 @@ try {
   console.log("ok held drum " + heldHeat + "-D2 released with an e-signature");
   await shot(page, "release");
 
+  // SPC: the Pr of N52 heats on an individuals chart with Nelson rules; with hundreds of
+  // heats some point breaks a rule and is listed.
+  await page.click("nav a[href='#/spc']");
+  await page.waitForSelector("#spc-chart svg", { timeout: 10000 });
+  await page.waitForFunction(async () => {
+    document.getElementById("spc-form").requestSubmit();
+    await new Promise((r) => setTimeout(r, 500));
+    return document.querySelectorAll("#spc-violations tr.violation").length > 0;
+  }, null, { timeout: 60000, polling: 1000 });
+  console.log("ok SPC chart with a rule violation: " + (await page.textContent("#spc-violations tr:first-child")));
+  await shot(page, "spc");
+
   // An operator sees the plant but is not offered the release.
   const operator = await browser.newPage();
   await operator.goto(url);

@@ -365,3 +365,127 @@ pub async fn command(
     };
     Ok((status, Json(receipt)))
 }
+
+/// Query of `GET /api/spc`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpcQuery {
+    /// Material definition (e.g. `N52-flake`).
+    pub definition: String,
+    /// Property (e.g. `Pr`, `thickness`).
+    pub property: String,
+    /// The latest this many results (default 100, 10 to 5,000).
+    pub last: Option<usize>,
+}
+
+/// A rule violation on a chart point.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Violation {
+    /// Point index on the chart (0-based).
+    pub point: usize,
+    /// The lot measured.
+    pub lot: String,
+    /// The value.
+    pub value: f64,
+    /// Rule number (Nelson).
+    pub rule: u8,
+    /// What the rule says.
+    pub rule_text: String,
+}
+
+/// An individuals (I-MR) chart of a property over the latest lots, with Nelson rules.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SpcChart {
+    /// Material definition.
+    pub definition: String,
+    /// Property.
+    pub property: String,
+    /// Unit.
+    pub unit: String,
+    /// Points charted.
+    pub count: usize,
+    /// Centre line.
+    pub center: f64,
+    /// Lower and upper control limits.
+    pub limits: (f64, f64),
+    /// Points breaking a rule.
+    pub violations: Vec<Violation>,
+    /// The individuals chart as SVG (rule violations marked).
+    pub svg: String,
+}
+
+/// `GET /api/spc?definition=&property=&last=`.
+pub async fn spc(
+    State(state): State<Shared>,
+    _: Authed,
+    Query(q): Query<SpcQuery>,
+) -> Result<Json<SpcChart>, Problem> {
+    use lodestone_mes::spc::{self, ChartOptions, Rules, SvgOptions};
+    let last = q.last.unwrap_or(100);
+    if !(10..=5000).contains(&last) {
+        return Err(Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("last: {last} is not allowed; expected 10 to 5000 results"),
+        ));
+    }
+    let series = state.mes.measurements(&q.definition, &q.property).await?;
+    if series.len() < 3 {
+        return Err(Problem::new(
+            StatusCode::NOT_FOUND,
+            format!(
+                "'{}' of '{}' has {} results; a chart needs at least 3",
+                q.property,
+                q.definition,
+                series.len()
+            ),
+        ));
+    }
+    let series = &series[series.len().saturating_sub(last)..];
+    let values: Vec<f64> = series.iter().map(|m| m.value).collect();
+    let options = ChartOptions {
+        rules: Rules::nelson(),
+        ..ChartOptions::default()
+    };
+    let pair = spc::i_mr(&values, &[], &options)
+        .map_err(|e| Problem::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))?;
+    let chart = pair.location;
+    let violations = chart
+        .violations()
+        .into_iter()
+        .filter_map(|(point, rule)| {
+            let m = series.get(point)?;
+            Some(Violation {
+                point,
+                lot: m.lot.clone(),
+                value: m.value,
+                rule,
+                rule_text: chart.rules.family.describe(rule).unwrap_or("").to_string(),
+            })
+        })
+        .collect();
+    let svg = spc::render_svg(
+        &chart,
+        &SvgOptions {
+            title: Some(format!(
+                "{} {} ({}), latest {} lots",
+                q.definition,
+                q.property,
+                series[0].unit,
+                series.len()
+            )),
+            x_label: "Lot (oldest to newest)".into(),
+            ..SvgOptions::default()
+        },
+    );
+    let limits = chart.constant_limits().unwrap_or((f64::NAN, f64::NAN));
+    Ok(Json(SpcChart {
+        definition: q.definition,
+        property: q.property,
+        unit: series[0].unit.clone(),
+        count: series.len(),
+        center: chart.center,
+        limits,
+        violations,
+        svg,
+    }))
+}

@@ -57,6 +57,7 @@ pub fn router(state: Shared) -> Router {
         .route("/api/orders", get(api::orders))
         .route("/api/orders/{id}", get(api::order))
         .route("/api/nonconformances", get(api::nonconformances))
+        .route("/api/spc", get(api::spc))
         .route("/api/oee/{unit}", get(api::oee))
         .route("/api/audit/verify", get(api::verify))
         .route("/api/audit/{subject}", get(api::audit))

@@ -246,6 +246,39 @@ async fn the_demo_plant_runs_live_behind_the_api() {
     .await;
     assert_eq!(r.status, 422, "{}", r.body);
 
+    // SPC: an individuals chart of N52 Pr with Nelson rules, drawn as SVG.
+    let r = http(
+        addr,
+        "GET",
+        "/api/spc?definition=N52-flake&property=Pr",
+        Some(&qa),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let chart = r.json();
+    assert!(
+        chart["count"].as_u64().unwrap() >= 3 && chart["svg"].as_str().unwrap().contains("<svg")
+    );
+    let r = http(
+        addr,
+        "GET",
+        "/api/spc?definition=N52-flake&property=Pr&last=3",
+        Some(&qa),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    let r = http(
+        addr,
+        "GET",
+        "/api/spc?definition=N52-flake&property=Unobtainium",
+        Some(&qa),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 404, "{}", r.body);
+
     // Only admins and planners change the speed.
     let r = http(
         addr,

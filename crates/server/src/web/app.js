@@ -22,7 +22,7 @@ function text(value) { return value === null || value === undefined ? "—" : St
 function cell(row, value, cls) { const td = row.insertCell(); td.textContent = text(value); if (cls) td.className = cls; return td; }
 function lotLink(row, id) { const td = row.insertCell(); const a = document.createElement("a"); a.href = "#/lot/" + encodeURIComponent(id); a.textContent = id; td.appendChild(a); }
 function show(view) {
-  for (const v of ["login-view", "overview-view", "lot-view", "orders-view", "quality-view"]) $(v).hidden = v !== view;
+  for (const v of ["login-view", "overview-view", "lot-view", "orders-view", "quality-view", "spc-view"]) $(v).hidden = v !== view;
   $("nav").hidden = view === "login-view";
 }
 
@@ -157,6 +157,21 @@ async function qualityPage() {
   for (const n of ncrs.slice(-200).reverse()) { const row = body.insertRow(); cell(row, n.id); lotLink(row, n.lot); cell(row, n.severity); cell(row, n.state); cell(row, n.description); }
 }
 
+async function spcPage() {
+  show("spc-view");
+  const definition = $("spc-definition").value, property = $("spc-property").value;
+  $("spc-summary").textContent = "…";
+  $("spc-violations").replaceChildren();
+  try {
+    const c = await api("/api/spc?definition=" + encodeURIComponent(definition) + "&property=" + encodeURIComponent(property));
+    // The SVG is drawn by the server's own chart renderer, which escapes every text it writes.
+    $("spc-chart").innerHTML = c.svg;
+    $("spc-summary").textContent = c.count + " lots, centre " + c.center.toFixed(4) + " " + c.unit + ", limits " + c.limits[0].toFixed(4) + " – " + c.limits[1].toFixed(4) + "; " + c.violations.length + " rule violations";
+    for (const v of c.violations) { const row = $("spc-violations").insertRow(); row.className = "violation"; cell(row, v.point + 1); lotLink(row, v.lot); cell(row, v.value.toFixed(4)); cell(row, v.rule + ": " + v.rule_text); }
+  } catch (err) { $("spc-chart").replaceChildren(); $("spc-summary").textContent = err.message; }
+}
+$("spc-form").addEventListener("submit", (e) => { e.preventDefault(); spcPage(); });
+
 async function route() {
   if (!me) {
     try { me = await api("/api/me"); } catch { return; }
@@ -167,6 +182,7 @@ async function route() {
     if (hash.startsWith("#/lot/")) await lotPage(decodeURIComponent(hash.slice(6)));
     else if (hash === "#/orders") await ordersPage();
     else if (hash === "#/quality") await qualityPage();
+    else if (hash === "#/spc") await spcPage();
     else await overview();
   } catch (err) { console.error(err); }
 }
