@@ -363,9 +363,10 @@ impl WriteTx<'_> {
         subjects: &[String],
     ) -> Result<std::collections::HashMap<String, String>> {
         let mut found = std::collections::HashMap::new();
+        let wanted: std::collections::HashSet<&String> = subjects.iter().collect();
         for (r, subs) in self.pending.iter().rev() {
             for s in subs {
-                if subjects.contains(s) && !found.contains_key(s) {
+                if wanted.contains(s) && !found.contains_key(s) {
                     found.insert(s.clone(), r.hash.clone());
                 }
             }

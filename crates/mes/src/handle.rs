@@ -1213,6 +1213,22 @@ pub async fn decide(
             if results.is_empty() {
                 return Err(MesError::invalid("results", "[]", "at least one result"));
             }
+            // The values these results supersede: one query for the lot's stored results
+            // (not one per property), then this batch's own on top.
+            let mut stored: std::collections::HashMap<String, f64> = Default::default();
+            if !tx.new_lots.contains(id) {
+                let rows =
+                    sqlx::query("SELECT property, value FROM results WHERE lot = $1 ORDER BY seq")
+                        .bind(id.clone())
+                        .fetch_all(&mut *tx.tx)
+                        .await?;
+                for row in rows {
+                    stored.insert(
+                        sqlx::Row::try_get(&row, "property")?,
+                        sqlx::Row::try_get(&row, "value")?,
+                    );
+                }
+            }
             let mut recorded = Vec::with_capacity(results.len());
             for (i, r) in results.iter().enumerate() {
                 let field = format!("results[{i}].");
@@ -1224,11 +1240,17 @@ pub async fn decide(
                         "each property once per report",
                     ));
                 }
+                let key = (id.clone(), r.property.clone());
+                let previous = tx
+                    .latest_results
+                    .get(&key)
+                    .copied()
+                    .or_else(|| stored.get(&r.property).copied());
                 recorded.push(RecordedValue {
                     property: r.property.clone(),
                     value: r.value,
                     unit: r.unit.clone(),
-                    previous: previous_result(tx, id, &r.property).await?,
+                    previous,
                 });
             }
             Ok(Event::ResultsRecorded {

@@ -533,6 +533,56 @@ async fn refused_commands_leave_no_trace() {
         assert!(last.payload.contains(&bound), "{backend}: {}", last.payload);
         let coa = mes.certificate("H-0001-D3").await.unwrap();
         assert!(coa.release.is_some(), "{backend}");
+
+        // A lab report is one event; a second report names the values it supersedes.
+        let report = |nd: f64| Command::RecordResults {
+            lot: "H-0001-D3".into(),
+            sample: Some("S-1".into()),
+            method: Some("ICP-OES".into()),
+            at: None,
+            results: vec![
+                lodestone_mes::command::ResultValue {
+                    property: "Nd".into(),
+                    value: nd,
+                    unit: "wt%".into(),
+                },
+                lodestone_mes::command::ResultValue {
+                    property: "thickness".into(),
+                    value: 0.31,
+                    unit: "mm".into(),
+                },
+            ],
+        };
+        mes.execute(&qa, report(22.4).into()).await.unwrap();
+        mes.execute(&qa, report(22.5).into()).await.unwrap();
+        let trail = mes.audit_trail("lot:H-0001-D3").await.unwrap();
+        let last = trail.last().unwrap();
+        assert_eq!(last.kind, "results-recorded");
+        assert!(
+            last.payload
+                .contains("\"property\":\"Nd\",\"value\":22.5,\"unit\":\"wt%\",\"previous\":22.4"),
+            "{backend}: {}",
+            last.payload
+        );
+        let twice = Command::RecordResults {
+            lot: "H-0001-D3".into(),
+            sample: None,
+            method: None,
+            at: None,
+            results: vec![
+                lodestone_mes::command::ResultValue {
+                    property: "Nd".into(),
+                    value: 1.0,
+                    unit: "wt%".into(),
+                };
+                2
+            ],
+        };
+        let e = mes.execute(&qa, twice.into()).await;
+        assert!(
+            matches!(e, Err(MesError::Invalid { .. })),
+            "{backend}: {e:?}"
+        );
     }
 }
 
