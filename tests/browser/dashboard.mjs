@@ -111,6 +111,15 @@ try {
   console.log("ok SPC chart with a rule violation: " + (await page.textContent("#spc-violations tr:first-child")));
   await shot(page, "spc");
 
+  // The batching calculator charges the example heat from its lots.
+  await page.click("nav a[href='#/batching']");
+  await page.waitForFunction(() => document.getElementById("plan").value.includes("[grade]"));
+  await page.click("#batching-form button");
+  await page.waitForFunction(() => document.querySelectorAll("#weigh-list tr").length >= 5, null, { timeout: 10000 });
+  assert.match(await page.textContent("#batching-summary"), /^Charged \d+\.\d+ kg/);
+  console.log("ok batching calculator: " + (await page.textContent("#batching-summary")));
+  await shot(page, "batching");
+
   // An operator sees the plant but is not offered the release.
   const operator = await browser.newPage();
   await operator.goto(url);

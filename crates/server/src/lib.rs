@@ -6,10 +6,12 @@
 //!   route but login, health and the page assets needs one, and the MES checks the role of
 //!   every command.
 //! - `problem` — errors as RFC 9457 `application/problem+json` with the right status.
+//! - `alloy` — the batching calculator (the alloy optimiser on a posted plan).
 //! - `demo` — a fresh plant database with the twin running in accelerated real time.
 //! - `metrics` — request counts and latencies in the Prometheus text format.
 //! - `web` — the dashboard: HTML, JS and CSS compiled into the binary.
 
+pub mod alloy;
 pub mod api;
 pub mod auth;
 pub mod demo;
@@ -63,6 +65,8 @@ pub fn router(state: Shared) -> Router {
         .route("/api/audit/{subject}", get(api::audit))
         .route("/api/commands", post(api::command))
         .route("/api/demo", get(demo::status).post(demo::set_speed))
+        .route("/api/alloy/example", get(alloy::example))
+        .route("/api/alloy/charge", post(alloy::charge_plan))
         .route("/", get(web::index))
         .route("/app.js", get(web::script))
         .route("/style.css", get(web::style))

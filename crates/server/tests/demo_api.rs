@@ -85,6 +85,19 @@ async fn http(
     }
 }
 
+/// Posts a batch plan (TOML text) to the calculator; returns the raw response.
+async fn post_plan(addr: SocketAddr, token: &str, text: &str) -> String {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!(
+        "POST /api/alloy/charge HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nAuthorization: Bearer {token}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{text}",
+        text.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.unwrap();
+    String::from_utf8_lossy(&raw).to_string()
+}
+
 async fn login(addr: SocketAddr, user: &str, password: &str) -> String {
     let r = http(
         addr,
@@ -278,6 +291,22 @@ async fn the_demo_plant_runs_live_behind_the_api() {
     )
     .await;
     assert_eq!(r.status, 404, "{}", r.body);
+
+    // The batching calculator: the example plan charges; a plan with a typo is refused (422)
+    // naming the key.
+    let plan = http(addr, "GET", "/api/alloy/example", Some(&qa), None)
+        .await
+        .body;
+    let ok = post_plan(addr, &qa, &plan).await;
+    assert!(
+        ok.starts_with("HTTP/1.1 200") && ok.contains("\"lines\""),
+        "{ok}"
+    );
+    let bad = post_plan(addr, &qa, &plan.replace("output_kg", "output_kgs")).await;
+    assert!(
+        bad.starts_with("HTTP/1.1 422") && bad.contains("output_kgs"),
+        "{bad}"
+    );
 
     // Only admins and planners change the speed.
     let r = http(

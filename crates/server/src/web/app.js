@@ -22,7 +22,7 @@ function text(value) { return value === null || value === undefined ? "—" : St
 function cell(row, value, cls) { const td = row.insertCell(); td.textContent = text(value); if (cls) td.className = cls; return td; }
 function lotLink(row, id) { const td = row.insertCell(); const a = document.createElement("a"); a.href = "#/lot/" + encodeURIComponent(id); a.textContent = id; td.appendChild(a); }
 function show(view) {
-  for (const v of ["login-view", "overview-view", "lot-view", "orders-view", "quality-view", "spc-view"]) $(v).hidden = v !== view;
+  for (const v of ["login-view", "overview-view", "lot-view", "orders-view", "quality-view", "spc-view", "batching-view"]) $(v).hidden = v !== view;
   $("nav").hidden = view === "login-view";
 }
 
@@ -172,6 +172,26 @@ async function spcPage() {
 }
 $("spc-form").addEventListener("submit", (e) => { e.preventDefault(); spcPage(); });
 
+async function batchingPage() {
+  show("batching-view");
+  if (!$("plan").value) {
+    const r = await fetch("/api/alloy/example", { credentials: "same-origin" });
+    if (r.ok) $("plan").value = await r.text();
+  }
+}
+$("batching-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  $("weigh-list").replaceChildren();
+  $("charge-composition").replaceChildren();
+  $("batching-summary").textContent = "…";
+  const response = await fetch("/api/alloy/charge", { method: "POST", credentials: "same-origin", headers: { "Content-Type": "text/plain" }, body: $("plan").value });
+  const body = await response.json().catch(() => null);
+  if (!response.ok) { $("batching-summary").textContent = body && body.detail ? body.detail : response.statusText; return; }
+  $("batching-summary").textContent = "Charged " + body.charged_kg.toFixed(2) + " kg for " + body.output_kg.toFixed(1) + " kg of melt at a cost of " + body.cost.toFixed(2) + (body.on_aim ? "; every aim hit." : "; closest to aim within tolerance.");
+  for (const l of body.lines) { const row = $("weigh-list").insertRow(); cell(row, l.lot); cell(row, l.material); cell(row, l.kg.toFixed(3)); cell(row, l.pieces); cell(row, l.cost.toFixed(2)); }
+  for (const [element, aim] of Object.entries(body.aim_wt_pct)) { const row = $("charge-composition").insertRow(); cell(row, element); cell(row, aim.toFixed(3)); cell(row, (body.predicted_wt_pct[element] ?? 0).toFixed(3)); }
+});
+
 async function route() {
   if (!me) {
     try { me = await api("/api/me"); } catch { return; }
@@ -183,6 +203,7 @@ async function route() {
     else if (hash === "#/orders") await ordersPage();
     else if (hash === "#/quality") await qualityPage();
     else if (hash === "#/spc") await spcPage();
+    else if (hash === "#/batching") await batchingPage();
     else await overview();
   } catch (err) { console.error(err); }
 }
