@@ -120,6 +120,16 @@ try {
   console.log("ok batching calculator: " + (await page.textContent("#batching-summary")));
   await shot(page, "batching");
 
+  // The SX case viewer simulates Xu's Nd/Pr cascade and draws its stage profile.
+  await page.click("nav a[href='#/sx']");
+  await page.waitForFunction(() => document.getElementById("sx-case").value.length > 100);
+  await page.click("#sx-form button");
+  await page.waitForSelector("#sx-profile svg polyline", { timeout: 20000 });
+  assert.match(await page.textContent("#sx-summary"), /^Converged/);
+  assert.ok((await page.$$("#sx-products tr")).length >= 2);
+  console.log("ok SX viewer: " + (await page.textContent("#sx-summary")));
+  await shot(page, "sx");
+
   // An operator sees the plant but is not offered the release.
   const operator = await browser.newPage();
   await operator.goto(url);

@@ -7,6 +7,7 @@
 //!   every command.
 //! - `problem` — errors as RFC 9457 `application/problem+json` with the right status.
 //! - `alloy` — the batching calculator (the alloy optimiser on a posted plan).
+//! - `sx` — the SX case viewer (the cascade simulator on a posted case).
 //! - `demo` — a fresh plant database with the twin running in accelerated real time.
 //! - `metrics` — request counts and latencies in the Prometheus text format.
 //! - `web` — the dashboard: HTML, JS and CSS compiled into the binary.
@@ -17,6 +18,7 @@ pub mod auth;
 pub mod demo;
 pub mod metrics;
 pub mod problem;
+pub mod sx;
 pub mod web;
 
 use std::net::SocketAddr;
@@ -67,6 +69,8 @@ pub fn router(state: Shared) -> Router {
         .route("/api/demo", get(demo::status).post(demo::set_speed))
         .route("/api/alloy/example", get(alloy::example))
         .route("/api/alloy/charge", post(alloy::charge_plan))
+        .route("/api/sx/example", get(sx::example))
+        .route("/api/sx/simulate", post(sx::simulate))
         .route("/", get(web::index))
         .route("/app.js", get(web::script))
         .route("/style.css", get(web::style))

@@ -87,9 +87,14 @@ async fn http(
 
 /// Posts a batch plan (TOML text) to the calculator; returns the raw response.
 async fn post_plan(addr: SocketAddr, token: &str, text: &str) -> String {
+    post_text(addr, token, "/api/alloy/charge", text).await
+}
+
+/// Posts a text body to `path`; returns the raw response.
+async fn post_text(addr: SocketAddr, token: &str, path: &str, text: &str) -> String {
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     let request = format!(
-        "POST /api/alloy/charge HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nAuthorization: Bearer {token}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{text}",
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nAuthorization: Bearer {token}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{text}",
         text.len()
     );
     stream.write_all(request.as_bytes()).await.unwrap();
@@ -307,6 +312,19 @@ async fn the_demo_plant_runs_live_behind_the_api() {
         bad.starts_with("HTTP/1.1 422") && bad.contains("output_kgs"),
         "{bad}"
     );
+
+    // The SX case viewer: the example converges; a case with a typo is refused (422).
+    let case = http(addr, "GET", "/api/sx/example", Some(&qa), None)
+        .await
+        .body;
+    let ok = post_text(addr, &qa, "/api/sx/simulate", &case).await;
+    assert!(
+        ok.starts_with("HTTP/1.1 200") && ok.contains("\"converged\":true"),
+        "{}",
+        &ok[..ok.len().min(400)]
+    );
+    let bad = post_text(addr, &qa, "/api/sx/simulate", "[cascade]\nstages = -3\n").await;
+    assert!(bad.starts_with("HTTP/1.1 422"), "{bad}");
 
     // Only admins and planners change the speed.
     let r = http(

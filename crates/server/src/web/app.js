@@ -22,7 +22,7 @@ function text(value) { return value === null || value === undefined ? "—" : St
 function cell(row, value, cls) { const td = row.insertCell(); td.textContent = text(value); if (cls) td.className = cls; return td; }
 function lotLink(row, id) { const td = row.insertCell(); const a = document.createElement("a"); a.href = "#/lot/" + encodeURIComponent(id); a.textContent = id; td.appendChild(a); }
 function show(view) {
-  for (const v of ["login-view", "overview-view", "lot-view", "orders-view", "quality-view", "spc-view", "batching-view"]) $(v).hidden = v !== view;
+  for (const v of ["login-view", "overview-view", "lot-view", "orders-view", "quality-view", "spc-view", "batching-view", "sx-view"]) $(v).hidden = v !== view;
   $("nav").hidden = view === "login-view";
 }
 
@@ -192,6 +192,59 @@ $("batching-form").addEventListener("submit", async (e) => {
   for (const [element, aim] of Object.entries(body.aim_wt_pct)) { const row = $("charge-composition").insertRow(); cell(row, element); cell(row, aim.toFixed(3)); cell(row, (body.predicted_wt_pct[element] ?? 0).toFixed(3)); }
 });
 
+async function sxPage() {
+  show("sx-view");
+  if (!$("sx-case").value) {
+    const r = await fetch("/api/sx/example", { credentials: "same-origin" });
+    if (r.ok) $("sx-case").value = await r.text();
+  }
+}
+
+// A line per element of the aqueous REE mole fraction along the cascade, as SVG built with DOM
+// calls (no markup from data).
+function profileSvg(stages) {
+  const ns = "http://www.w3.org/2000/svg";
+  const W = 720, H = 300, L = 50, R = 90, T = 10, B = 35;
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("viewBox", "0 0 " + W + " " + H); svg.setAttribute("width", "100%"); svg.setAttribute("role", "img");
+  const add = (tag, attrs, text) => { const el = document.createElementNS(ns, tag); for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v); if (text !== undefined) el.textContent = text; svg.appendChild(el); return el; };
+  const elements = Object.keys(stages[0].aqueous);
+  const n = stages.length;
+  const x = (i) => L + (W - L - R) * (n > 1 ? i / (n - 1) : 0.5);
+  const y = (f) => T + (H - T - B) * (1 - f);
+  add("rect", { x: L, y: T, width: W - L - R, height: H - T - B, fill: "none", stroke: "#999" });
+  for (const f of [0, 0.5, 1]) add("text", { x: L - 6, y: y(f) + 4, "text-anchor": "end", "font-size": 11 }, f.toFixed(1));
+  add("text", { x: L, y: H - 8, "font-size": 11 }, "stage " + stages[0].stage);
+  add("text", { x: W - R, y: H - 8, "text-anchor": "end", "font-size": 11 }, "stage " + stages[n - 1].stage);
+  const colours = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
+  elements.forEach((e, k) => {
+    const pts = stages.map((s, i) => { const total = Object.values(s.aqueous).reduce((a, b) => a + b, 0); return x(i).toFixed(1) + "," + y(total > 0 ? s.aqueous[e] / total : 0).toFixed(1); });
+    add("polyline", { points: pts.join(" "), fill: "none", stroke: colours[k % colours.length], "stroke-width": 2, "data-element": e });
+    add("text", { x: W - R + 6, y: T + 14 + 14 * k, fill: colours[k % colours.length], "font-size": 12 }, e);
+  });
+  return svg;
+}
+
+$("sx-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  $("sx-products").replaceChildren();
+  $("sx-profile").replaceChildren();
+  $("sx-summary").textContent = "…";
+  const response = await fetch("/api/sx/simulate", { method: "POST", credentials: "same-origin", headers: { "Content-Type": "text/plain" }, body: $("sx-case").value });
+  const r = await response.json().catch(() => null);
+  if (!response.ok) { $("sx-summary").textContent = r && r.detail ? r.detail : response.statusText; return; }
+  $("sx-summary").textContent = (r.converged ? "Converged" : "NOT converged") + " in " + r.iterations + " iterations (model " + r.model + "), " + r.stages.length + " stages; mass balance closes to " + r.balance.max_relative_error.toExponential(1) + ".";
+  // Products come as a map by name, in cascade order (docs/sx-json.md).
+  for (const [name, p] of Object.entries(r.products)) {
+    const best = Object.entries(p.ree_mole_fraction).sort((a, b) => b[1] - a[1])[0] || ["", 0];
+    const row = $("sx-products").insertRow();
+    cell(row, name); cell(row, p.stage); cell(row, p.phase);
+    cell(row, best[0] + " " + (100 * best[1]).toFixed(3) + " %");
+    cell(row, Object.entries(p.recovery).map(([k, v]) => k + " " + (100 * v).toFixed(2) + " %").join(", "));
+  }
+  $("sx-profile").appendChild(profileSvg(r.stages));
+});
+
 async function route() {
   if (!me) {
     try { me = await api("/api/me"); } catch { return; }
@@ -204,6 +257,7 @@ async function route() {
     else if (hash === "#/quality") await qualityPage();
     else if (hash === "#/spc") await spcPage();
     else if (hash === "#/batching") await batchingPage();
+    else if (hash === "#/sx") await sxPage();
     else await overview();
   } catch (err) { console.error(err); }
 }
