@@ -130,6 +130,16 @@ try {
   console.log("ok SX viewer: " + (await page.textContent("#sx-summary")));
   await shot(page, "sx");
 
+  // The released drum's audit trail ends with QA's signed release; the chain verifies.
+  await page.goto(url + "#/audit/" + encodeURIComponent("lot:" + heldHeat + "-D2"));
+  await page.waitForFunction(() => document.querySelectorAll("#audit-list tr").length >= 3, null, { timeout: 10000 });
+  const kinds = await page.$$eval("#audit-list tr td:nth-child(4)", (tds) => tds.map((t) => t.textContent));
+  assert.deepEqual(kinds.slice(-2), ["lot-held", "lot-released"], kinds.join(", "));
+  await page.click("#verify-chain");
+  await page.waitForFunction(() => document.getElementById("audit-summary").textContent.startsWith("Chain intact"), null, { timeout: 20000 });
+  console.log("ok audit trail and chain: " + (await page.textContent("#audit-summary")));
+  await shot(page, "audit");
+
   // An operator sees the plant but is not offered the release.
   const operator = await browser.newPage();
   await operator.goto(url);

@@ -22,7 +22,7 @@ function text(value) { return value === null || value === undefined ? "—" : St
 function cell(row, value, cls) { const td = row.insertCell(); td.textContent = text(value); if (cls) td.className = cls; return td; }
 function lotLink(row, id) { const td = row.insertCell(); const a = document.createElement("a"); a.href = "#/lot/" + encodeURIComponent(id); a.textContent = id; td.appendChild(a); }
 function show(view) {
-  for (const v of ["login-view", "overview-view", "lot-view", "orders-view", "quality-view", "spc-view", "batching-view", "sx-view"]) $(v).hidden = v !== view;
+  for (const v of ["login-view", "overview-view", "lot-view", "orders-view", "quality-view", "spc-view", "batching-view", "sx-view", "audit-view"]) $(v).hidden = v !== view;
   $("nav").hidden = view === "login-view";
 }
 
@@ -53,7 +53,7 @@ function renderOverview(o) {
   if (o.plan_kg_per_day) {
     const pct = Math.min(100, 100 * o.flake_kg_24h / o.plan_kg_per_day);
     $("made-bar").style.width = pct.toFixed(0) + "%";
-    $("plan").textContent = "plan " + (o.plan_kg_per_day / 1000).toFixed(1) + " t/day (" + pct.toFixed(0) + " %)";
+    $("plan-note").textContent = "plan " + (o.plan_kg_per_day / 1000).toFixed(1) + " t/day (" + pct.toFixed(0) + " %)";
   }
   const lines = $("lines");
   lines.replaceChildren();
@@ -126,6 +126,8 @@ async function lotPage(id, message = "") {
   for (const [k, v] of [["Material", lot.definition], ["kg", lot.quantity_kg.toFixed(2)], ["Made", lot.created_at], ["Status", lot.status], ["QA", lot.disposition], ["Supplier lot", lot.supplier_lot]]) {
     const dt = document.createElement("dt"); dt.textContent = k; const dd = document.createElement("dd"); dd.textContent = text(v); if (k === "QA") dd.className = v; facts.append(dt, dd);
   }
+  const audit = document.createElement("a"); audit.href = "#/audit/" + encodeURIComponent("lot:" + id); audit.textContent = "audit trail";
+  const dt = document.createElement("dt"); dt.textContent = "Record"; const dd = document.createElement("dd"); dd.appendChild(audit); facts.append(dt, dd);
   const trace = await api("/api/lots/" + encodeURIComponent(id) + "/trace?direction=backward&depth=10");
   $("genealogy").appendChild(genealogyTree(trace, id));
   const heat = id.replace(/-D\d+$/, "");
@@ -245,6 +247,25 @@ $("sx-form").addEventListener("submit", async (e) => {
   $("sx-profile").appendChild(profileSvg(r.stages));
 });
 
+async function auditPage(subject) {
+  show("audit-view");
+  if (subject) $("audit-subject").value = subject;
+  const record = $("audit-subject").value.trim();
+  $("audit-list").replaceChildren();
+  if (!record) { $("audit-summary").textContent = "Name a record: lot:ID, order:ID, equipment:ID, nonconformance:ID."; return; }
+  try {
+    const trail = await api("/api/audit/" + encodeURIComponent(record));
+    $("audit-summary").textContent = trail.length + " events on " + record + ", oldest first; each names the hash of the event before it.";
+    for (const e of trail) { const row = $("audit-list").insertRow(); cell(row, e.seq); cell(row, e.recorded_at.replace("T", " ").slice(0, 19)); cell(row, e.actor); cell(row, e.kind); cell(row, e.reason); cell(row, e.hash.slice(0, 12) + "…"); }
+  } catch (err) { $("audit-summary").textContent = err.message; }
+}
+$("audit-form").addEventListener("submit", (e) => { e.preventDefault(); location.hash = "#/audit/" + encodeURIComponent($("audit-subject").value.trim()); });
+$("verify-chain").addEventListener("click", async () => {
+  $("audit-summary").textContent = "verifying…";
+  try { const r = await api("/api/audit/verify"); $("audit-summary").textContent = "Chain intact: " + r.events.toLocaleString() + " events, head " + r.head_hash.slice(0, 16) + "…"; }
+  catch (err) { $("audit-summary").textContent = "Chain check failed: " + err.message; }
+});
+
 async function route() {
   if (!me) {
     try { me = await api("/api/me"); } catch { return; }
@@ -258,6 +279,7 @@ async function route() {
     else if (hash === "#/spc") await spcPage();
     else if (hash === "#/batching") await batchingPage();
     else if (hash === "#/sx") await sxPage();
+    else if (hash.startsWith("#/audit")) await auditPage(decodeURIComponent(hash.slice(8)));
     else await overview();
   } catch (err) { console.error(err); }
 }
