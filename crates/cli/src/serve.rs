@@ -30,6 +30,10 @@ pub struct ServeArgs {
     /// live on the dashboard).
     #[arg(long, default_value_t = demo::DEFAULT_SPEED, requires = "demo")]
     speed: f64,
+    /// Request log on stderr: `json` (one object per line, for log shippers), `text`, or
+    /// `off`.
+    #[arg(long, default_value = "text", value_parser = ["json", "text", "off"])]
+    log: String,
 }
 
 /// Runs the server until Ctrl-C or SIGTERM.
@@ -40,6 +44,17 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
             args.speed,
             demo::MAX_SPEED
         );
+    }
+    match args.log.as_str() {
+        "json" => tracing_subscriber::fmt()
+            .json()
+            .with_writer(std::io::stderr)
+            .init(),
+        "text" => tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .with_ansi(false)
+            .init(),
+        _ => {}
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -53,13 +53,18 @@ pub async fn track(State(state): State<Shared>, request: Request, next: Next) ->
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| "unmatched".into());
+    let method = request.method().clone();
     let started = Instant::now();
     let response = next.run(request).await;
-    state.metrics.record(
-        &route,
-        response.status().as_u16(),
-        started.elapsed().as_secs_f64(),
-    );
+    let seconds = started.elapsed().as_secs_f64();
+    let status = response.status().as_u16();
+    state.metrics.record(&route, status, seconds);
+    // One structured line per request (the route pattern, never ids or tokens).
+    if status >= 500 {
+        tracing::error!(%method, route, status, ms = seconds * 1e3, "request failed");
+    } else {
+        tracing::info!(%method, route, status, ms = seconds * 1e3, "request");
+    }
     response
 }
 
