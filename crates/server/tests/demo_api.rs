@@ -380,3 +380,103 @@ async fn the_demo_plant_runs_live_behind_the_api() {
     assert!(events > 1000, "{events}");
     state.mes.verify_chain().await.unwrap();
 }
+
+/// `lodestone serve --db postgres://…`: the same API on a PostgreSQL MES (a fresh database).
+/// Skipped without a server, unless `LODESTONE_REQUIRE_SERVICES=1` (CI).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_serves_a_postgres_mes() {
+    use lodestone_mes::command::Command;
+    use lodestone_mes::model::{MaterialDefinition, Role};
+    let server = std::env::var("LODESTONE_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string());
+    let url =
+        match lodestone_mes::db::create_postgres_database(&server, "lodestone_test_server_api")
+            .await
+        {
+            Ok(url) => url,
+            Err(e) if std::env::var("LODESTONE_REQUIRE_SERVICES").is_ok_and(|v| v == "1") => {
+                panic!("PostgreSQL is required (LODESTONE_REQUIRE_SERVICES=1) but unreachable: {e}")
+            }
+            Err(e) => {
+                eprintln!("skipped: no PostgreSQL server ({e})");
+                return;
+            }
+        };
+    let mes = lodestone_mes::Mes::create(&url).await.unwrap();
+    let admin = mes
+        .bootstrap_admin("admin", "Ada Admin", "admin-password")
+        .await
+        .unwrap();
+    let setup: Vec<lodestone_mes::Envelope> = vec![
+        Command::DefineMaterialClass {
+            id: "raw".into(),
+            name: "Raw".into(),
+        }
+        .into(),
+        Command::DefineMaterialDefinition(MaterialDefinition {
+            id: "PrNd-metal".into(),
+            name: "PrNd metal".into(),
+            class: "raw".into(),
+        })
+        .into(),
+        Command::CreateUser {
+            id: "qa".into(),
+            name: "Quinn QA".into(),
+            roles: vec![Role::Qa],
+            password: "qa-password".into(),
+        }
+        .into(),
+    ];
+    mes.execute_batch(&admin, &setup).await.unwrap();
+    let state = Arc::new(AppState {
+        mes,
+        sessions: Default::default(),
+        metrics: Default::default(),
+        demo: None,
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(lodestone_server::serve(listener, state.clone(), async {
+        let _ = stop_rx.await;
+    }));
+    assert_eq!(http(addr, "GET", "/healthz", None, None).await.status, 200);
+    let admin = login(addr, "admin", "admin-password").await;
+    let qa = login(addr, "qa", "qa-password").await;
+    let receive = serde_json::json!({"command": "receive-lot", "lot": "PN-1", "definition": "PrNd-metal",
+        "quantity_kg": 500.0, "supplier_lot": "SUP-9", "composition_wt_pct": {"Nd": 75.0, "Pr": 24.9},
+        "client_id": "scale-1:1"});
+    let r = http(addr, "POST", "/api/commands", Some(&admin), Some(&receive)).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    // A retry with the same client id is acknowledged, not recorded twice.
+    let r = http(addr, "POST", "/api/commands", Some(&admin), Some(&receive)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["duplicate"], true);
+    let lot = http(addr, "GET", "/api/lots/PN-1", Some(&qa), None).await;
+    assert_eq!(lot.status, 200, "{}", lot.body);
+    assert_eq!(lot.json()["supplier_lot"], "SUP-9");
+    // QA may not define master data (admin's and engineer's): 403 problem+json.
+    let r = http(
+        addr,
+        "POST",
+        "/api/commands",
+        Some(&qa),
+        Some(&serde_json::json!({"command": "define-material-class", "id": "x", "name": "X"})),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.content_type.as_str()),
+        (403, "application/problem+json"),
+        "{}",
+        r.body
+    );
+    let overview = http(addr, "GET", "/api/overview", Some(&qa), None).await;
+    assert_eq!(overview.status, 200, "{}", overview.body);
+    assert!(overview.json()["plan_kg_per_day"].is_null());
+    let chain = http(addr, "GET", "/api/audit/verify", Some(&qa), None)
+        .await
+        .json();
+    assert_eq!(chain["events"], 5);
+    let _ = stop_tx.send(());
+    task.await.unwrap().unwrap();
+}
