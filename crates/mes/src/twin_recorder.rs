@@ -15,7 +15,7 @@ use crate::command::{Command, Envelope, LotQuantity, ResultValue, SignatureInput
 use crate::error::{MesError, Result};
 use crate::model::{
     format_timestamp, Equipment, EquipmentLevel, EquipmentState, MaterialDefinition, MaterialUse,
-    OrderAction, Severity, SignatureMeaning,
+    OrderAction, SamplingPlan, Severity, SignatureMeaning, SpecLimit,
 };
 use crate::service::Mes;
 use crate::Session;
@@ -137,6 +137,42 @@ pub fn plant_commands(plant: &Plant) -> Vec<Command> {
             product: flake_definition(&g.name),
             bill_kg_per_kg: bill,
             parameters: BTreeMap::from([("heat_kg".into(), format!("{}", l.heat_kg))]),
+        });
+    }
+    // Each grade's specification: its aims within their tolerance bands and its impurity
+    // limits, so the MES evaluates, charts and rates the twin's heats against them.
+    for g in &plant.grade {
+        let Some(spec) = &g.spec else { continue };
+        let mut limits: Vec<SpecLimit> = spec
+            .aim_wt_pct
+            .iter()
+            .map(|(e, aim)| {
+                let tol = spec.tolerance_of(*e);
+                SpecLimit {
+                    property: e.symbol().to_string(),
+                    min: Some(aim - tol),
+                    max: Some(aim + tol),
+                    target: Some(*aim),
+                    unit: "wt%".into(),
+                }
+            })
+            .collect();
+        for (e, max) in spec.impurity_limits() {
+            if !spec.aim_wt_pct.contains_key(&e) {
+                limits.push(SpecLimit {
+                    property: e.symbol().to_string(),
+                    min: None,
+                    max: Some(max),
+                    target: None,
+                    unit: "wt%".into(),
+                });
+            }
+        }
+        commands.push(Command::DefineSpecification {
+            definition: flake_definition(&g.name),
+            name: format!("{} flake, GB/T 29655 {}", g.name, spec.quality.code()),
+            limits,
+            sampling: SamplingPlan::default(),
         });
     }
     commands

@@ -410,6 +410,9 @@ pub struct SpcChart {
     pub limits: (f64, f64),
     /// Points breaking a rule.
     pub violations: Vec<Violation>,
+    /// Capability against the material's specification limits for the property, when the MES
+    /// has them (Cp, Cpk, Pp, Ppk with 95 % intervals).
+    pub capability: Option<lodestone_mes::spc::Capability>,
     /// The individuals chart as SVG (rule violations marked).
     pub svg: String,
 }
@@ -478,6 +481,25 @@ pub async fn spc(
         },
     );
     let limits = chart.constant_limits().unwrap_or((f64::NAN, f64::NAN));
+    let spec_limit = state
+        .mes
+        .specification(&q.definition)
+        .await?
+        .and_then(|spec| spec.limits.into_iter().find(|l| l.property == q.property));
+    let capability = spec_limit.and_then(|l| {
+        spc::capability(
+            &values,
+            chart.center,
+            chart.std_dev,
+            &spc::SpecLimits {
+                lsl: l.min,
+                usl: l.max,
+                target: l.target,
+            },
+            &spc::CapabilityOptions::default(),
+        )
+        .ok()
+    });
     Ok(Json(SpcChart {
         definition: q.definition,
         property: q.property,
@@ -486,6 +508,7 @@ pub async fn spc(
         center: chart.center,
         limits,
         violations,
+        capability,
         svg,
     }))
 }

@@ -278,6 +278,10 @@ async fn the_demo_plant_runs_live_behind_the_api() {
     assert!(
         chart["count"].as_u64().unwrap() >= 3 && chart["svg"].as_str().unwrap().contains("<svg")
     );
+    // Capability against the grade's Pr band (6.90 ± 0.046 wt%, the reference plant's spec).
+    let cap = &chart["capability"];
+    assert!((cap["lsl"].as_f64().unwrap() - 6.854).abs() < 1e-3, "{cap}");
+    assert!(cap["cpk"]["value"].as_f64().unwrap() > 0.0, "{cap}");
     let r = http(
         addr,
         "GET",

@@ -168,7 +168,8 @@ async function spcPage() {
     const c = await api("/api/spc?definition=" + encodeURIComponent(definition) + "&property=" + encodeURIComponent(property));
     // The SVG is drawn by the server's own chart renderer, which escapes every text it writes.
     $("spc-chart").innerHTML = c.svg;
-    $("spc-summary").textContent = c.count + " lots, centre " + c.center.toFixed(4) + " " + c.unit + ", limits " + c.limits[0].toFixed(4) + " – " + c.limits[1].toFixed(4) + "; " + c.violations.length + " rule violations";
+    const cap = c.capability ? "; against the spec " + [c.capability.lsl, c.capability.usl].map((v) => v === null ? "—" : v.toFixed(3)).join(" – ") + ": Cpk " + c.capability.cpk.value.toFixed(2) + " (95 % " + c.capability.cpk.lower.toFixed(2) + "–" + c.capability.cpk.upper.toFixed(2) + "), Ppk " + c.capability.ppk.value.toFixed(2) : "";
+    $("spc-summary").textContent = c.count + " lots, centre " + c.center.toFixed(4) + " " + c.unit + ", control limits " + c.limits[0].toFixed(4) + " – " + c.limits[1].toFixed(4) + "; " + c.violations.length + " rule violations" + cap;
     for (const v of c.violations) { const row = $("spc-violations").insertRow(); row.className = "violation"; cell(row, v.point + 1); lotLink(row, v.lot); cell(row, v.value.toFixed(4)); cell(row, v.rule + ": " + v.rule_text); }
   } catch (err) { $("spc-chart").replaceChildren(); $("spc-summary").textContent = err.message; }
 }
