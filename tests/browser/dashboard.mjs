@@ -18,7 +18,7 @@ const shots = join(here, "screenshots");
 mkdirSync(shots, { recursive: true });
 
 function startServer() {
-  const args = ["serve", "--demo", "--listen", "127.0.0.1:0", "--speed", "36000"];
+  const args = ["serve", "--demo", "--listen", "127.0.0.1:0", "--speed", "36000", "--log", "off"];
   if (process.env.DEMO_DIR) args.push("--demo-dir", process.env.DEMO_DIR);
   const child = spawn(bin, args, {
     stdio: ["ignore", "pipe", "inherit"],
@@ -139,6 +139,30 @@ try {
   await page.waitForFunction(() => document.getElementById("audit-summary").textContent.startsWith("Chain intact"), null, { timeout: 20000 });
   console.log("ok audit trail and chain: " + (await page.textContent("#audit-summary")));
   await shot(page, "audit");
+
+  // A planner creates an order on the orders board and releases it; QA may not dispatch it
+  // (planning is the planner's).
+  const planner = await browser.newPage({ viewport: { width: 1024, height: 768 } });
+  await planner.goto(url);
+  await planner.fill("input[name=user]", "planner");
+  await planner.fill("input[name=password]", "lodestone-planner");
+  await planner.click("#login button");
+  await planner.waitForSelector("#overview-view:not([hidden])");
+  await planner.click("nav a[href='#/orders']");
+  await planner.fill("#order-form input[name=id]", "PO-TEST-1");
+  await planner.fill("#order-form input[name=work_master]", "WM-N52");
+  await planner.fill("#order-form input[name=equipment]", "line-03");
+  await planner.click("#order-form button");
+  await planner.waitForSelector("tr[data-order='PO-TEST-1'] button[data-action=release]", { timeout: 10000 });
+  await planner.click("tr[data-order='PO-TEST-1'] button[data-action=release]");
+  await planner.waitForFunction(() => document.querySelector("tr[data-order='PO-TEST-1'] .state")?.textContent === "released", null, { timeout: 10000 });
+  console.log("ok planner created and released PO-TEST-1");
+  await shot(planner, "orders");
+  await page.click("nav a[href='#/orders']");
+  await page.waitForSelector("tr[data-order='PO-TEST-1'] button[data-action=dispatch]");
+  await page.click("tr[data-order='PO-TEST-1'] button[data-action=dispatch]");
+  await page.waitForFunction(() => document.getElementById("order-msg").textContent.includes("permission denied"), null, { timeout: 10000 });
+  console.log("ok QA refused: " + (await page.textContent("#order-msg")));
 
   // An operator sees the plant but is not offered the release.
   const operator = await browser.newPage();

@@ -145,12 +145,49 @@ async function lotPage(id, message = "") {
   };
 }
 
-async function ordersPage() {
+// The next steps of an order in each state (the MES refuses what the user's role may not do).
+const NEXT_ACTIONS = { planned: ["release", "cancel"], released: ["dispatch", "start", "hold"], dispatched: ["start", "hold"], running: ["complete", "hold", "abort"], held: ["resume", "cancel"] };
+
+async function orderAction(id, action) {
+  try {
+    await api("/api/commands", { method: "POST", body: JSON.stringify({ command: "order-action", order: id, action }) });
+    $("order-msg").textContent = "Order " + id + ": " + action + " recorded.";
+  } catch (err) { $("order-msg").textContent = "Order " + id + ": " + err.message; }
+  await ordersPage(true);
+}
+
+async function ordersPage(keepMessage) {
   show("orders-view");
+  if (!keepMessage) $("order-msg").textContent = "";
   const orders = await api("/api/orders");
   const body = $("orders"); body.replaceChildren();
-  for (const o of orders.slice(-200).reverse()) { const row = body.insertRow(); cell(row, o.id); cell(row, o.product); cell(row, o.equipment); cell(row, o.state); cell(row, o.planned_kg); cell(row, o.started_at); }
+  // Orders the plant did not make itself first (the twin's heats are orders too), then the latest.
+  const own = orders.filter((o) => !/^H\d{7}$/.test(o.id));
+  const latest = orders.filter((o) => /^H\d{7}$/.test(o.id)).slice(-100).reverse();
+  for (const o of own.concat(latest)) {
+    const row = body.insertRow(); row.dataset.order = o.id;
+    cell(row, o.id); cell(row, o.product); cell(row, o.equipment); cell(row, o.state, "state"); cell(row, o.planned_kg); cell(row, o.started_at);
+    const td = row.insertCell();
+    for (const action of NEXT_ACTIONS[o.state] || []) {
+      const b = document.createElement("button"); b.type = "button"; b.textContent = action; b.dataset.action = action;
+      b.addEventListener("click", () => orderAction(o.id, action));
+      td.appendChild(b);
+    }
+  }
 }
+
+$("order-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const f = new FormData(e.target);
+  const command = { command: "create-order", id: f.get("id").trim(), work_master: f.get("work_master").trim(), planned_kg: Number(f.get("planned_kg")) };
+  if (f.get("equipment").trim()) command.equipment = f.get("equipment").trim();
+  try {
+    await api("/api/commands", { method: "POST", body: JSON.stringify(command) });
+    $("order-msg").textContent = "Order " + command.id + " created.";
+    e.target.reset();
+  } catch (err) { $("order-msg").textContent = err.message; }
+  await ordersPage(true);
+});
 
 async function qualityPage() {
   show("quality-view");
