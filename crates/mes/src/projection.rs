@@ -770,16 +770,14 @@ pub async fn apply(
         Event::LotsReleased { lots, .. } => {
             // One statement per 500 lots: a shift's release names hundreds of drums.
             for chunk in lots.chunks(500) {
-                let mut sql =
-                    String::from("UPDATE lots SET disposition = 'released' WHERE id IN (");
-                for i in 0..chunk.len() {
-                    if i > 0 {
-                        sql.push_str(", ");
-                    }
-                    // Postgres numbers placeholders; SQLite accepts `$N` too.
-                    sql.push_str(&format!("${}", i + 1));
-                }
-                sql.push(')');
+                let mut sql = String::from("UPDATE lots SET disposition = 'released' WHERE id IN ");
+                // Numbered placeholders work on both backends (see ResultsRecorded).
+                crate::db::push_placeholders(
+                    crate::db::Backend::Postgres,
+                    &mut sql,
+                    1,
+                    chunk.len(),
+                );
                 let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
                 for r in chunk {
                     query = query.bind(r.lot.clone());
@@ -838,23 +836,9 @@ pub async fn apply(
             let mut sql = String::from(
                 "INSERT INTO results (seq, lot, sample, property, value, unit, method, at) VALUES ",
             );
-            for i in 0..results.len() {
-                if i > 0 {
-                    sql.push_str(", ");
-                }
-                let b = i * 8;
-                sql.push_str(&format!(
-                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                    b + 1,
-                    b + 2,
-                    b + 3,
-                    b + 4,
-                    b + 5,
-                    b + 6,
-                    b + 7,
-                    b + 8
-                ));
-            }
+            // Numbered placeholders: the projection runs on either backend, and SQLite reads
+            // `$N` as well.
+            crate::db::push_placeholders(crate::db::Backend::Postgres, &mut sql, results.len(), 8);
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
             for r in results {
                 query = query

@@ -207,20 +207,19 @@ pub struct DemoStatus {
     pub speed: Option<f64>,
 }
 
+impl DemoStatus {
+    fn of(demo: Option<&Demo>) -> Self {
+        DemoStatus {
+            running: demo.is_some(),
+            clock: demo.map(|d| lodestone_mes::model::format_timestamp(d.clock())),
+            speed: demo.map(Demo::speed),
+        }
+    }
+}
+
 /// `GET /api/demo`.
 pub async fn status(State(state): State<Shared>, _: Authed) -> Json<DemoStatus> {
-    Json(match &state.demo {
-        Some(d) => DemoStatus {
-            running: true,
-            clock: Some(lodestone_mes::model::format_timestamp(d.clock())),
-            speed: Some(d.speed()),
-        },
-        None => DemoStatus {
-            running: false,
-            clock: None,
-            speed: None,
-        },
-    })
+    Json(DemoStatus::of(state.demo.as_ref()))
 }
 
 /// Body of `POST /api/demo`.
@@ -267,9 +266,5 @@ pub async fn set_speed(
     }
     demo.speed_bits
         .store(request.speed.to_bits(), Ordering::Relaxed);
-    Ok(Json(DemoStatus {
-        running: true,
-        clock: Some(lodestone_mes::model::format_timestamp(demo.clock())),
-        speed: Some(demo.speed()),
-    }))
+    Ok(Json(DemoStatus::of(Some(demo))))
 }

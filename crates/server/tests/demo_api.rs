@@ -23,7 +23,7 @@ impl Reply {
     }
 }
 
-/// One HTTP/1.1 request over a fresh connection (`Connection: close`, body read to the end).
+/// One HTTP/1.1 request with a JSON body, if any.
 async fn http(
     addr: SocketAddr,
     method: &str,
@@ -31,20 +31,44 @@ async fn http(
     token: Option<&str>,
     body: Option<&Value>,
 ) -> Reply {
+    let body = body.map(|b| b.to_string());
+    send(
+        addr,
+        method,
+        path,
+        token,
+        body.as_deref().map(|b| ("application/json", b)),
+    )
+    .await
+}
+
+/// Posts a text body (a TOML plan or case) to `path`.
+async fn post_text(addr: SocketAddr, token: &str, path: &str, text: &str) -> Reply {
+    send(addr, "POST", path, Some(token), Some(("text/plain", text))).await
+}
+
+/// One HTTP/1.1 request over a fresh connection (`Connection: close`, body read to the end),
+/// with an optional (content type, body).
+async fn send(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    content: Option<(&str, &str)>,
+) -> Reply {
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let body = body.map(|b| b.to_string()).unwrap_or_default();
     let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     if let Some(t) = token {
         request.push_str(&format!("Authorization: Bearer {t}\r\n"));
     }
-    if !body.is_empty() {
+    if let Some((content_type, body)) = content {
         request.push_str(&format!(
-            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            "Content-Type: {content_type}\r\nContent-Length: {}\r\n\r\n{body}",
             body.len()
         ));
+    } else {
+        request.push_str("\r\n");
     }
-    request.push_str("\r\n");
-    request.push_str(&body);
     stream.write_all(request.as_bytes()).await.unwrap();
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).await.unwrap();
@@ -83,24 +107,6 @@ async fn http(
         content_type: header("content-type"),
         body,
     }
-}
-
-/// Posts a batch plan (TOML text) to the calculator; returns the raw response.
-async fn post_plan(addr: SocketAddr, token: &str, text: &str) -> String {
-    post_text(addr, token, "/api/alloy/charge", text).await
-}
-
-/// Posts a text body to `path`; returns the raw response.
-async fn post_text(addr: SocketAddr, token: &str, path: &str, text: &str) -> String {
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let request = format!(
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nAuthorization: Bearer {token}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{text}",
-        text.len()
-    );
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).await.unwrap();
-    String::from_utf8_lossy(&raw).to_string()
 }
 
 async fn login(addr: SocketAddr, user: &str, password: &str) -> String {
@@ -306,15 +312,23 @@ async fn the_demo_plant_runs_live_behind_the_api() {
     let plan = http(addr, "GET", "/api/alloy/example", Some(&qa), None)
         .await
         .body;
-    let ok = post_plan(addr, &qa, &plan).await;
+    let ok = post_text(addr, &qa, "/api/alloy/charge", &plan).await;
     assert!(
-        ok.starts_with("HTTP/1.1 200") && ok.contains("\"lines\""),
-        "{ok}"
+        ok.status == 200 && ok.body.contains("\"lines\""),
+        "{}",
+        ok.body
     );
-    let bad = post_plan(addr, &qa, &plan.replace("output_kg", "output_kgs")).await;
+    let bad = post_text(
+        addr,
+        &qa,
+        "/api/alloy/charge",
+        &plan.replace("output_kg", "output_kgs"),
+    )
+    .await;
     assert!(
-        bad.starts_with("HTTP/1.1 422") && bad.contains("output_kgs"),
-        "{bad}"
+        bad.status == 422 && bad.body.contains("output_kgs"),
+        "{}",
+        bad.body
     );
 
     // The SX case viewer: the example converges; a case with a typo is refused (422).
@@ -323,12 +337,12 @@ async fn the_demo_plant_runs_live_behind_the_api() {
         .body;
     let ok = post_text(addr, &qa, "/api/sx/simulate", &case).await;
     assert!(
-        ok.starts_with("HTTP/1.1 200") && ok.contains("\"converged\":true"),
+        ok.status == 200 && ok.body.contains("\"converged\":true"),
         "{}",
-        &ok[..ok.len().min(400)]
+        &ok.body[..ok.body.len().min(400)]
     );
     let bad = post_text(addr, &qa, "/api/sx/simulate", "[cascade]\nstages = -3\n").await;
-    assert!(bad.starts_with("HTTP/1.1 422"), "{bad}");
+    assert_eq!(bad.status, 422, "{}", bad.body);
 
     // Only admins and planners change the speed.
     let r = http(
