@@ -53,6 +53,7 @@ pub struct ChargeRequest {
 
 /// One weighed lot.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChargeLine {
     /// Lot id.
     pub lot: String,
@@ -68,6 +69,7 @@ pub struct ChargeLine {
 
 /// The charge of a heat.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Charge {
     /// Lots to weigh, in lot order.
     pub lines: Vec<ChargeLine>,

@@ -376,6 +376,21 @@ impl fmt::Display for Element {
 
 serde_via_str!(Element, "an element symbol such as \"Nd\"");
 
+/// In OpenAPI documents an element is its symbol, one of [`Element::ALL`].
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Element {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some("Element symbol"))
+            .enum_values(Some(Element::ALL.iter().map(|e| e.symbol())))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Element {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

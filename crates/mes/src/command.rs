@@ -12,6 +12,7 @@ use crate::model::{
 
 /// A command with the retry key and the reason for the change.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Envelope {
     /// Client-chosen idempotency key: a retry with the same key is answered with the first
     /// outcome and changes nothing.
@@ -51,6 +52,7 @@ impl Envelope {
 
 /// A quantity taken from or put into a lot.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LotQuantity {
     /// Lot id.
     pub lot: String,
@@ -60,6 +62,7 @@ pub struct LotQuantity {
 
 /// One result of a sample's lab report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ResultValue {
     /// Property (element symbol for wt%, or a named property).
@@ -72,6 +75,7 @@ pub struct ResultValue {
 
 /// An electronic signature given with a command: the signer re-enters the password.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignatureInput {
     /// Must be the acting user.
     pub user: String,
@@ -83,6 +87,7 @@ pub struct SignatureInput {
 
 /// Everything the MES can be asked to change.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "command", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum Command {
     /// Add or change a node of the equipment hierarchy.

@@ -19,6 +19,7 @@ pub const GENESIS_HASH: &str = "000000000000000000000000000000000000000000000000
 /// A signature as recorded: who, their printed name, when, what it means, and the hash of the
 /// record version signed (21 CFR 11 §11.50, §11.70).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Signature {
     /// Signer's login id.
     pub user: String,
@@ -27,6 +28,7 @@ pub struct Signature {
     /// Meaning of the signature.
     pub meaning: SignatureMeaning,
     /// When it was given (UTC).
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub signed_at: Timestamp,
     /// Hash of the last event of the signed record before signing: the signature is bound to
     /// that version and cannot be moved to another record.
@@ -372,12 +374,14 @@ impl Event {
 
 /// A stored event row.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EventRecord {
     /// Position in the chain, from 1.
     pub seq: i64,
     /// Client idempotency key.
     pub client_id: Option<String>,
     /// Server time of recording, UTC.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub recorded_at: Timestamp,
     /// Acting user.
     pub actor: String,

@@ -13,6 +13,7 @@ use crate::service::Mes;
 
 /// Which way to walk the graph.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Direction {
     /// Towards the inputs (what went into the lot).
@@ -23,6 +24,7 @@ pub enum Direction {
 
 /// One transformation in a trace, with its lots in and out.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TraceStep {
     /// Step id (an order id, `split-N`, `merge-N`, `continuous-N`).
     pub id: String,
@@ -31,8 +33,10 @@ pub struct TraceStep {
     /// Unit it ran on.
     pub equipment: Option<String>,
     /// Start of the step.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub started_at: Timestamp,
     /// End of the step, if ended.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub ended_at: Option<Timestamp>,
     /// Lots in, kg (summed per lot).
     pub inputs: BTreeMap<String, f64>,
@@ -42,6 +46,7 @@ pub struct TraceStep {
 
 /// A parent → child link through a step.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TraceEdge {
     /// Input lot.
     pub parent: String,
@@ -57,6 +62,7 @@ pub struct TraceEdge {
 
 /// A trace: the lots reached, how deep, and the edges walked.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Trace {
     /// Lot traced from.
     pub root: String,
@@ -72,6 +78,7 @@ pub struct Trace {
 
 /// One lot in a recall scope.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RecallItem {
     /// The lot.
     pub lot: MaterialLot,
@@ -87,6 +94,7 @@ pub struct RecallItem {
 
 /// Element balance of a step.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ElementBalance {
     /// Step id.
     pub step: String,
@@ -102,6 +110,7 @@ pub struct ElementBalance {
 
 /// kg of one element through a step.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ElementFlow {
     /// kg in.
     pub in_kg: f64,
@@ -113,6 +122,7 @@ pub struct ElementFlow {
 
 /// One material actual of an order: a lot consumed or produced.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MaterialActual {
     /// Lot.
     pub lot: String,
@@ -123,19 +133,23 @@ pub struct MaterialActual {
     /// kg.
     pub quantity_kg: f64,
     /// When recorded.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub at: Timestamp,
 }
 
 /// Work that shared a unit with a lot's processing, overlapping in time.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CoProcessed {
     /// The other step.
     pub step: String,
     /// Unit shared.
     pub equipment: String,
     /// Its window.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub started_at: Timestamp,
     /// End of its window.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub ended_at: Option<Timestamp>,
     /// Lots in or out of that step.
     pub lots: Vec<String>,

@@ -73,6 +73,25 @@ macro_rules! string_enum {
             }
         }
 
+        // Written out rather than derived: utoipa's derive does not see serde renames made
+        // inside a macro, and the schema must list the names as sent.
+        #[cfg(feature = "openapi")]
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .enum_values(Some($name::ALL.iter().map(|v| v.as_str())))
+                    .into()
+            }
+        }
+
+        #[cfg(feature = "openapi")]
+        impl utoipa::ToSchema for $name {
+            fn name() -> std::borrow::Cow<'static, str> {
+                std::borrow::Cow::Borrowed(stringify!($name))
+            }
+        }
+
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(self.as_str())
@@ -183,6 +202,7 @@ string_enum! {
 /// One limit of a specification: a property (an element symbol in wt%, or a named property
 /// such as `flake_thickness_mm`) with optional bounds and target.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SpecLimit {
     /// Property: an element symbol (wt%) or a named property.
@@ -202,6 +222,7 @@ pub struct SpecLimit {
 
 /// How often lots of a definition are sampled.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SamplingPlan {
     /// Sample one lot in every `every_nth_lot` (1 = every lot).
@@ -227,6 +248,7 @@ impl Default for SamplingPlan {
 
 /// The specification in force for a material definition.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Specification {
     /// Material definition it applies to.
     pub definition: String,
@@ -242,6 +264,7 @@ pub struct Specification {
 
 /// A node of the equipment hierarchy.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Equipment {
     /// Unique id (e.g. `site1/alloy/vim-01`).
     pub id: String,
@@ -255,8 +278,31 @@ pub struct Equipment {
     pub ideal_cycle_s: Option<f64>,
 }
 
+/// A material class (e.g. `rare-earth-metal`), grouping material definitions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MaterialClass {
+    /// Unique id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+}
+
+/// An ISA-95 process segment: a reusable production step that work masters refer to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ProcessSegment {
+    /// Unique id (e.g. `melt-and-cast`).
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Equipment level it runs on, if fixed.
+    pub equipment_level: Option<EquipmentLevel>,
+}
+
 /// A material definition (item master) belonging to a class.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MaterialDefinition {
     /// Unique id (e.g. `NdPr-metal`).
     pub id: String,
@@ -268,6 +314,7 @@ pub struct MaterialDefinition {
 
 /// A material lot (or sublot created by a split) with its quantity and chemistry.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MaterialLot {
     /// Unique lot id.
     pub id: String,
@@ -288,11 +335,13 @@ pub struct MaterialLot {
     /// Element mass fractions, wt% (from the certificate or the lab).
     pub composition_wt_pct: BTreeMap<String, f64>,
     /// When the lot came into being.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
 }
 
 /// A versioned work master (recipe): how to make a product in a process segment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WorkMaster {
     /// Id (e.g. `VIM-SC-N52`).
     pub id: String,
@@ -310,6 +359,7 @@ pub struct WorkMaster {
 
 /// A job order (ISA-95 operations request / Part 4 job order).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct JobOrder {
     /// Unique id.
     pub id: String,
@@ -330,10 +380,13 @@ pub struct JobOrder {
     /// Priority, higher first.
     pub priority: i64,
     /// When it was created.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
     /// When it started running.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub started_at: Option<Timestamp>,
     /// When it completed or was aborted.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub ended_at: Option<Timestamp>,
 }
 
@@ -432,6 +485,7 @@ impl Role {
 
 /// A user of the MES (ISA-95 `Person`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct User {
     /// Unique login id.
     pub id: String,

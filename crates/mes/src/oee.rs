@@ -24,6 +24,7 @@ use std::fmt;
 
 /// State of a piece of equipment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum EquipmentState {
     /// Producing.
@@ -89,6 +90,7 @@ pub struct StatePeriod {
 
 /// Units produced in the period.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProductionCounts {
     /// All units started and finished, good or not.
     pub total: u64,
@@ -214,6 +216,7 @@ pub enum OeeError {
 
 /// Time lost to one state.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StateLoss {
     /// The state.
     pub state: EquipmentState,
@@ -223,6 +226,7 @@ pub struct StateLoss {
 
 /// Where the planned production time went, in seconds.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OeeLosses {
     /// Availability loss per non-running state within planned production time, in the
     /// order of [`EquipmentState`] (states with no time are left out).
@@ -239,6 +243,7 @@ pub struct OeeLosses {
 
 /// OEE and its factors.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Oee {
     /// Sum of all periods.
     pub total_time_s: f64,

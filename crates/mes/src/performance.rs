@@ -12,12 +12,15 @@ use crate::service::Mes;
 
 /// OEE of a unit over a window, with what it was computed from.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UnitOee {
     /// Unit.
     pub equipment: String,
     /// Window start (UTC).
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub from: Timestamp,
     /// Window end (UTC).
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub to: Timestamp,
     /// Seconds at the start of the window before the first recorded state, counted as idle.
     pub unrecorded_s: f64,
@@ -27,12 +30,14 @@ pub struct UnitOee {
 
 /// One measured value of a property, in time order.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Measurement {
     /// Lot measured.
     pub lot: String,
     /// Sample id.
     pub sample: Option<String>,
     /// When measured.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub at: Timestamp,
     /// Value.
     pub value: f64,

@@ -1,12 +1,19 @@
 //! The plant model file (TOML): equipment hierarchy, material classes and definitions, process
-//! segments, work masters, specifications and users, loaded as one batch of define commands (all or nothing).
+//! segments, work masters, specifications and users, loaded as one batch of define commands (all or nothing);
+//! and the plant model as the MES holds it ([`Mes::plant_model`]).
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
 use std::collections::BTreeMap;
 
 use crate::command::Command;
+use crate::db::stored;
 use crate::error::{MesError, Result};
-use crate::model::{Equipment, EquipmentLevel, MaterialDefinition, Role, SamplingPlan, SpecLimit};
+use crate::model::{
+    Equipment, EquipmentLevel, MaterialClass, MaterialDefinition, ProcessSegment, Role,
+    SamplingPlan, SpecLimit, Specification, WorkMaster,
+};
+use crate::service::Mes;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -192,4 +199,146 @@ pub fn plant_commands(
         });
     }
     Ok(commands)
+}
+
+/// The plant model in force: what the define commands have set up, latest versions only.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PlantModel {
+    /// The equipment hierarchy, in id order.
+    pub equipment: Vec<Equipment>,
+    /// Material classes, in id order.
+    pub material_classes: Vec<MaterialClass>,
+    /// Material definitions, in id order.
+    pub material_definitions: Vec<MaterialDefinition>,
+    /// Process segments, in id order.
+    pub process_segments: Vec<ProcessSegment>,
+    /// The latest version of every work master, in id order.
+    pub work_masters: Vec<WorkMaster>,
+    /// The specification in force for each material definition that has one, in definition order.
+    pub specifications: Vec<Specification>,
+}
+
+fn json_column<T: serde::de::DeserializeOwned>(column: &str, text: &str) -> Result<T> {
+    serde_json::from_str(text).map_err(|e| MesError::Corrupt(format!("{column} '{text}': {e}")))
+}
+
+impl Mes {
+    /// The plant model in force.
+    pub async fn plant_model(&self) -> Result<PlantModel> {
+        let pool = self.db().pool();
+        let equipment =
+            sqlx::query("SELECT id, name, level, parent, ideal_cycle_s FROM equipment ORDER BY id")
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(|r| {
+                    let level: String = r.try_get("level")?;
+                    Ok(Equipment {
+                        id: r.try_get("id")?,
+                        name: r.try_get("name")?,
+                        level: stored(EquipmentLevel::parse, "equipment.level", &level)?,
+                        parent: r.try_get("parent")?,
+                        ideal_cycle_s: r.try_get("ideal_cycle_s")?,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+        let material_classes = sqlx::query("SELECT id, name FROM material_classes ORDER BY id")
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(MaterialClass {
+                    id: r.try_get("id")?,
+                    name: r.try_get("name")?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let material_definitions =
+            sqlx::query("SELECT id, name, class FROM material_definitions ORDER BY id")
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(|r| {
+                    Ok(MaterialDefinition {
+                        id: r.try_get("id")?,
+                        name: r.try_get("name")?,
+                        class: r.try_get("class")?,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+        let process_segments =
+            sqlx::query("SELECT id, name, equipment_level FROM process_segments ORDER BY id")
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(|r| {
+                    let level: Option<String> = r.try_get("equipment_level")?;
+                    Ok(ProcessSegment {
+                        id: r.try_get("id")?,
+                        name: r.try_get("name")?,
+                        equipment_level: level
+                            .map(|l| {
+                                stored(
+                                    EquipmentLevel::parse,
+                                    "process_segments.equipment_level",
+                                    &l,
+                                )
+                            })
+                            .transpose()?,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+        let work_masters = sqlx::query(
+            "SELECT w.id AS id, w.version AS version, w.segment AS segment, w.product AS product, \
+             w.bill AS bill, w.parameters AS parameters FROM work_masters w \
+             JOIN (SELECT id, MAX(version) AS version FROM work_masters GROUP BY id) m \
+             ON m.id = w.id AND m.version = w.version ORDER BY w.id",
+        )
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(|r| {
+            let bill: String = r.try_get("bill")?;
+            let parameters: String = r.try_get("parameters")?;
+            Ok(WorkMaster {
+                id: r.try_get("id")?,
+                version: r.try_get("version")?,
+                segment: r.try_get("segment")?,
+                product: r.try_get("product")?,
+                bill_kg_per_kg: json_column("work_masters.bill", &bill)?,
+                parameters: json_column("work_masters.parameters", &parameters)?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+        let specifications = sqlx::query(
+            "SELECT s.definition AS definition, s.version AS version, s.name AS name, \
+             s.limits AS limits, s.sampling AS sampling FROM specifications s \
+             JOIN (SELECT definition, MAX(version) AS version FROM specifications GROUP BY definition) m \
+             ON m.definition = s.definition AND m.version = s.version ORDER BY s.definition",
+        )
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(|r| {
+            let limits: String = r.try_get("limits")?;
+            let sampling: String = r.try_get("sampling")?;
+            Ok(Specification {
+                definition: r.try_get("definition")?,
+                version: r.try_get("version")?,
+                name: r.try_get("name")?,
+                limits: json_column("specifications.limits", &limits)?,
+                sampling: json_column("specifications.sampling", &sampling)?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+        Ok(PlantModel {
+            equipment,
+            material_classes,
+            material_definitions,
+            process_segments,
+            work_masters,
+            specifications,
+        })
+    }
 }

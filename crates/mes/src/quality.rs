@@ -19,6 +19,7 @@ use crate::spc::svg::escape;
 
 /// A stored lab result.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LabResult {
     /// Event that recorded it.
     pub seq: i64,
@@ -33,11 +34,13 @@ pub struct LabResult {
     /// Method.
     pub method: Option<String>,
     /// When measured.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub at: Timestamp,
 }
 
 /// Outcome of one limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     /// Within limits.
@@ -50,6 +53,7 @@ pub enum Verdict {
 
 /// One limit checked against the latest result.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LimitCheck {
     /// The limit.
     pub limit: SpecLimit,
@@ -63,6 +67,7 @@ pub struct LimitCheck {
 
 /// A lot's results against its specification, and what QA should do.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Evaluation {
     /// The lot.
     pub lot: String,
@@ -79,6 +84,7 @@ pub struct Evaluation {
 
 /// A nonconformance record.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Nonconformance {
     /// NCR id.
     pub id: String,
@@ -93,13 +99,16 @@ pub struct Nonconformance {
     /// Closing decision.
     pub decision: Option<String>,
     /// Opened.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub opened_at: Timestamp,
     /// Closed.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub closed_at: Option<Timestamp>,
 }
 
 /// A certificate of analysis for one lot.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Certificate {
     /// The lot certified.
     pub lot: MaterialLot,
@@ -110,6 +119,7 @@ pub struct Certificate {
     /// Raw-material lots (no further ancestors) it was made from, with supplier lots.
     pub origins: Vec<(String, String, Option<String>)>,
     /// When the certificate was issued.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub issued_at: Timestamp,
 }
 

@@ -14,6 +14,7 @@ use crate::projection::{apply, find_lot, find_order, find_user, lot_from_row, or
 
 /// What the MES answers to an accepted command.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Receipt {
     /// Sequence number of the event that records the command.
     pub seq: i64,
@@ -25,6 +26,7 @@ pub struct Receipt {
 
 /// Outcome of re-checking the audit chain.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChainReport {
     /// Events checked.
     pub events: i64,

@@ -81,6 +81,44 @@ fn sign(user: &str, password: &str) -> Option<SignatureInput> {
 }
 
 #[tokio::test]
+async fn the_plant_model_reads_back_what_the_plant_file_defined() {
+    for (backend, mes, admin, _dir) in common::backends("plant_model").await {
+        plant_with_heat(&mes, &admin).await;
+        let model = mes.plant_model().await.unwrap();
+        let ids = |v: Vec<&str>| v.join(",");
+        assert_eq!(
+            ids(model.equipment.iter().map(|e| e.id.as_str()).collect()),
+            "alloy,baotou,batching-1,flake-store,lodestone,raw-store,vim-sc-01",
+            "{backend}"
+        );
+        let vim = model
+            .equipment
+            .iter()
+            .find(|e| e.id == "vim-sc-01")
+            .unwrap();
+        assert_eq!(vim.ideal_cycle_s, Some(4500.0), "{backend}");
+        assert_eq!(vim.parent.as_deref(), Some("alloy"), "{backend}");
+        assert_eq!(model.material_classes.len(), 3, "{backend}");
+        assert_eq!(model.material_definitions.len(), 5, "{backend}");
+        assert_eq!(model.process_segments[0].id, "melt-and-cast", "{backend}");
+        assert_eq!(model.work_masters.len(), 1, "{backend}");
+        assert_eq!(
+            (
+                model.work_masters[0].id.as_str(),
+                model.work_masters[0].version
+            ),
+            ("VIM-SC-N52", 1),
+            "{backend}"
+        );
+        assert!(model.work_masters[0]
+            .bill_kg_per_kg
+            .contains_key("PrNd-metal"));
+        assert_eq!(model.specifications.len(), 1, "{backend}");
+        assert_eq!(model.specifications[0].limits.len(), 5, "{backend}");
+    }
+}
+
+#[tokio::test]
 async fn lab_results_drive_the_proposed_disposition_and_the_certificate() {
     for (backend, mes, admin, _dir) in common::backends("quality").await {
         let (op, qa) = plant_with_heat(&mes, &admin).await;

@@ -4,26 +4,34 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::Json;
 use futures_util::stream::{self, Stream};
 use lodestone_mes::event::EventRecord;
 use lodestone_mes::genealogy::{Direction, RecallItem, Trace};
-use lodestone_mes::model::{format_timestamp, JobOrder, MaterialLot};
+use lodestone_mes::model::{format_timestamp, JobOrder, MaterialLot, Specification};
 use lodestone_mes::performance::UnitOee;
-use lodestone_mes::quality::{LabResult, Nonconformance};
+use lodestone_mes::plant::PlantModel;
+use lodestone_mes::quality::{Evaluation, LabResult, Nonconformance};
 use lodestone_mes::service::{ChainReport, Receipt};
 use lodestone_mes::Envelope;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
 use crate::auth::Authed;
-use crate::problem::Problem;
+use crate::problem::{Json as JsonBody, Path, Problem, ProblemDetails, Query};
 use crate::Shared;
 
 /// `GET /healthz`: the database answers.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "operations",
+    summary = "Liveness: the database answers",
+    responses((status = 200, description = "ok", body = String, content_type = "text/plain"), (status = 500, response = ProblemDetails))
+)]
 pub async fn healthz(State(state): State<Shared>) -> Result<&'static str, Problem> {
     sqlx::query("SELECT 1")
         .fetch_one(state.mes.db().pool())
@@ -32,7 +40,7 @@ pub async fn healthz(State(state): State<Shared>) -> Result<&'static str, Proble
 }
 
 /// One melting line now.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct LineNow {
     /// Unit id.
     pub id: String,
@@ -47,7 +55,7 @@ pub struct LineNow {
 }
 
 /// A recently made heat.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct RecentLot {
     /// Lot id.
     pub id: String,
@@ -62,7 +70,7 @@ pub struct RecentLot {
 }
 
 /// The plant at a glance.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Overview {
     /// The plant's clock (the twin's in the demo, else the server's), UTC.
     pub clock: String,
@@ -175,11 +183,27 @@ pub async fn compute_overview(state: &Shared) -> Result<Overview, Problem> {
 }
 
 /// `GET /api/overview`.
+#[utoipa::path(
+    get,
+    path = "/api/overview",
+    tag = "plant",
+    summary = "The plant at a glance",
+    responses((status = 200, description = "The plant at a glance", body = Overview), (status = 401, response = ProblemDetails), (status = 500, response = ProblemDetails)),
+    security(("bearer" = []), ("cookie" = []))
+)]
 pub async fn overview(State(state): State<Shared>, _: Authed) -> Result<Json<Overview>, Problem> {
     Ok(Json(compute_overview(&state).await?))
 }
 
 /// `GET /api/stream`: server-sent events, an `overview` event every second.
+#[utoipa::path(
+    get,
+    path = "/api/stream",
+    tag = "plant",
+    summary = "Live overview: server-sent events, an `overview` event every second",
+    responses((status = 200, description = "`text/event-stream` of `overview` events (JSON data of Overview)", body = String, content_type = "text/event-stream"), (status = 401, response = ProblemDetails)),
+    security(("bearer" = []), ("cookie" = []))
+)]
 pub async fn stream(
     State(state): State<Shared>,
     _: Authed,
@@ -201,16 +225,27 @@ pub async fn stream(
 }
 
 /// Query of `GET /api/lots`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct LotsQuery {
     /// Only lots of this material definition.
     pub definition: Option<String>,
     /// At most this many (default 100, at most 1000).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
 }
 
 /// `GET /api/lots`.
+#[utoipa::path(
+    get,
+    path = "/api/lots",
+    tag = "lots",
+    summary = "Latest lots, newest first",
+    params(LotsQuery),
+    responses((status = 200, description = "Latest lots, newest first", body = Vec<MaterialLot>), (status = 400, response = ProblemDetails), (status = 401, response = ProblemDetails), (status = 422, response = ProblemDetails), (status = 500, response = ProblemDetails)),
+    security(("bearer" = []), ("cookie" = []))
+)]
 pub async fn lots(
     State(state): State<Shared>,
     _: Authed,
@@ -227,6 +262,15 @@ pub async fn lots(
 }
 
 /// `GET /api/lots/{id}`.
+#[utoipa::path(
+    get,
+    path = "/api/lots/{id}",
+    tag = "lots",
+    summary = "A lot",
+    params(("id" = String, Path, description = "Lot id")),
+    responses((status = 200, description = "A lot", body = MaterialLot), (status = 400, response = ProblemDetails), (status = 401, response = ProblemDetails), (status = 404, response = ProblemDetails), (status = 500, response = ProblemDetails)),
+    security(("bearer" = []), ("cookie" = []))
+)]
 pub async fn lot(
     State(state): State<Shared>,
     _: Authed,
@@ -236,16 +280,28 @@ pub async fn lot(
 }
 
 /// Query of `GET /api/lots/{id}/trace`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct TraceQuery {
     /// `backward` (default: what went into the lot) or `forward` (where it went).
+    #[param(pattern = "^(backward|forward)$")]
     pub direction: Option<String>,
     /// Levels to follow (default 20, at most 100).
+    #[param(minimum = 1, maximum = 100)]
     pub depth: Option<i64>,
 }
 
 /// `GET /api/lots/{id}/trace`.
+#[utoipa::path(
+    get,
+    path = "/api/lots/{id}/trace",
+    tag = "lots",
+    summary = "Genealogy of a lot: what went into it, or where it went",
+    params(("id" = String, Path, description = "Lot id"), TraceQuery),
+    responses((status = 200, description = "Genealogy of a lot: what went into it, or where it went", body = Trace), (status = 400, response = ProblemDetails), (status = 401, response = ProblemDetails), (status = 404, response = ProblemDetails), (status = 422, response = ProblemDetails), (status = 500, response = ProblemDetails)),
+    security(("bearer" = []), ("cookie" = []))
+)]
 pub async fn trace(
     State(state): State<Shared>,
     _: Authed,
@@ -273,6 +329,15 @@ pub async fn trace(
 }
 
 /// `GET /api/lots/{id}/recall`.
+#[utoipa::path(
+    get,
+    path = "/api/lots/{id}/recall",
+    tag = "lots",
+    summary = "Recall scope: every lot made from this one, with where it is now",
+    params(("id" = String, Path, description = "Lot id")),
+    responses((status = 200, description = "Recall scope: every lot made from this one, with where it is now", body = Vec<RecallItem>), (status = 400, response = ProblemDetails), (status = 401, response = ProblemDetails), (status = 404, response = ProblemDetails), (status = 500, response = ProblemDetails)),
+    security(("bearer" = []), ("cookie" = []))
+)]
 pub async fn recall(
     State(state): State<Shared>,
     _: Authed,
@@ -282,6 +347,15 @@ pub async fn recall(
 }
 
 /// `GET /api/lots/{id}/results`.
+#[utoipa::path(
+    get,
+    path = "/api/lots/{id}/results",
+    tag = "quality",
+    summary = "Lab results of a lot, oldest first (corrections included)",
+    params(("id" = String, Path, description = "Lot id")),
+    responses((status = 200, description = "Lab results of a lot, oldest first (corrections included)", body = Vec<LabResult>), (status = 400, response = ProblemDetails), (status = 401, response = ProblemDetails), (status = 404, response = ProblemDetails), (status = 500, response = ProblemDetails)),
+    security(("bearer" = []), ("cookie" = []))
+)]
 pub async fn results(
     State(state): State<Shared>,
     _: Authed,
@@ -292,6 +366,14 @@ pub async fn results(
 }
 
 /// `GET /api/orders`.
+#[utoipa::path(
+    get,
+    path = "/api/orders",
+    tag = "orders",
+    summary = "Every job order",
+    responses((status = 200, description = "Every job order", body = Vec<JobOrder>), (status = 401, response = ProblemDetails), (status = 500, response = ProblemDetails)),
+    security(("bearer" = []), ("cookie" = []))
+)]
 pub async fn orders(
     State(state): State<Shared>,
     _: Authed,
@@ -300,6 +382,15 @@ pub async fn orders(
 }
 
 /// `GET /api/orders/{id}`.
+#[utoipa::path(
+    get,
+    path = "/api/orders/{id}",
+    tag = "orders",
+    summary = "A job order",
+    params(("id" = String, Path, description = "Order id")),
+    responses((status = 200, description = "A job order", body = JobOrder), (status = 400, response = ProblemDetails), (status = 401, response = ProblemDetails), (status = 404, response = ProblemDetails), (status = 500, response = ProblemDetails)),
+    security(("bearer" = []), ("cookie" = []))
+)]
 pub async fn order(
     State(state): State<Shared>,
     _: Authed,
@@ -309,6 +400,14 @@ pub async fn order(
 }
 
 /// `GET /api/nonconformances`.
+#[utoipa::path(
+    get,
+    path = "/api/nonconformances",
+    tag = "quality",
+    summary = "Every nonconformance record",
+    responses((status = 200, description = "Every nonconformance record", body = Vec<Nonconformance>), (status = 401, response = ProblemDetails), (status = 500, response = ProblemDetails)),
+    security(("bearer" = []), ("cookie" = []))
+)]
 pub async fn nonconformances(
     State(state): State<Shared>,
     _: Authed,
@@ -317,16 +416,28 @@ pub async fn nonconformances(
 }
 
 /// Query of `GET /api/oee/{unit}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct OeeQuery {
     /// Start, RFC 3339 UTC.
+    #[param(format = DateTime)]
     pub from: String,
     /// End, RFC 3339 UTC.
+    #[param(format = DateTime)]
     pub to: String,
 }
 
 /// `GET /api/oee/{unit}`.
+#[utoipa::path(
+    get,
+    path = "/api/oee/{unit}",
+    tag = "performance",
+    summary = "OEE of a unit over a period",
+    params(("unit" = String, Path, description = "Equipment id"), OeeQuery),
+    responses((status = 200, description = "OEE of a unit over a period", body = UnitOee), (status = 400, response = ProblemDetails), (status = 401, response = ProblemDetails), (status = 404, response = ProblemDetails), (status = 422, response = ProblemDetails), (status = 500, response = ProblemDetails)),
+    security(("bearer" = []), ("cookie" = []))
+)]
 pub async fn oee(
     State(state): State<Shared>,
     _: Authed,
@@ -337,11 +448,28 @@ pub async fn oee(
 }
 
 /// `GET /api/audit/verify`: re-checks the whole hash chain.
+#[utoipa::path(
+    get,
+    path = "/api/audit/verify",
+    tag = "audit",
+    summary = "Re-checks the whole hash chain of the audit trail",
+    responses((status = 200, description = "Re-checks the whole hash chain of the audit trail", body = ChainReport), (status = 401, response = ProblemDetails), (status = 500, response = ProblemDetails)),
+    security(("bearer" = []), ("cookie" = []))
+)]
 pub async fn verify(State(state): State<Shared>, _: Authed) -> Result<Json<ChainReport>, Problem> {
     Ok(Json(state.mes.verify_chain().await?))
 }
 
 /// `GET /api/audit/{subject}`: the trail of `lot:ID`, `order:ID`, `equipment:ID`, ….
+#[utoipa::path(
+    get,
+    path = "/api/audit/{subject}",
+    tag = "audit",
+    summary = "The audit trail of a subject",
+    params(("subject" = String, Path, description = "`lot:ID`, `order:ID`, `equipment:ID`, `user:ID`, …")),
+    responses((status = 200, description = "The audit trail of a subject", body = Vec<EventRecord>), (status = 400, response = ProblemDetails), (status = 401, response = ProblemDetails), (status = 500, response = ProblemDetails)),
+    security(("bearer" = []), ("cookie" = []))
+)]
 pub async fn audit(
     State(state): State<Shared>,
     _: Authed,
@@ -352,10 +480,19 @@ pub async fn audit(
 
 /// `POST /api/commands`: one MES command (`{"command": "hold-lot", "lot": "…"}`, optionally
 /// with `client_id` and `reason`), executed as the session's user.
+#[utoipa::path(
+    post,
+    path = "/api/commands",
+    tag = "commands",
+    summary = "Executes one MES command as the session's user",
+    request_body = Envelope,
+    responses((status = 201, description = "Recorded", body = Receipt), (status = 200, description = "Seen before (same client_id): the first outcome, nothing changed", body = Receipt), (status = 400, response = ProblemDetails), (status = 401, response = ProblemDetails), (status = 403, response = ProblemDetails), (status = 404, response = ProblemDetails), (status = 409, response = ProblemDetails), (status = 415, response = ProblemDetails), (status = 422, response = ProblemDetails), (status = 500, response = ProblemDetails)),
+    security(("bearer" = []), ("cookie" = []))
+)]
 pub async fn command(
     State(state): State<Shared>,
     Authed(session): Authed,
-    Json(envelope): Json<Envelope>,
+    JsonBody(envelope): JsonBody<Envelope>,
 ) -> Result<(StatusCode, Json<Receipt>), Problem> {
     let receipt = state.mes.execute(&session, envelope).await?;
     let status = if receipt.duplicate {
@@ -367,7 +504,8 @@ pub async fn command(
 }
 
 /// Query of `GET /api/spc`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct SpcQuery {
     /// Material definition (e.g. `N52-flake`).
@@ -375,11 +513,12 @@ pub struct SpcQuery {
     /// Property (e.g. `Pr`, `thickness`).
     pub property: String,
     /// The latest this many results (default 100, 10 to 5,000).
+    #[param(minimum = 10, maximum = 5000)]
     pub last: Option<usize>,
 }
 
 /// A rule violation on a chart point.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Violation {
     /// Point index on the chart (0-based).
     pub point: usize,
@@ -394,7 +533,7 @@ pub struct Violation {
 }
 
 /// An individuals (I-MR) chart of a property over the latest lots, with Nelson rules.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct SpcChart {
     /// Material definition.
     pub definition: String,
@@ -407,7 +546,7 @@ pub struct SpcChart {
     /// Centre line.
     pub center: f64,
     /// Lower and upper control limits.
-    pub limits: (f64, f64),
+    pub limits: [f64; 2],
     /// Points breaking a rule.
     pub violations: Vec<Violation>,
     /// Capability against the material's specification limits for the property, when the MES
@@ -418,6 +557,15 @@ pub struct SpcChart {
 }
 
 /// `GET /api/spc?definition=&property=&last=`.
+#[utoipa::path(
+    get,
+    path = "/api/spc",
+    tag = "quality",
+    summary = "Individuals (I-MR) chart of a property with Nelson rules and capability",
+    params(SpcQuery),
+    responses((status = 200, description = "Individuals (I-MR) chart of a property with Nelson rules and capability", body = SpcChart), (status = 400, response = ProblemDetails), (status = 401, response = ProblemDetails), (status = 404, response = ProblemDetails), (status = 422, response = ProblemDetails), (status = 500, response = ProblemDetails)),
+    security(("bearer" = []), ("cookie" = []))
+)]
 pub async fn spc(
     State(state): State<Shared>,
     _: Authed,
@@ -480,7 +628,13 @@ pub async fn spc(
             ..SvgOptions::default()
         },
     );
-    let limits = chart.constant_limits().unwrap_or((f64::NAN, f64::NAN));
+    // An individuals chart has one pair of limits for every point.
+    let (lcl, ucl) = chart.constant_limits().ok_or_else(|| {
+        Problem::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the individuals chart has varying limits",
+        )
+    })?;
     let spec_limit = state
         .mes
         .specification(&q.definition)
@@ -506,9 +660,68 @@ pub async fn spc(
         unit: series[0].unit.clone(),
         count: series.len(),
         center: chart.center,
-        limits,
+        limits: [lcl, ucl],
         violations,
         capability,
         svg,
     }))
+}
+
+/// `GET /api/plant`.
+#[utoipa::path(
+    get,
+    path = "/api/plant",
+    tag = "plant",
+    summary = "The plant model in force: equipment, materials, segments, work masters, specifications",
+    responses((status = 200, description = "The plant model in force: equipment, materials, segments, work masters, specifications", body = PlantModel), (status = 401, response = ProblemDetails), (status = 500, response = ProblemDetails)),
+    security(("bearer" = []), ("cookie" = []))
+)]
+pub async fn plant(State(state): State<Shared>, _: Authed) -> Result<Json<PlantModel>, Problem> {
+    Ok(Json(state.mes.plant_model().await?))
+}
+
+/// `GET /api/specifications/{definition}`.
+#[utoipa::path(
+    get,
+    path = "/api/specifications/{definition}",
+    tag = "quality",
+    summary = "The specification in force for a material definition",
+    params(("definition" = String, Path, description = "Material definition id")),
+    responses((status = 200, description = "The specification in force for a material definition", body = Specification), (status = 400, response = ProblemDetails), (status = 401, response = ProblemDetails), (status = 404, response = ProblemDetails), (status = 500, response = ProblemDetails)),
+    security(("bearer" = []), ("cookie" = []))
+)]
+pub async fn specification(
+    State(state): State<Shared>,
+    _: Authed,
+    Path(definition): Path<String>,
+) -> Result<Json<Specification>, Problem> {
+    state
+        .mes
+        .specification(&definition)
+        .await?
+        .map(Json)
+        .ok_or_else(|| {
+            Problem::new(
+                StatusCode::NOT_FOUND,
+                format!("material definition '{definition}' has no specification"),
+            )
+        })
+}
+
+/// `GET /api/lots/{id}/evaluation`.
+#[utoipa::path(
+    get,
+    path = "/api/lots/{id}/evaluation",
+    tag = "quality",
+    summary = "A lot's results checked against its specification, with the proposed disposition",
+    params(("id" = String, Path, description = "Lot id")),
+    responses((status = 200, description = "A lot's results checked against its specification, with the proposed disposition", body = Evaluation), (status = 400, response = ProblemDetails), (status = 401, response = ProblemDetails), (status = 404, response = ProblemDetails), (status = 500, response = ProblemDetails)),
+    security(("bearer" = []), ("cookie" = []))
+)]
+pub async fn evaluation(
+    State(state): State<Shared>,
+    _: Authed,
+    Path(id): Path<String>,
+) -> Result<Json<Evaluation>, Problem> {
+    Ok(Json(state.mes.evaluate(&id).await?))
 }

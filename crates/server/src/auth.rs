@@ -16,7 +16,7 @@ use lodestone_mes::model::Role;
 use lodestone_mes::Session;
 use serde::{Deserialize, Serialize};
 
-use crate::problem::Problem;
+use crate::problem::{Json as JsonBody, Problem, ProblemDetails};
 use crate::Shared;
 
 /// Cookie that carries the session token for the dashboard (and its event stream).
@@ -45,7 +45,7 @@ impl Sessions {
 }
 
 /// Login request.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     /// Login id.
@@ -55,7 +55,7 @@ pub struct LoginRequest {
 }
 
 /// Who is logged in.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Me {
     /// Login id.
     pub user: String,
@@ -66,7 +66,7 @@ pub struct Me {
 }
 
 /// Login answer.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct LoginResponse {
     /// Bearer token.
     pub token: String,
@@ -94,9 +94,17 @@ fn new_token() -> Result<String, Problem> {
 }
 
 /// `POST /api/login`.
+#[utoipa::path(
+    post,
+    path = "/api/login",
+    tag = "session",
+    summary = "Logs in: a bearer token, also set as the `lodestone_token` cookie",
+    request_body = LoginRequest,
+    responses((status = 200, description = "Logs in: a bearer token, also set as the `lodestone_token` cookie", body = LoginResponse), (status = 400, response = ProblemDetails), (status = 401, response = ProblemDetails), (status = 415, response = ProblemDetails), (status = 422, response = ProblemDetails), (status = 500, response = ProblemDetails))
+)]
 pub async fn login(
     State(state): State<Shared>,
-    Json(request): Json<LoginRequest>,
+    JsonBody(request): JsonBody<LoginRequest>,
 ) -> Result<Response, Problem> {
     let session = state.mes.login(&request.user, &request.password).await?;
     let token = new_token()?;
@@ -110,6 +118,13 @@ pub async fn login(
 }
 
 /// `POST /api/logout`.
+#[utoipa::path(
+    post,
+    path = "/api/logout",
+    tag = "session",
+    summary = "Ends the session",
+    responses((status = 204, description = "Logged out"))
+)]
 pub async fn logout(State(state): State<Shared>, headers: HeaderMap) -> Response {
     if let Some(token) = token_of(&headers) {
         state.sessions.remove(&token);
@@ -119,6 +134,14 @@ pub async fn logout(State(state): State<Shared>, headers: HeaderMap) -> Response
 }
 
 /// `GET /api/me`.
+#[utoipa::path(
+    get,
+    path = "/api/me",
+    tag = "session",
+    summary = "Who is logged in",
+    responses((status = 200, description = "Who is logged in", body = Me), (status = 401, response = ProblemDetails)),
+    security(("bearer" = []), ("cookie" = []))
+)]
 pub async fn me(Authed(session): Authed) -> Json<Me> {
     Json(me_of(&session))
 }

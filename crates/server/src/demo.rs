@@ -20,7 +20,7 @@ use lodestone_twin::plant::Plant;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Authed;
-use crate::problem::Problem;
+use crate::problem::{Json as JsonBody, Problem, ProblemDetails};
 use crate::Shared;
 
 /// The reference plant the demo runs.
@@ -197,7 +197,7 @@ fn run_twin(
 }
 
 /// The demo's state.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DemoStatus {
     /// Whether a demo plant runs.
     pub running: bool,
@@ -218,23 +218,41 @@ impl DemoStatus {
 }
 
 /// `GET /api/demo`.
+#[utoipa::path(
+    get,
+    path = "/api/demo",
+    tag = "demo",
+    summary = "The demo plant: clock and speed",
+    responses((status = 200, description = "The demo plant: clock and speed", body = DemoStatus), (status = 401, response = ProblemDetails)),
+    security(("bearer" = []), ("cookie" = []))
+)]
 pub async fn status(State(state): State<Shared>, _: Authed) -> Json<DemoStatus> {
     Json(DemoStatus::of(state.demo.as_ref()))
 }
 
 /// Body of `POST /api/demo`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SpeedRequest {
     /// Simulated seconds per real second (0 pauses).
+    #[schema(minimum = 0, maximum = 86400)]
     pub speed: f64,
 }
 
 /// `POST /api/demo`: sets the speed (admins and planners).
+#[utoipa::path(
+    post,
+    path = "/api/demo",
+    tag = "demo",
+    summary = "Sets the demo speed (admins and planners)",
+    request_body = SpeedRequest,
+    responses((status = 200, description = "Sets the demo speed (admins and planners)", body = DemoStatus), (status = 400, response = ProblemDetails), (status = 401, response = ProblemDetails), (status = 403, response = ProblemDetails), (status = 404, response = ProblemDetails), (status = 415, response = ProblemDetails), (status = 422, response = ProblemDetails)),
+    security(("bearer" = []), ("cookie" = []))
+)]
 pub async fn set_speed(
     State(state): State<Shared>,
     Authed(session): Authed,
-    Json(request): Json<SpeedRequest>,
+    JsonBody(request): JsonBody<SpeedRequest>,
 ) -> Result<Json<DemoStatus>, Problem> {
     let Some(demo) = &state.demo else {
         return Err(Problem::new(

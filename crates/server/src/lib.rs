@@ -1,4 +1,5 @@
-//! Lodestone server: the MES over HTTP.
+//! Lodestone server: the MES over HTTP, described by an OpenAPI 3.1 document generated from
+//! the handlers (`/api/openapi.json`).
 //!
 //! - `api` — JSON routes over [`lodestone_mes::Mes`]: plant overview, lots and their
 //!   genealogy, orders, quality, OEE, audit, and any MES command.
@@ -24,9 +25,13 @@ pub mod web;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::routing::{get, post};
+use axum::http::header::CONTENT_TYPE;
+use axum::routing::get;
 use axum::Router;
 use lodestone_mes::Mes;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// What every request handler shares.
 pub struct AppState {
@@ -43,42 +48,107 @@ pub struct AppState {
 /// Shared application state.
 pub type Shared = Arc<AppState>;
 
+/// The OpenAPI document's frame: info, tags, security schemes and the problem response; the
+/// paths and schemas come from the handlers' `#[utoipa::path]` and the types' `ToSchema`.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "Lodestone API",
+        description = "The Lodestone MES over HTTP: plant model, orders, lots and genealogy, quality and SPC, OEE, audit, MES commands, and the alloy and SX calculators. Log in with `POST /api/login`, then send `Authorization: Bearer <token>` (or the `lodestone_token` cookie). Errors are RFC 9457 problem details.",
+        license(name = "Apache-2.0", identifier = "Apache-2.0")
+    ),
+    modifiers(&SecuritySchemes),
+    components(responses(problem::ProblemDetails)),
+    tags(
+        (name = "session", description = "Log in and out"),
+        (name = "plant", description = "The plant model and the plant now"),
+        (name = "orders", description = "Job orders"),
+        (name = "lots", description = "Material lots and their genealogy"),
+        (name = "quality", description = "Specifications, lab results, nonconformances, SPC"),
+        (name = "performance", description = "OEE"),
+        (name = "audit", description = "The hash-chained audit trail"),
+        (name = "commands", description = "Every change, as one MES command"),
+        (name = "calculators", description = "The alloy charge optimiser and the SX cascade simulator"),
+        (name = "demo", description = "The demo plant's speed"),
+        (name = "operations", description = "Health and metrics")
+    )
+)]
+struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl utoipa::Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{
+            ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme,
+        };
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+        components.add_security_scheme(
+            "cookie",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(auth::COOKIE_NAME))),
+        );
+    }
+}
+
+/// The API routes, each with its OpenAPI operation.
+fn api_routes() -> OpenApiRouter<Shared> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(api::healthz))
+        .routes(routes!(metrics::render))
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::me))
+        .routes(routes!(api::plant))
+        .routes(routes!(api::overview))
+        .routes(routes!(api::stream))
+        .routes(routes!(api::lots))
+        .routes(routes!(api::lot))
+        .routes(routes!(api::trace))
+        .routes(routes!(api::recall))
+        .routes(routes!(api::results))
+        .routes(routes!(api::evaluation))
+        .routes(routes!(api::orders))
+        .routes(routes!(api::order))
+        .routes(routes!(api::specification))
+        .routes(routes!(api::nonconformances))
+        .routes(routes!(api::spc))
+        .routes(routes!(api::oee))
+        .routes(routes!(api::verify))
+        .routes(routes!(api::audit))
+        .routes(routes!(api::command))
+        .routes(routes!(demo::status, demo::set_speed))
+        .routes(routes!(alloy::example))
+        .routes(routes!(alloy::charge_plan))
+        .routes(routes!(sx::example))
+        .routes(routes!(sx::simulate))
+}
+
+/// The OpenAPI 3.1 document of the API, as served at `/api/openapi.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api_routes().split_for_parts().1
+}
+
 /// Every route of the server.
 pub fn router(state: Shared) -> Router {
-    Router::new()
-        .route("/healthz", get(api::healthz))
-        .route("/metrics", get(metrics::render))
-        .route("/api/login", post(auth::login))
-        .route("/api/logout", post(auth::logout))
-        .route("/api/me", get(auth::me))
-        .route("/api/overview", get(api::overview))
-        .route("/api/stream", get(api::stream))
-        .route("/api/lots", get(api::lots))
-        .route("/api/lots/{id}", get(api::lot))
-        .route("/api/lots/{id}/trace", get(api::trace))
-        .route("/api/lots/{id}/recall", get(api::recall))
-        .route("/api/lots/{id}/results", get(api::results))
-        .route("/api/orders", get(api::orders))
-        .route("/api/orders/{id}", get(api::order))
-        .route("/api/nonconformances", get(api::nonconformances))
-        .route("/api/spc", get(api::spc))
-        .route("/api/oee/{unit}", get(api::oee))
-        .route("/api/audit/verify", get(api::verify))
-        .route("/api/audit/{subject}", get(api::audit))
-        .route("/api/commands", post(api::command))
-        .route("/api/demo", get(demo::status).post(demo::set_speed))
-        .route("/api/alloy/example", get(alloy::example))
-        .route("/api/alloy/charge", post(alloy::charge_plan))
-        .route("/api/sx/example", get(sx::example))
-        .route("/api/sx/simulate", post(sx::simulate))
-        .route("/", get(web::index))
-        .route("/app.js", get(web::script))
-        .route("/style.css", get(web::style))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            metrics::track,
-        ))
-        .with_state(state)
+    let (api, doc) = api_routes().split_for_parts();
+    let doc_json = doc.to_pretty_json().unwrap_or_default();
+    api.route(
+        "/api/openapi.json",
+        get(move || async move { ([(CONTENT_TYPE, "application/json")], doc_json) }),
+    )
+    .route("/", get(web::index))
+    .route("/app.js", get(web::script))
+    .route("/style.css", get(web::style))
+    .fallback(problem::no_such_route)
+    .layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        metrics::track,
+    ))
+    .with_state(state)
 }
 
 /// Serves `state` on `listener` until `shutdown` resolves; requests in flight finish first.
@@ -93,4 +163,43 @@ pub async fn serve(
     )
     .with_graceful_shutdown(shutdown)
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every operation says who may call it and what each answer means, and every failure
+    /// answer is the problem+json response.
+    #[test]
+    fn the_openapi_document_describes_every_operation() {
+        let doc: serde_json::Value = serde_json::to_value(openapi()).unwrap();
+        let paths = doc["paths"].as_object().unwrap();
+        assert_eq!(paths.len(), 28, "{:?}", paths.keys().collect::<Vec<_>>());
+        let public = ["/healthz", "/metrics", "/api/login", "/api/logout"];
+        for (path, item) in paths {
+            for (method, op) in item.as_object().unwrap() {
+                let secured = op.get("security").is_some();
+                assert_eq!(secured, !public.contains(&path.as_str()), "{method} {path}");
+                assert!(op["summary"].is_string(), "{method} {path}");
+                for (status, response) in op["responses"].as_object().unwrap() {
+                    if status.starts_with('2') {
+                        assert!(
+                            response["description"].is_string(),
+                            "{method} {path} {status}"
+                        );
+                    } else {
+                        assert_eq!(
+                            response["$ref"], "#/components/responses/ProblemDetails",
+                            "{method} {path} {status}"
+                        );
+                    }
+                }
+                if secured {
+                    assert!(op["responses"].get("401").is_some(), "{method} {path}");
+                }
+            }
+        }
+        assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+    }
 }

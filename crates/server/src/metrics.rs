@@ -69,6 +69,13 @@ pub async fn track(State(state): State<Shared>, request: Request, next: Next) ->
 }
 
 /// `GET /metrics`.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    summary = "Request counts and latencies, Prometheus text format",
+    responses((status = 200, description = "Request counts and latencies, Prometheus text format", body = String, content_type = "text/plain; version=0.0.4"))
+)]
 pub async fn render(State(state): State<Shared>) -> Response {
     let mut out = String::new();
     out.push_str("# HELP lodestone_http_requests_total HTTP requests by route and status.\n");

@@ -2,9 +2,12 @@
 //! says what went wrong: 400 malformed, 401 not logged in, 403 not allowed or bad signature,
 //! 404 unknown record, 409 state conflict, 422 a value not allowed, 500 the server's fault.
 
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use lodestone_mes::MesError;
+use serde::Serialize;
 
 /// An error response.
 #[derive(Debug, Clone, PartialEq)]
@@ -39,14 +42,32 @@ impl Problem {
     }
 }
 
+/// The body of an error response: RFC 9457 problem details.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema, utoipa::ToResponse)]
+#[response(
+    description = "Problem details (RFC 9457): what went wrong, naming the field, value and what is allowed",
+    content_type = "application/problem+json"
+)]
+pub struct ProblemDetails {
+    /// Problem type URI; `about:blank` means the status says it all.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The status's reason phrase.
+    pub title: String,
+    /// HTTP status code.
+    pub status: u16,
+    /// What happened.
+    pub detail: String,
+}
+
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
-        let body = serde_json::to_vec(&serde_json::json!({
-            "type": self.kind,
-            "title": self.title,
-            "status": self.status.as_u16(),
-            "detail": self.detail,
-        }))
+        let body = serde_json::to_vec(&ProblemDetails {
+            kind: self.kind,
+            title: self.title,
+            status: self.status.as_u16(),
+            detail: self.detail,
+        })
         .unwrap_or_default();
         (
             self.status,
@@ -82,4 +103,49 @@ impl From<sqlx::Error> for Problem {
     fn from(e: sqlx::Error) -> Self {
         Problem::new(StatusCode::INTERNAL_SERVER_ERROR, format!("database: {e}"))
     }
+}
+
+impl From<QueryRejection> for Problem {
+    fn from(e: QueryRejection) -> Self {
+        Problem::new(StatusCode::BAD_REQUEST, format!("query: {}", e.body_text()))
+    }
+}
+
+impl From<PathRejection> for Problem {
+    fn from(e: PathRejection) -> Self {
+        Problem::new(StatusCode::BAD_REQUEST, format!("path: {}", e.body_text()))
+    }
+}
+
+impl From<JsonRejection> for Problem {
+    fn from(e: JsonRejection) -> Self {
+        // 400 unparseable, 415 not JSON, 422 JSON of the wrong shape (axum's split).
+        Problem::new(e.status(), format!("body: {}", e.body_text()))
+    }
+}
+
+/// `axum::extract::Query` whose rejection is problem+json.
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(Problem))]
+pub struct Query<T>(pub T);
+
+/// `axum::extract::Path` whose rejection is problem+json.
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(Problem))]
+pub struct Path<T>(pub T);
+
+/// `axum::Json` as a request body whose rejection is problem+json.
+#[derive(FromRequest)]
+#[from_request(via(axum::Json), rejection(Problem))]
+pub struct Json<T>(pub T);
+
+/// `404` for routes that do not exist.
+pub async fn no_such_route(uri: axum::http::Uri) -> Problem {
+    Problem::new(
+        StatusCode::NOT_FOUND,
+        format!(
+            "no route {}; the API is described at /api/openapi.json",
+            uri.path()
+        ),
+    )
 }

@@ -219,6 +219,80 @@ async fn the_demo_plant_runs_live_behind_the_api() {
     assert_eq!(r.status, 422, "{}", r.body);
     assert!(r.json()["detail"].as_str().unwrap().contains("direction"));
 
+    // Malformed requests and unknown routes are problem+json too, not axum's plain text.
+    let r = http(addr, "GET", "/api/lots?limit=many", Some(&qa), None).await;
+    assert_eq!(
+        (r.status, r.content_type.as_str()),
+        (400, "application/problem+json"),
+        "{}",
+        r.body
+    );
+    assert!(r.json()["detail"].as_str().unwrap().contains("limit"));
+    let r = http(addr, "GET", "/api/no-such-route", Some(&qa), None).await;
+    assert_eq!(
+        (r.status, r.content_type.as_str()),
+        (404, "application/problem+json")
+    );
+    let r = send(
+        addr,
+        "POST",
+        "/api/commands",
+        Some(&qa),
+        Some(("application/json", "{not json")),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.content_type.as_str()),
+        (400, "application/problem+json"),
+        "{}",
+        r.body
+    );
+
+    // The plant model, the grade's specification and a heat's evaluation against it.
+    let plant = http(addr, "GET", "/api/plant", Some(&qa), None).await;
+    assert_eq!(plant.status, 200, "{}", plant.body);
+    let plant = plant.json();
+    assert!(
+        plant["equipment"].as_array().unwrap().len() >= 22,
+        "{plant}"
+    );
+    assert!(plant["work_masters"].as_array().unwrap().len() >= 4);
+    let definition = overview["recent"][0]["definition"].as_str().unwrap();
+    let spec = http(
+        addr,
+        "GET",
+        &format!("/api/specifications/{definition}"),
+        Some(&qa),
+        None,
+    )
+    .await;
+    assert_eq!(spec.status, 200, "{}", spec.body);
+    assert!(spec.json()["limits"].as_array().unwrap().len() >= 5);
+    let evaluation = http(
+        addr,
+        "GET",
+        &format!("/api/lots/{heat}/evaluation"),
+        Some(&qa),
+        None,
+    )
+    .await;
+    assert_eq!(evaluation.status, 200, "{}", evaluation.body);
+    assert!(evaluation.json()["checks"].as_array().unwrap().len() >= 5);
+
+    // The OpenAPI document lists every API route, and needs no session.
+    let doc = http(addr, "GET", "/api/openapi.json", None, None).await;
+    assert_eq!(doc.status, 200);
+    let doc = doc.json();
+    assert_eq!(doc["openapi"], "3.1.0");
+    for path in [
+        "/api/plant",
+        "/api/commands",
+        "/api/lots/{id}/trace",
+        "/api/spc",
+    ] {
+        assert!(doc["paths"].get(path).is_some(), "{path} not documented");
+    }
+
     // A held drum of an out-of-spec heat: the operator may not release it; QA may, signed.
     let ncrs = http(addr, "GET", "/api/nonconformances", Some(&qa), None)
         .await

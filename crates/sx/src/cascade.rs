@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 /// Aqueous or organic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Phase {
     /// The aqueous phase (flows N → 1).

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 
 /// Unit of concentrations in a result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ConcentrationUnit {
     /// mol/L.
     #[serde(rename = "mol/L")]
@@ -48,6 +49,7 @@ impl ConcentrationUnit {
 
 /// A product stream.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Product {
     /// Product name.
     #[serde(skip)]
@@ -72,6 +74,7 @@ pub struct Product {
 
 /// One stage's state.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StageResult {
     /// 1-based stage number.
     pub stage: usize,
@@ -93,6 +96,7 @@ pub struct StageResult {
 
 /// Element closure: |Σ in − Σ out| / Σ in.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Balance {
     /// Worst closure over all elements.
     pub max_relative_error: f64,
@@ -102,6 +106,7 @@ pub struct Balance {
 
 /// The full result of a cascade simulation.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SimulationResult {
     /// Whether the solver met its tolerance.
     pub converged: bool,
@@ -113,6 +118,7 @@ pub struct SimulationResult {
     pub model: String,
     /// Products by name, in cascade order.
     #[serde(serialize_with = "products_as_map")]
+    #[cfg_attr(feature = "openapi", schema(value_type = BTreeMap<String, Product>))]
     pub products: Vec<Product>,
     /// Stage profiles, stage 1 first.
     pub stages: Vec<StageResult>,

@@ -725,7 +725,7 @@ impl<'p, R: PlantRecorder> Sim<'p, R> {
             (self.plant.agv.charge_every_trips, &self.plant.agv.charge)
         {
             // Vehicles are pooled: every `every`-th trip of the fleet sends one to charge.
-            if self.agv_trips % every as u64 == 0 {
+            if self.agv_trips.is_multiple_of(every as u64) {
                 self.agv_charges += 1;
                 let t = charge.sample(&mut self.rng);
                 self.q.schedule_in(t, Event::AgvCharged);

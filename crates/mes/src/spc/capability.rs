@@ -26,6 +26,7 @@ use statrs::distribution::{ChiSquared, ContinuousCDF, Normal};
 
 /// Specification limits and target. At least one limit is required.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SpecLimits {
     /// Lower specification limit.
     pub lsl: Option<f64>,
@@ -75,6 +76,7 @@ impl Default for CapabilityOptions {
 
 /// An index with its confidence interval.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IndexEstimate {
     /// Point estimate.
     pub value: f64,
@@ -86,6 +88,7 @@ pub struct IndexEstimate {
 
 /// Capability indices of a process.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Capability {
     /// Number of individual values.
     pub n: usize,
