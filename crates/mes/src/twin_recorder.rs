@@ -192,6 +192,9 @@ pub struct MesRecorder<'a> {
     next_release_s: f64,
     events: u64,
     error: Option<MesError>,
+    skip_refused: bool,
+    refused: u64,
+    last_refusal: Option<String>,
 }
 
 impl<'a> MesRecorder<'a> {
@@ -217,7 +220,24 @@ impl<'a> MesRecorder<'a> {
             next_release_s: f64::INFINITY,
             events: 0,
             error: None,
+            skip_refused: false,
+            refused: 0,
+            last_refusal: None,
         }
+    }
+
+    /// Keeps recording when the MES refuses a command, for a live plant that people act on:
+    /// QA may hold the raw lot the twin is about to consume, or a planner abort its order. The
+    /// refused batch is replayed command by command; each refused command is skipped and
+    /// counted ([`MesRecorder::refusals`]) instead of stopping the recorder.
+    pub fn skipping_refused_commands(mut self) -> Self {
+        self.skip_refused = true;
+        self
+    }
+
+    /// Commands the MES refused and the recorder skipped, and the last refusal in words.
+    pub fn refusals(&self) -> (u64, Option<&str>) {
+        (self.refused, self.last_refusal.as_deref())
     }
 
     /// Releases the drums of every heat that passed the lab every `every_h` hours (a QA
@@ -272,6 +292,27 @@ impl<'a> MesRecorder<'a> {
             .block_on(self.mes.execute_batch(self.session, &batch))
         {
             Ok(receipts) => self.events += receipts.len() as u64,
+            Err(e @ (MesError::Database(_) | MesError::Migration(_) | MesError::Corrupt(_))) => {
+                self.error = Some(e)
+            }
+            Err(_) if self.skip_refused => {
+                for envelope in batch {
+                    match self
+                        .runtime
+                        .block_on(self.mes.execute(self.session, envelope.clone()))
+                    {
+                        Ok(_) => self.events += 1,
+                        Err(e @ (MesError::Database(_) | MesError::Corrupt(_))) => {
+                            self.error = Some(e);
+                            return;
+                        }
+                        Err(e) => {
+                            self.refused += 1;
+                            self.last_refusal = Some(format!("{}: {e}", envelope.command.name()));
+                        }
+                    }
+                }
+            }
             Err(e) => self.error = Some(e),
         }
     }

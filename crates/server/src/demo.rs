@@ -61,6 +61,16 @@ pub struct Demo {
     sim_s_bits: Arc<AtomicU64>,
     stop: Arc<AtomicBool>,
     thread: std::sync::Mutex<Option<JoinHandle<Result<u64, MesError>>>>,
+    health: Arc<std::sync::Mutex<TwinHealth>>,
+}
+
+/// How the twin's writing goes: what the MES refused (people acting on the plant's lots), and
+/// why the twin stopped if it did.
+#[derive(Debug, Clone, Default)]
+struct TwinHealth {
+    refused: u64,
+    last_refusal: Option<String>,
+    failure: Option<String>,
 }
 
 impl Demo {
@@ -103,13 +113,33 @@ impl Demo {
         let speed_bits = Arc::new(AtomicU64::new(speed.to_bits()));
         let sim_s_bits = Arc::new(AtomicU64::new(0f64.to_bits()));
         let stop = Arc::new(AtomicBool::new(false));
+        let health = Arc::new(std::sync::Mutex::new(TwinHealth::default()));
         let thread = {
             let (plant, url) = (plant.clone(), url.to_string());
-            let (speed_bits, sim_s_bits, stop) =
-                (speed_bits.clone(), sim_s_bits.clone(), stop.clone());
+            let (speed_bits, sim_s_bits, stop, health) = (
+                speed_bits.clone(),
+                sim_s_bits.clone(),
+                stop.clone(),
+                health.clone(),
+            );
             std::thread::Builder::new()
                 .name("lodestone-twin".into())
-                .spawn(move || run_twin(&plant, &url, epoch, &speed_bits, &sim_s_bits, &stop))
+                .spawn(move || {
+                    let twin = Clocks {
+                        epoch,
+                        speed_bits: &speed_bits,
+                        sim_s_bits: &sim_s_bits,
+                        stop: &stop,
+                    };
+                    let outcome = run_twin(&plant, &url, &twin, &health);
+                    if let Err(e) = &outcome {
+                        tracing::error!(error = %e, "the demo plant's twin stopped");
+                        if let Ok(mut h) = health.lock() {
+                            h.failure = Some(e.to_string());
+                        }
+                    }
+                    outcome
+                })
                 .map_err(|e| MesError::File(format!("cannot start the twin thread: {e}")))?
         };
         Ok((
@@ -121,6 +151,7 @@ impl Demo {
                 sim_s_bits,
                 stop,
                 thread: std::sync::Mutex::new(Some(thread)),
+                health,
             },
         ))
     }
@@ -162,16 +193,29 @@ impl Demo {
     }
 }
 
+/// The twin thread's view of the demo's clock and controls.
+struct Clocks<'a> {
+    epoch: chrono::DateTime<chrono::Utc>,
+    speed_bits: &'a AtomicU64,
+    sim_s_bits: &'a AtomicU64,
+    stop: &'a AtomicBool,
+}
+
 /// The twin's thread: its own runtime and MES connection; each step advances the plant by
-/// speed × step and writes what happened.
+/// speed × step and writes what happened. Commands the MES refuses (a user held the lot the
+/// twin was about to consume, say) are skipped and counted, so the plant keeps running.
 fn run_twin(
     plant: &Plant,
     url: &str,
-    epoch: chrono::DateTime<chrono::Utc>,
-    speed_bits: &AtomicU64,
-    sim_s_bits: &AtomicU64,
-    stop: &AtomicBool,
+    clocks: &Clocks<'_>,
+    health: &std::sync::Mutex<TwinHealth>,
 ) -> Result<u64, MesError> {
+    let Clocks {
+        epoch,
+        speed_bits,
+        sim_s_bits,
+        stop,
+    } = *clocks;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -179,9 +223,11 @@ fn run_twin(
     let mes = runtime.block_on(Mes::open(url))?;
     let session = runtime.block_on(mes.login(TWIN_USER.0, TWIN_USER.1))?;
     let mut recorder = MesRecorder::new(&runtime, &mes, &session, plant, epoch)
-        .with_qa_signature(TWIN_USER.1, 8.0);
+        .with_qa_signature(TWIN_USER.1, 8.0)
+        .skipping_refused_commands();
     {
         let mut twin = Twin::new(plant, plant.simulation.seed, &mut recorder);
+        let mut last_logged: Option<std::time::Instant> = None;
         while !stop.load(Ordering::Relaxed) {
             std::thread::sleep(STEP);
             let speed = f64::from_bits(speed_bits.load(Ordering::Relaxed));
@@ -189,6 +235,22 @@ fn run_twin(
             twin.advance_to(to);
             twin.recorder_mut().flush_now()?;
             sim_s_bits.store(to.to_bits(), Ordering::Relaxed);
+            let (refused, last) = twin.recorder_mut().refusals();
+            if let Ok(mut h) = health.lock() {
+                if h.refused != refused {
+                    // Logged at most every 10 s: a held raw lot is refused at every heat.
+                    if last_logged.is_none_or(|t| t.elapsed() >= Duration::from_secs(10)) {
+                        tracing::warn!(
+                            refused,
+                            last = last.unwrap_or(""),
+                            "the MES refused twin commands; skipped"
+                        );
+                        last_logged = Some(std::time::Instant::now());
+                    }
+                    h.refused = refused;
+                    h.last_refusal = last.map(str::to_string);
+                }
+            }
         }
     }
     let events = recorder.finish()?;
@@ -199,20 +261,34 @@ fn run_twin(
 /// The demo's state.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DemoStatus {
-    /// Whether a demo plant runs.
+    /// Whether a demo plant runs (false when there is none, or its twin stopped).
     pub running: bool,
     /// The plant's clock.
+    #[schema(format = DateTime)]
     pub clock: Option<String>,
     /// Simulated seconds per real second.
     pub speed: Option<f64>,
+    /// Twin commands the MES refused and the twin skipped (people acting on the plant's lots
+    /// and orders: a held raw lot cannot be consumed, say).
+    pub refused_commands: Option<u64>,
+    /// The latest refusal, in words.
+    pub last_refusal: Option<String>,
+    /// Why the twin stopped, if it did.
+    pub failure: Option<String>,
 }
 
 impl DemoStatus {
     fn of(demo: Option<&Demo>) -> Self {
+        let health = demo
+            .and_then(|d| d.health.lock().ok().map(|h| h.clone()))
+            .unwrap_or_default();
         DemoStatus {
-            running: demo.is_some(),
+            running: demo.is_some() && health.failure.is_none(),
             clock: demo.map(|d| lodestone_mes::model::format_timestamp(d.clock())),
             speed: demo.map(Demo::speed),
+            refused_commands: demo.map(|_| health.refused),
+            last_refusal: health.last_refusal,
+            failure: health.failure,
         }
     }
 }

@@ -452,6 +452,51 @@ async fn the_demo_plant_runs_live_behind_the_api() {
     assert!(seen.contains("text/event-stream"));
     drop(stream);
 
+    // People act on the plant's lots: QA holds every raw lot on hand. The MES refuses the
+    // twin's draws on them; the twin skips those, says so, and the plant keeps running.
+    let admin = login(addr, "admin", "lodestone-admin").await;
+    let lots = http(addr, "GET", "/api/lots?limit=1000", Some(&qa), None)
+        .await
+        .json();
+    let mut held = 0;
+    for lot in lots.as_array().unwrap() {
+        if lot["status"] == "available" && lot["supplier_lot"].is_string() {
+            let hold = serde_json::json!({"command": "hold-lot", "lot": lot["id"]});
+            let r = http(addr, "POST", "/api/commands", Some(&qa), Some(&hold)).await;
+            assert_eq!(r.status, 201, "{}", r.body);
+            held += 1;
+        }
+    }
+    assert!(held > 5, "{held}");
+    let before = http(addr, "GET", "/api/overview", Some(&qa), None)
+        .await
+        .json();
+    let started = Instant::now();
+    let status = loop {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let s = http(addr, "GET", "/api/demo", Some(&admin), None)
+            .await
+            .json();
+        if s["refused_commands"].as_u64().unwrap_or(0) > 0 {
+            break s;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no refusal: {s}"
+        );
+    };
+    assert_eq!(status["running"], true, "{status}");
+    assert!(
+        status["last_refusal"].as_str().unwrap().contains("held"),
+        "{status}"
+    );
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let after = http(addr, "GET", "/api/overview", Some(&qa), None)
+        .await
+        .json();
+    assert!(after["clock"].as_str() > before["clock"].as_str());
+    assert!(after["head_seq"].as_i64() > before["head_seq"].as_i64());
+
     let metrics = http(addr, "GET", "/metrics", None, None).await;
     assert!(
         metrics

@@ -84,6 +84,12 @@ async function overview() {
   const status = await api("/api/demo");
   $("speed-box").hidden = !status.running || !(me && me.roles.some((r) => r === "admin" || r === "planner"));
   if (status.speed !== null) $("speed").value = String(status.speed);
+  // The twin skips what the MES refuses (a held raw lot cannot be consumed): say so.
+  const notes = [];
+  if (status.failure) notes.push("The plant twin stopped: " + status.failure);
+  if (status.refused_commands) notes.push(status.refused_commands + " twin commands refused by the MES and skipped; latest: " + status.last_refusal);
+  $("twin-note").textContent = notes.join(" ");
+  $("twin-note").hidden = notes.length === 0;
   renderOverview(await api("/api/overview"));
   if (!stream) {
     stream = new EventSource("/api/stream");
