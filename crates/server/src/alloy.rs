@@ -20,7 +20,7 @@ const MAX_PLAN_BYTES: usize = 256 * 1024;
     path = "/api/alloy/example",
     tag = "calculators",
     summary = "The example batch plan (TOML)",
-    responses((status = 200, description = "The example batch plan (TOML)", body = String, content_type = "text/plain"), (status = 401, response = ProblemDetails)),
+    responses((status = 200, description = "The example batch plan (TOML)", body = String, content_type = "text/plain"), (status = 401, response = ProblemDetails), (status = 403, response = ProblemDetails)),
     security(("bearer" = []), ("cookie" = []))
 )]
 pub async fn example(_: Authed) -> &'static str {
@@ -35,7 +35,7 @@ pub async fn example(_: Authed) -> &'static str {
     tag = "calculators",
     summary = "Least-cost charge of a heat from a batch plan (TOML, as `lodestone alloy batch`)",
     request_body(content = String, description = "Batch plan, TOML", content_type = "text/plain"),
-    responses((status = 200, description = "Least-cost charge of a heat from a batch plan (TOML, as `lodestone alloy batch`)", body = Charge), (status = 401, response = ProblemDetails), (status = 413, response = ProblemDetails), (status = 422, response = ProblemDetails), (status = 500, response = ProblemDetails)),
+    responses((status = 200, description = "Least-cost charge of a heat from a batch plan (TOML, as `lodestone alloy batch`)", body = Charge), (status = 401, response = ProblemDetails), (status = 403, response = ProblemDetails), (status = 413, response = ProblemDetails), (status = 422, response = ProblemDetails), (status = 500, response = ProblemDetails)),
     security(("bearer" = []), ("cookie" = []))
 )]
 pub async fn charge_plan(_: Authed, body: String) -> Result<Json<Charge>, Problem> {

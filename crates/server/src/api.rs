@@ -188,7 +188,7 @@ pub async fn compute_overview(state: &Shared) -> Result<Overview, Problem> {
     path = "/api/overview",
     tag = "plant",
     summary = "The plant at a glance",
-    responses((status = 200, description = "The plant at a glance", body = Overview), (status = 401, response = ProblemDetails), (status = 500, response = ProblemDetails)),
+    responses((status = 200, description = "The plant at a glance", body = Overview), (status = 401, response = ProblemDetails), (status = 403, response = ProblemDetails), (status = 500, response = ProblemDetails)),
     security(("bearer" = []), ("cookie" = []))
 )]
 pub async fn overview(State(state): State<Shared>, _: Authed) -> Result<Json<Overview>, Problem> {
@@ -201,7 +201,7 @@ pub async fn overview(State(state): State<Shared>, _: Authed) -> Result<Json<Ove
     path = "/api/stream",
     tag = "plant",
     summary = "Live overview: server-sent events, an `overview` event every second",
-    responses((status = 200, description = "`text/event-stream` of `overview` events (JSON data of Overview)", body = String, content_type = "text/event-stream"), (status = 401, response = ProblemDetails)),
+    responses((status = 200, description = "`text/event-stream` of `overview` events (JSON data of Overview)", body = String, content_type = "text/event-stream"), (status = 401, response = ProblemDetails), (status = 403, response = ProblemDetails)),
     security(("bearer" = []), ("cookie" = []))
 )]
 pub async fn stream(
@@ -243,7 +243,7 @@ pub struct LotsQuery {
     tag = "lots",
     summary = "Latest lots, newest first",
     params(LotsQuery),
-    responses((status = 200, description = "Latest lots, newest first", body = Vec<MaterialLot>), (status = 400, response = ProblemDetails), (status = 401, response = ProblemDetails), (status = 422, response = ProblemDetails), (status = 500, response = ProblemDetails)),
+    responses((status = 200, description = "Latest lots, newest first", body = Vec<MaterialLot>), (status = 400, response = ProblemDetails), (status = 401, response = ProblemDetails), (status = 403, response = ProblemDetails), (status = 422, response = ProblemDetails), (status = 500, response = ProblemDetails)),
     security(("bearer" = []), ("cookie" = []))
 )]
 pub async fn lots(
@@ -268,7 +268,7 @@ pub async fn lots(
     tag = "lots",
     summary = "A lot",
     params(("id" = String, Path, description = "Lot id")),
-    responses((status = 200, description = "A lot", body = MaterialLot), (status = 400, response = ProblemDetails), (status = 401, response = ProblemDetails), (status = 404, response = ProblemDetails), (status = 500, response = ProblemDetails)),
+    responses((status = 200, description = "A lot", body = MaterialLot), (status = 400, response = ProblemDetails), (status = 401, response = ProblemDetails), (status = 403, response = ProblemDetails), (status = 404, response = ProblemDetails), (status = 500, response = ProblemDetails)),
     security(("bearer" = []), ("cookie" = []))
 )]
 pub async fn lot(
@@ -299,7 +299,7 @@ pub struct TraceQuery {
     tag = "lots",
     summary = "Genealogy of a lot: what went into it, or where it went",
     params(("id" = String, Path, description = "Lot id"), TraceQuery),
-    responses((status = 200, description = "Genealogy of a lot: what went into it, or where it went", body = Trace), (status = 400, response = ProblemDetails), (status = 401, response = ProblemDetails), (status = 404, response = ProblemDetails), (status = 422, response = ProblemDetails), (status = 500, response = ProblemDetails)),
+    responses((status = 200, description = "Genealogy of a lot: what went into it, or where it went", body = Trace), (status = 400, response = ProblemDetails), (status = 401, response = ProblemDetails), (status = 403, response = ProblemDetails), (status = 404, response = ProblemDetails), (status = 422, response = ProblemDetails), (status = 500, response = ProblemDetails)),
     security(("bearer" = []), ("cookie" = []))
 )]
 pub async fn trace(
@@ -335,7 +335,7 @@ pub async fn trace(
     tag = "lots",
     summary = "Recall scope: every lot made from this one, with where it is now",
     params(("id" = String, Path, description = "Lot id")),
-    responses((status = 200, description = "Recall scope: every lot made from this one, with where it is now", body = Vec<RecallItem>), (status = 400, response = ProblemDetails), (status = 401, response = ProblemDetails), (status = 404, response = ProblemDetails), (status = 500, response = ProblemDetails)),
+    responses((status = 200, description = "Recall scope: every lot made from this one, with where it is now", body = Vec<RecallItem>), (status = 400, response = ProblemDetails), (status = 401, response = ProblemDetails), (status = 403, response = ProblemDetails), (status = 404, response = ProblemDetails), (status = 500, response = ProblemDetails)),
     security(("bearer" = []), ("cookie" = []))
 )]
 pub async fn recall(
@@ -353,7 +353,7 @@ pub async fn recall(
     tag = "quality",
     summary = "Lab results of a lot, oldest first (corrections included)",
     params(("id" = String, Path, description = "Lot id")),
-    responses((status = 200, description = "Lab results of a lot, oldest first (corrections included)", body = Vec<LabResult>), (status = 400, response = ProblemDetails), (status = 401, response = ProblemDetails), (status = 404, response = ProblemDetails), (status = 500, response = ProblemDetails)),
+    responses((status = 200, description = "Lab results of a lot, oldest first (corrections included)", body = Vec<LabResult>), (status = 400, response = ProblemDetails), (status = 401, response = ProblemDetails), (status = 403, response = ProblemDetails), (status = 404, response = ProblemDetails), (status = 500, response = ProblemDetails)),
     security(("bearer" = []), ("cookie" = []))
 )]
 pub async fn results(
@@ -371,7 +371,7 @@ pub async fn results(
     path = "/api/orders",
     tag = "orders",
     summary = "Every job order",
-    responses((status = 200, description = "Every job order", body = Vec<JobOrder>), (status = 401, response = ProblemDetails), (status = 500, response = ProblemDetails)),
+    responses((status = 200, description = "Every job order", body = Vec<JobOrder>), (status = 401, response = ProblemDetails), (status = 403, response = ProblemDetails), (status = 500, response = ProblemDetails)),
     security(("bearer" = []), ("cookie" = []))
 )]
 pub async fn orders(
@@ -388,7 +388,7 @@ pub async fn orders(
     tag = "orders",
     summary = "A job order",
     params(("id" = String, Path, description = "Order id")),
-    responses((status = 200, description = "A job order", body = JobOrder), (status = 400, response = ProblemDetails), (status = 401, response = ProblemDetails), (status = 404, response = ProblemDetails), (status = 500, response = ProblemDetails)),
+    responses((status = 200, description = "A job order", body = JobOrder), (status = 400, response = ProblemDetails), (status = 401, response = ProblemDetails), (status = 403, response = ProblemDetails), (status = 404, response = ProblemDetails), (status = 500, response = ProblemDetails)),
     security(("bearer" = []), ("cookie" = []))
 )]
 pub async fn order(
@@ -405,7 +405,7 @@ pub async fn order(
     path = "/api/nonconformances",
     tag = "quality",
     summary = "Every nonconformance record",
-    responses((status = 200, description = "Every nonconformance record", body = Vec<Nonconformance>), (status = 401, response = ProblemDetails), (status = 500, response = ProblemDetails)),
+    responses((status = 200, description = "Every nonconformance record", body = Vec<Nonconformance>), (status = 401, response = ProblemDetails), (status = 403, response = ProblemDetails), (status = 500, response = ProblemDetails)),
     security(("bearer" = []), ("cookie" = []))
 )]
 pub async fn nonconformances(
@@ -435,7 +435,7 @@ pub struct OeeQuery {
     tag = "performance",
     summary = "OEE of a unit over a period",
     params(("unit" = String, Path, description = "Equipment id"), OeeQuery),
-    responses((status = 200, description = "OEE of a unit over a period", body = UnitOee), (status = 400, response = ProblemDetails), (status = 401, response = ProblemDetails), (status = 404, response = ProblemDetails), (status = 422, response = ProblemDetails), (status = 500, response = ProblemDetails)),
+    responses((status = 200, description = "OEE of a unit over a period", body = UnitOee), (status = 400, response = ProblemDetails), (status = 401, response = ProblemDetails), (status = 403, response = ProblemDetails), (status = 404, response = ProblemDetails), (status = 422, response = ProblemDetails), (status = 500, response = ProblemDetails)),
     security(("bearer" = []), ("cookie" = []))
 )]
 pub async fn oee(
@@ -453,7 +453,7 @@ pub async fn oee(
     path = "/api/audit/verify",
     tag = "audit",
     summary = "Re-checks the whole hash chain of the audit trail",
-    responses((status = 200, description = "Re-checks the whole hash chain of the audit trail", body = ChainReport), (status = 401, response = ProblemDetails), (status = 500, response = ProblemDetails)),
+    responses((status = 200, description = "Re-checks the whole hash chain of the audit trail", body = ChainReport), (status = 401, response = ProblemDetails), (status = 403, response = ProblemDetails), (status = 500, response = ProblemDetails)),
     security(("bearer" = []), ("cookie" = []))
 )]
 pub async fn verify(State(state): State<Shared>, _: Authed) -> Result<Json<ChainReport>, Problem> {
@@ -467,7 +467,7 @@ pub async fn verify(State(state): State<Shared>, _: Authed) -> Result<Json<Chain
     tag = "audit",
     summary = "The audit trail of a subject",
     params(("subject" = String, Path, description = "`lot:ID`, `order:ID`, `equipment:ID`, `user:ID`, …")),
-    responses((status = 200, description = "The audit trail of a subject", body = Vec<EventRecord>), (status = 400, response = ProblemDetails), (status = 401, response = ProblemDetails), (status = 500, response = ProblemDetails)),
+    responses((status = 200, description = "The audit trail of a subject", body = Vec<EventRecord>), (status = 400, response = ProblemDetails), (status = 401, response = ProblemDetails), (status = 403, response = ProblemDetails), (status = 500, response = ProblemDetails)),
     security(("bearer" = []), ("cookie" = []))
 )]
 pub async fn audit(
@@ -563,7 +563,7 @@ pub struct SpcChart {
     tag = "quality",
     summary = "Individuals (I-MR) chart of a property with Nelson rules and capability",
     params(SpcQuery),
-    responses((status = 200, description = "Individuals (I-MR) chart of a property with Nelson rules and capability", body = SpcChart), (status = 400, response = ProblemDetails), (status = 401, response = ProblemDetails), (status = 404, response = ProblemDetails), (status = 422, response = ProblemDetails), (status = 500, response = ProblemDetails)),
+    responses((status = 200, description = "Individuals (I-MR) chart of a property with Nelson rules and capability", body = SpcChart), (status = 400, response = ProblemDetails), (status = 401, response = ProblemDetails), (status = 403, response = ProblemDetails), (status = 404, response = ProblemDetails), (status = 422, response = ProblemDetails), (status = 500, response = ProblemDetails)),
     security(("bearer" = []), ("cookie" = []))
 )]
 pub async fn spc(
@@ -673,7 +673,7 @@ pub async fn spc(
     path = "/api/plant",
     tag = "plant",
     summary = "The plant model in force: equipment, materials, segments, work masters, specifications",
-    responses((status = 200, description = "The plant model in force: equipment, materials, segments, work masters, specifications", body = PlantModel), (status = 401, response = ProblemDetails), (status = 500, response = ProblemDetails)),
+    responses((status = 200, description = "The plant model in force: equipment, materials, segments, work masters, specifications", body = PlantModel), (status = 401, response = ProblemDetails), (status = 403, response = ProblemDetails), (status = 500, response = ProblemDetails)),
     security(("bearer" = []), ("cookie" = []))
 )]
 pub async fn plant(State(state): State<Shared>, _: Authed) -> Result<Json<PlantModel>, Problem> {
@@ -687,7 +687,7 @@ pub async fn plant(State(state): State<Shared>, _: Authed) -> Result<Json<PlantM
     tag = "quality",
     summary = "The specification in force for a material definition",
     params(("definition" = String, Path, description = "Material definition id")),
-    responses((status = 200, description = "The specification in force for a material definition", body = Specification), (status = 400, response = ProblemDetails), (status = 401, response = ProblemDetails), (status = 404, response = ProblemDetails), (status = 500, response = ProblemDetails)),
+    responses((status = 200, description = "The specification in force for a material definition", body = Specification), (status = 400, response = ProblemDetails), (status = 401, response = ProblemDetails), (status = 403, response = ProblemDetails), (status = 404, response = ProblemDetails), (status = 500, response = ProblemDetails)),
     security(("bearer" = []), ("cookie" = []))
 )]
 pub async fn specification(
@@ -715,7 +715,7 @@ pub async fn specification(
     tag = "quality",
     summary = "A lot's results checked against its specification, with the proposed disposition",
     params(("id" = String, Path, description = "Lot id")),
-    responses((status = 200, description = "A lot's results checked against its specification, with the proposed disposition", body = Evaluation), (status = 400, response = ProblemDetails), (status = 401, response = ProblemDetails), (status = 404, response = ProblemDetails), (status = 500, response = ProblemDetails)),
+    responses((status = 200, description = "A lot's results checked against its specification, with the proposed disposition", body = Evaluation), (status = 400, response = ProblemDetails), (status = 401, response = ProblemDetails), (status = 403, response = ProblemDetails), (status = 404, response = ProblemDetails), (status = 500, response = ProblemDetails)),
     security(("bearer" = []), ("cookie" = []))
 )]
 pub async fn evaluation(

@@ -12,7 +12,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use lodestone_mes::model::Role;
+use lodestone_mes::model::{Permission, Role};
 use lodestone_mes::Session;
 use serde::{Deserialize, Serialize};
 
@@ -139,7 +139,7 @@ pub async fn logout(State(state): State<Shared>, headers: HeaderMap) -> Response
     path = "/api/me",
     tag = "session",
     summary = "Who is logged in",
-    responses((status = 200, description = "Who is logged in", body = Me), (status = 401, response = ProblemDetails)),
+    responses((status = 200, description = "Who is logged in", body = Me), (status = 401, response = ProblemDetails), (status = 403, response = ProblemDetails)),
     security(("bearer" = []), ("cookie" = []))
 )]
 pub async fn me(Authed(session): Authed) -> Json<Me> {
@@ -163,7 +163,7 @@ fn token_of(headers: &HeaderMap) -> Option<String> {
         })
 }
 
-/// A request with a valid session.
+/// A request with a valid session of an active user, with the user's current roles.
 pub struct Authed(pub Session);
 
 impl FromRequestParts<Shared> for Authed {
@@ -171,10 +171,38 @@ impl FromRequestParts<Shared> for Authed {
 
     async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, Problem> {
         let token = token_of(&parts.headers).ok_or_else(Problem::unauthorized)?;
-        state
+        let mut session = state
             .sessions
             .get(&token)
-            .map(Authed)
-            .ok_or_else(Problem::unauthorized)
+            .ok_or_else(Problem::unauthorized)?;
+        // Roles as they are now, not as they were at login: an admin's change of roles or
+        // deactivation takes effect on the user's next request.
+        let current =
+            lodestone_mes::projection::find_user(state.mes.db().pool(), &session.user).await?;
+        match current {
+            Some((user, _)) if user.active => session.roles = user.roles,
+            _ => {
+                state.sessions.remove(&token);
+                return Err(Problem::new(
+                    StatusCode::UNAUTHORIZED,
+                    format!(
+                        "the session of user '{}' has ended: the user is no longer active; log in again",
+                        session.user
+                    ),
+                ));
+            }
+        }
+        // Every route reads records; commands are checked again, permission by permission, by
+        // the MES.
+        if !session.roles.iter().any(|r| r.grants(Permission::Read)) {
+            return Err(Problem::new(
+                StatusCode::FORBIDDEN,
+                format!(
+                    "user '{}' has no role that may read plant records (roles: operator, qa, planner, engineer, admin)",
+                    session.user
+                ),
+            ));
+        }
+        Ok(Authed(session))
     }
 }

@@ -299,7 +299,7 @@ impl DemoStatus {
     path = "/api/demo",
     tag = "demo",
     summary = "The demo plant: clock and speed",
-    responses((status = 200, description = "The demo plant: clock and speed", body = DemoStatus), (status = 401, response = ProblemDetails)),
+    responses((status = 200, description = "The demo plant: clock and speed", body = DemoStatus), (status = 401, response = ProblemDetails), (status = 403, response = ProblemDetails)),
     security(("bearer" = []), ("cookie" = []))
 )]
 pub async fn status(State(state): State<Shared>, _: Authed) -> Json<DemoStatus> {

@@ -20,7 +20,7 @@ const MAX_CASE_BYTES: usize = 256 * 1024;
     path = "/api/sx/example",
     tag = "calculators",
     summary = "The example cascade case (TOML)",
-    responses((status = 200, description = "The example cascade case (TOML)", body = String, content_type = "text/plain"), (status = 401, response = ProblemDetails)),
+    responses((status = 200, description = "The example cascade case (TOML)", body = String, content_type = "text/plain"), (status = 401, response = ProblemDetails), (status = 403, response = ProblemDetails)),
     security(("bearer" = []), ("cookie" = []))
 )]
 pub async fn example(_: Authed) -> &'static str {
@@ -35,7 +35,7 @@ pub async fn example(_: Authed) -> &'static str {
     tag = "calculators",
     summary = "Steady state of a solvent-extraction cascade case (TOML, as `lodestone sx simulate`)",
     request_body(content = String, description = "Cascade case, TOML", content_type = "text/plain"),
-    responses((status = 200, description = "Steady state of a solvent-extraction cascade case (TOML, as `lodestone sx simulate`)", body = SimulationResult), (status = 401, response = ProblemDetails), (status = 413, response = ProblemDetails), (status = 422, response = ProblemDetails), (status = 500, response = ProblemDetails)),
+    responses((status = 200, description = "Steady state of a solvent-extraction cascade case (TOML, as `lodestone sx simulate`)", body = SimulationResult), (status = 401, response = ProblemDetails), (status = 403, response = ProblemDetails), (status = 413, response = ProblemDetails), (status = 422, response = ProblemDetails), (status = 500, response = ProblemDetails)),
     security(("bearer" = []), ("cookie" = []))
 )]
 pub async fn simulate(_: Authed, body: String) -> Result<Json<SimulationResult>, Problem> {

@@ -614,6 +614,36 @@ async fn the_api_serves_a_postgres_mes() {
         .await
         .json();
     assert_eq!(chain["events"], 5);
+
+    // Role changes take effect on the next request, not at the next login: without roles QA
+    // may read nothing (403); deactivated, the session ends (401).
+    let set_roles = |roles: Vec<&str>, active: bool| serde_json::json!({"command": "set-user-roles", "id": "qa", "roles": roles, "active": active});
+    let r = http(
+        addr,
+        "POST",
+        "/api/commands",
+        Some(&admin),
+        Some(&set_roles(vec![], true)),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let r = http(addr, "GET", "/api/lots/PN-1", Some(&qa), None).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    let r = http(
+        addr,
+        "POST",
+        "/api/commands",
+        Some(&admin),
+        Some(&set_roles(vec!["qa"], false)),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let r = http(addr, "GET", "/api/lots/PN-1", Some(&qa), None).await;
+    assert_eq!(r.status, 401, "{}", r.body);
+    assert!(r.json()["detail"]
+        .as_str()
+        .unwrap()
+        .contains("no longer active"));
     let _ = stop_tx.send(());
     task.await.unwrap().unwrap();
 }
