@@ -21,7 +21,7 @@ command -v wrk >/dev/null || { echo "bench_server.sh: needs wrk (apt-get install
 cargo build --release -p lodestone-cli >&2
 tmp=$(mktemp -d)
 trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$tmp"' EXIT
-target/release/lodestone serve --demo --demo-dir "$tmp" --listen "127.0.0.1:$PORT" >"$tmp/serve.log" 2>&1 &
+"${CARGO_TARGET_DIR:-target}/release/lodestone" serve --demo --demo-dir "$tmp" --listen "127.0.0.1:$PORT" >"$tmp/serve.log" 2>&1 &
 server=$!
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
 sleep "$WARMUP_S"
