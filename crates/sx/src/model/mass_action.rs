@@ -165,6 +165,21 @@ impl EquilibriumModel for MassActionModel {
         self.n() + 2 + self.has_cation() + self.inert
     }
 
+    /// Components are the metals, [the cation], sites, hydrogen, spectators; a metal, the
+    /// cation and a spectator are each scaled by their own aqueous unknown.
+    fn scaling_unknown(&self, component: usize) -> Option<usize> {
+        let n = self.n();
+        let cation = self.has_cation();
+        if component < n + cation {
+            // ln x_i is unknown i; ln c is unknown n + 1.
+            Some(if component < n { component } else { n + 1 })
+        } else if component >= n + cation + 2 {
+            Some(component - (n + cation + 2) + n + 2 + cation)
+        } else {
+            None
+        }
+    }
+
     fn speciate(&self, _stage: usize, v: &[f64], out: &mut Speciation) {
         let n = self.n();
         let k = self.unknowns_per_stage();

@@ -167,6 +167,14 @@ pub trait EquilibriumModel: Send + Sync {
     fn mole_fraction_form(&self) -> bool {
         false
     }
+    /// The unknown that scales a component, when there is one: every species of component
+    /// `component` is `exp(unknown)` times a factor that does not depend on that unknown (a metal
+    /// of model D: `x = e^u`, `y = K (a/h)^z e^u`). With the other unknowns frozen the
+    /// component's balances are then a linear tridiagonal system in `e^u`, which the solver may
+    /// solve directly (traces many decades down in one step).
+    fn scaling_unknown(&self, _component: usize) -> Option<usize> {
+        None
+    }
     /// Speciation of stage `stage` (0-based) from its unknowns `ln_unknowns`, with derivatives.
     fn speciate(&self, stage: usize, ln_unknowns: &[f64], out: &mut Speciation);
     /// Cold-start unknowns for a stage from well-mixed concentrations of each phase (every
