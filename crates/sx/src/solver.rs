@@ -651,10 +651,17 @@ impl<'a> Problem<'a> {
             let r_norm = weighted_norm(&st.r, &st.weight);
             // A species falling towards a trace level can ask for an arbitrarily large drop
             // (its log step grows as 1/x); scaling the whole step by it would freeze every other
-            // unknown, so falls are clamped one by one and only rises scale the step.
+            // unknown, so falls are clamped one by one and only rises scale the step. A rise is
+            // taken as the log of the concentration step, ln(1 + Δ) ≤ Δ: a species rising from a
+            // trace would otherwise ask for Δ = δc/c of many decades and shrink every other
+            // unknown's step to nothing through the common scale.
             let mut delta = delta;
             for d in delta.iter_mut() {
-                *d = d.max(-options.max_log_step);
+                *d = if *d > 0.0 {
+                    d.ln_1p()
+                } else {
+                    d.max(-options.max_log_step)
+                };
             }
             let step_max = max_abs(&delta);
             let clip = if step_max > options.max_log_step {
