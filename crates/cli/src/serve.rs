@@ -34,6 +34,9 @@ pub struct ServeArgs {
     /// `off`.
     #[arg(long, default_value = "text", value_parser = ["json", "text", "off"])]
     log: String,
+    /// Minutes without a request after which a login session ends (default 480: a shift).
+    #[arg(long, default_value_t = 480, value_parser = clap::value_parser!(u64).range(1..=10_080))]
+    session_idle_min: u64,
 }
 
 /// Runs the server until Ctrl-C or SIGTERM.
@@ -104,7 +107,9 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
     };
     let state = Arc::new(AppState {
         mes,
-        sessions: Default::default(),
+        sessions: lodestone_server::auth::Sessions::with_idle_limit(
+            std::time::Duration::from_secs(args.session_idle_min * 60),
+        ),
         metrics: Default::default(),
         demo,
     });

@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::sync::RwLock;
+use std::time::{Duration, Instant};
 
 use axum::extract::{FromRequestParts, State};
 use axum::http::header::{AUTHORIZATION, COOKIE, SET_COOKIE};
@@ -22,23 +23,53 @@ use crate::Shared;
 /// Cookie that carries the session token for the dashboard (and its event stream).
 pub const COOKIE_NAME: &str = "lodestone_token";
 
-/// Logged-in sessions by token (in memory: a restart logs everyone out).
-#[derive(Default)]
-pub struct Sessions(RwLock<HashMap<String, Session>>);
+/// Logged-in sessions by token (in memory: a restart logs everyone out). A session unused for
+/// longer than its idle limit ends (default [`Sessions::DEFAULT_IDLE`], a shift).
+pub struct Sessions {
+    map: RwLock<HashMap<String, (Session, Instant)>>,
+    idle: Duration,
+}
+
+impl Default for Sessions {
+    fn default() -> Self {
+        Sessions::with_idle_limit(Sessions::DEFAULT_IDLE)
+    }
+}
 
 impl Sessions {
+    /// Idle limit of the default sessions: 8 hours, one shift.
+    pub const DEFAULT_IDLE: Duration = Duration::from_secs(8 * 3600);
+
+    /// Sessions that end after `idle` without a request.
+    pub fn with_idle_limit(idle: Duration) -> Self {
+        Sessions {
+            map: RwLock::new(HashMap::new()),
+            idle,
+        }
+    }
+
     fn insert(&self, token: String, session: Session) {
-        if let Ok(mut map) = self.0.write() {
-            map.insert(token, session);
+        if let Ok(mut map) = self.map.write() {
+            // Sweep ended sessions at each login, so the map does not grow without bound.
+            let idle = self.idle;
+            map.retain(|_, (_, used)| used.elapsed() <= idle);
+            map.insert(token, (session, Instant::now()));
         }
     }
 
     fn get(&self, token: &str) -> Option<Session> {
-        self.0.read().ok()?.get(token).cloned()
+        let mut map = self.map.write().ok()?;
+        let (session, used) = map.get_mut(token)?;
+        if used.elapsed() > self.idle {
+            map.remove(token);
+            return None;
+        }
+        *used = Instant::now();
+        Some(session.clone())
     }
 
     fn remove(&self, token: &str) {
-        if let Ok(mut map) = self.0.write() {
+        if let Ok(mut map) = self.map.write() {
             map.remove(token);
         }
     }
@@ -204,5 +235,36 @@ impl FromRequestParts<Shared> for Authed {
             ));
         }
         Ok(Authed(session))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session() -> Session {
+        Session {
+            user: "qa".into(),
+            name: "Quinn QA".into(),
+            roles: vec![Role::Qa],
+        }
+    }
+
+    #[test]
+    fn a_session_ends_after_its_idle_limit_and_use_extends_it() {
+        let sessions = Sessions::with_idle_limit(Duration::from_millis(300));
+        sessions.insert("t1".into(), session());
+        for _ in 0..4 {
+            std::thread::sleep(Duration::from_millis(100));
+            assert!(sessions.get("t1").is_some(), "used within the limit");
+        }
+        std::thread::sleep(Duration::from_millis(400));
+        assert!(sessions.get("t1").is_none(), "idle past the limit");
+        // Logging in again sweeps ended sessions.
+        sessions.insert("t2".into(), session());
+        sessions.insert("t3".into(), session());
+        assert_eq!(sessions.map.read().unwrap().len(), 2);
+        sessions.remove("t2");
+        assert!(sessions.get("t2").is_none());
     }
 }
