@@ -8,13 +8,13 @@ use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
 use axum::extract::{FromRequestParts, State};
-use axum::http::header::{AUTHORIZATION, COOKIE, SET_COOKIE};
+use axum::http::header::{AUTHORIZATION, COOKIE, RETRY_AFTER, SET_COOKIE};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use lodestone_mes::model::{Permission, Role};
-use lodestone_mes::Session;
+use lodestone_mes::{MesError, Session};
 use serde::{Deserialize, Serialize};
 
 use crate::problem::{Json as JsonBody, Problem, ProblemDetails};
@@ -28,6 +28,16 @@ pub const COOKIE_NAME: &str = "lodestone_token";
 pub struct Sessions {
     map: RwLock<HashMap<String, (Session, Instant)>>,
     idle: Duration,
+    failures: std::sync::Mutex<HashMap<String, Failures>>,
+}
+
+/// Failed logins of one user id: after [`Sessions::MAX_FAILURES`] within
+/// [`Sessions::LOCKOUT`], logins of that id are refused for [`Sessions::LOCKOUT`].
+#[derive(Debug, Clone, Copy)]
+struct Failures {
+    count: u32,
+    first: Instant,
+    locked_until: Option<Instant>,
 }
 
 impl Default for Sessions {
@@ -40,11 +50,62 @@ impl Sessions {
     /// Idle limit of the default sessions: 8 hours, one shift.
     pub const DEFAULT_IDLE: Duration = Duration::from_secs(8 * 3600);
 
+    /// Failed logins of one user id that lock it.
+    pub const MAX_FAILURES: u32 = 5;
+
+    /// The window the failures are counted in, and how long the lock lasts: 15 minutes.
+    pub const LOCKOUT: Duration = Duration::from_secs(15 * 60);
+
     /// Sessions that end after `idle` without a request.
     pub fn with_idle_limit(idle: Duration) -> Self {
         Sessions {
             map: RwLock::new(HashMap::new()),
             idle,
+            failures: Default::default(),
+        }
+    }
+
+    /// How long logins of `user` stay refused, if the id is locked.
+    fn locked_for(&self, user: &str) -> Option<Duration> {
+        let failures = self.failures.lock().ok()?;
+        let until = failures.get(user)?.locked_until?;
+        until.checked_duration_since(Instant::now())
+    }
+
+    /// Counts a failed login of `user`; true when this failure locks the id.
+    fn record_failure(&self, user: &str) -> bool {
+        let Ok(mut failures) = self.failures.lock() else {
+            return false;
+        };
+        let now = Instant::now();
+        // Forget ids whose window and lock have both passed, so the map stays small.
+        failures.retain(|_, f| {
+            now.duration_since(f.first) < Self::LOCKOUT || f.locked_until.is_some_and(|t| t > now)
+        });
+        let f = failures.entry(user.to_string()).or_insert(Failures {
+            count: 0,
+            first: now,
+            locked_until: None,
+        });
+        if now.duration_since(f.first) >= Self::LOCKOUT {
+            *f = Failures {
+                count: 0,
+                first: now,
+                locked_until: None,
+            };
+        }
+        f.count += 1;
+        if f.count >= Self::MAX_FAILURES {
+            f.locked_until = Some(now + Self::LOCKOUT);
+            true
+        } else {
+            false
+        }
+    }
+
+    fn clear_failures(&self, user: &str) {
+        if let Ok(mut failures) = self.failures.lock() {
+            failures.remove(user);
         }
     }
 
@@ -131,13 +192,45 @@ fn new_token() -> Result<String, Problem> {
     tag = "session",
     summary = "Logs in: a bearer token, also set as the `lodestone_token` cookie",
     request_body = LoginRequest,
-    responses((status = 200, description = "Logs in: a bearer token, also set as the `lodestone_token` cookie", body = LoginResponse), (status = 400, response = ProblemDetails), (status = 401, response = ProblemDetails), (status = 415, response = ProblemDetails), (status = 422, response = ProblemDetails), (status = 500, response = ProblemDetails))
+    responses((status = 200, description = "Logs in: a bearer token, also set as the `lodestone_token` cookie", body = LoginResponse), (status = 400, response = ProblemDetails), (status = 401, response = ProblemDetails), (status = 415, response = ProblemDetails), (status = 422, response = ProblemDetails), (status = 429, response = ProblemDetails), (status = 500, response = ProblemDetails))
 )]
 pub async fn login(
     State(state): State<Shared>,
     JsonBody(request): JsonBody<LoginRequest>,
 ) -> Result<Response, Problem> {
-    let session = state.mes.login(&request.user, &request.password).await?;
+    if let Some(wait) = state.sessions.locked_for(&request.user) {
+        let minutes = wait.as_secs().div_ceil(60);
+        let mut response = Problem::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "user '{}' is locked after {} failed logins; try again in {minutes} min, or ask an admin",
+                request.user,
+                Sessions::MAX_FAILURES
+            ),
+        )
+        .into_response();
+        if let Ok(value) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
+            response.headers_mut().insert(RETRY_AFTER, value);
+        }
+        return Ok(response);
+    }
+    let session = match state.mes.login(&request.user, &request.password).await {
+        Ok(session) => session,
+        Err(e @ MesError::AuthenticationFailed(_)) => {
+            let mut problem = Problem::from(e);
+            if state.sessions.record_failure(&request.user) {
+                problem.detail.push_str(&format!(
+                    "; {} failed logins: user '{}' is locked for {} min",
+                    Sessions::MAX_FAILURES,
+                    request.user,
+                    Sessions::LOCKOUT.as_secs() / 60
+                ));
+            }
+            return Err(problem);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    state.sessions.clear_failures(&request.user);
     let token = new_token()?;
     let body = LoginResponse {
         token: token.clone(),
@@ -266,5 +359,23 @@ mod tests {
         assert_eq!(sessions.map.read().unwrap().len(), 2);
         sessions.remove("t2");
         assert!(sessions.get("t2").is_none());
+    }
+
+    #[test]
+    fn repeated_failed_logins_lock_the_user_id() {
+        let sessions = Sessions::default();
+        for i in 1..Sessions::MAX_FAILURES {
+            assert!(!sessions.record_failure("qa"), "failure {i} does not lock");
+            assert!(sessions.locked_for("qa").is_none());
+        }
+        assert!(sessions.record_failure("qa"));
+        let wait = sessions.locked_for("qa").expect("locked");
+        assert!(wait > Duration::from_secs(14 * 60) && wait <= Sessions::LOCKOUT);
+        assert!(
+            sessions.locked_for("operator").is_none(),
+            "other ids unaffected"
+        );
+        sessions.clear_failures("qa");
+        assert!(sessions.locked_for("qa").is_none());
     }
 }

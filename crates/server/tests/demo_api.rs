@@ -644,6 +644,21 @@ async fn the_api_serves_a_postgres_mes() {
         .as_str()
         .unwrap()
         .contains("no longer active"));
+
+    // Five failed logins lock the id for 15 minutes (429), whether or not the user exists.
+    let guess = serde_json::json!({"user": "mallory", "password": "guess-guess"});
+    for attempt in 1..=5 {
+        let r = http(addr, "POST", "/api/login", None, Some(&guess)).await;
+        assert_eq!(r.status, 401, "attempt {attempt}: {}", r.body);
+    }
+    let r = http(addr, "POST", "/api/login", None, Some(&guess)).await;
+    assert_eq!(
+        (r.status, r.content_type.as_str()),
+        (429, "application/problem+json"),
+        "{}",
+        r.body
+    );
+    assert!(r.json()["detail"].as_str().unwrap().contains("locked"));
     let _ = stop_tx.send(());
     task.await.unwrap().unwrap();
 }
