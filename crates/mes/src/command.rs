@@ -55,8 +55,10 @@ impl Envelope {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LotQuantity {
     /// Lot id.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 128))]
     pub lot: String,
     /// Quantity, kg.
+    #[cfg_attr(feature = "openapi", schema(exclusive_minimum = 0, maximum = 1e9))]
     pub quantity_kg: f64,
 }
 
@@ -95,6 +97,7 @@ pub enum Command {
     /// Add or change a material class.
     DefineMaterialClass {
         /// Id.
+        #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 128))]
         id: String,
         /// Display name.
         name: String,
@@ -104,6 +107,7 @@ pub enum Command {
     /// Add or change a process segment (the reusable step work masters refer to).
     DefineProcessSegment {
         /// Id (e.g. `melt-and-cast`).
+        #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 128))]
         id: String,
         /// Display name.
         name: String,
@@ -114,10 +118,13 @@ pub enum Command {
     /// Add the next version of a work master.
     DefineWorkMaster {
         /// Id.
+        #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 128))]
         id: String,
         /// Process segment.
+        #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 128))]
         segment: String,
         /// Material definition produced.
+        #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 128))]
         product: String,
         /// Bill of materials, kg per kg of product.
         #[serde(default)]
@@ -129,6 +136,7 @@ pub enum Command {
     /// Create a user.
     CreateUser {
         /// Login id.
+        #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 128))]
         id: String,
         /// Full name.
         name: String,
@@ -140,6 +148,7 @@ pub enum Command {
     /// Change a user's roles or deactivate the user.
     SetUserRoles {
         /// Login id.
+        #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 128))]
         id: String,
         /// New roles.
         roles: Vec<Role>,
@@ -149,10 +158,13 @@ pub enum Command {
     /// Receive a lot into stock (a purchase, or an opening balance).
     ReceiveLot {
         /// New lot id.
+        #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 128))]
         lot: String,
         /// Material definition.
+        #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 128))]
         definition: String,
         /// Quantity, kg.
+        #[cfg_attr(feature = "openapi", schema(exclusive_minimum = 0, maximum = 1e9))]
         quantity_kg: f64,
         /// Supplier's lot id.
         #[serde(default)]
@@ -173,6 +185,7 @@ pub enum Command {
     /// Divide a lot into new sublots; what is not split off stays in the source.
     SplitLot {
         /// Source lot.
+        #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 128))]
         source: String,
         /// New lots and their quantities.
         parts: Vec<LotQuantity>,
@@ -185,9 +198,11 @@ pub enum Command {
         /// Quantities taken from each source.
         sources: Vec<LotQuantity>,
         /// New lot id.
+        #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 128))]
         lot: String,
         /// Material definition of the new lot (default: that of the first source).
         #[serde(default)]
+        #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 128))]
         definition: Option<String>,
         /// Storage location of the new lot.
         #[serde(default)]
@@ -199,6 +214,7 @@ pub enum Command {
     /// Move a lot to another storage location.
     MoveLot {
         /// Lot id.
+        #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 128))]
         lot: String,
         /// New location.
         location: String,
@@ -206,8 +222,10 @@ pub enum Command {
     /// Ship a lot (all that remains) to a customer.
     ShipLot {
         /// Lot id.
+        #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 128))]
         lot: String,
         /// Customer.
+        #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 128))]
         customer: String,
         /// When (default: now).
         #[serde(default)]
@@ -216,20 +234,26 @@ pub enum Command {
     /// Write off part or all of a lot.
     ScrapLot {
         /// Lot id.
+        #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 128))]
         lot: String,
         /// Quantity written off, kg.
+        #[cfg_attr(feature = "openapi", schema(exclusive_minimum = 0, maximum = 1e9))]
         quantity_kg: f64,
     },
     /// Create a job order from a work master (latest version).
     CreateOrder {
         /// New order id.
+        #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 128))]
         id: String,
         /// Work master id.
+        #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 128))]
         work_master: String,
         /// Planned quantity, kg.
+        #[cfg_attr(feature = "openapi", schema(exclusive_minimum = 0, maximum = 1e9))]
         planned_kg: f64,
         /// Unit, if already known.
         #[serde(default)]
+        #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 128))]
         equipment: Option<String>,
         /// Priority (higher first).
         #[serde(default)]
@@ -238,11 +262,13 @@ pub enum Command {
     /// Move a job order through its life cycle.
     OrderAction {
         /// Order id.
+        #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 128))]
         order: String,
         /// What to do.
         action: OrderAction,
         /// Unit to dispatch to (dispatch only).
         #[serde(default)]
+        #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 128))]
         equipment: Option<String>,
         /// When (default: now).
         #[serde(default)]
@@ -251,10 +277,13 @@ pub enum Command {
     /// Record material consumed by a running order.
     Consume {
         /// Order id.
+        #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 128))]
         order: String,
         /// Lot drawn on.
+        #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 128))]
         lot: String,
         /// Quantity, kg.
+        #[cfg_attr(feature = "openapi", schema(exclusive_minimum = 0, maximum = 1e9))]
         quantity_kg: f64,
         /// When (default: now).
         #[serde(default)]
@@ -263,16 +292,20 @@ pub enum Command {
     /// Record a lot produced by a running order (product, by-product, co-product or scrap).
     Produce {
         /// Order id.
+        #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 128))]
         order: String,
         /// New lot id.
+        #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 128))]
         lot: String,
         /// Quantity, kg.
+        #[cfg_attr(feature = "openapi", schema(exclusive_minimum = 0, maximum = 1e9))]
         quantity_kg: f64,
         /// Material use (default: produced).
         #[serde(default)]
         material_use: Option<MaterialUse>,
         /// Material definition (default: the order's product).
         #[serde(default)]
+        #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 128))]
         definition: Option<String>,
         /// Chemistry, wt%, if known at production.
         #[serde(default)]
@@ -287,10 +320,13 @@ pub enum Command {
     /// Record a lot fed to a continuous unit at a steady rate over a time window.
     FeedContinuous {
         /// Continuous unit (e.g. an SX cascade).
+        #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 128))]
         equipment: String,
         /// Lot fed.
+        #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 128))]
         lot: String,
         /// Quantity fed over the window, kg.
+        #[cfg_attr(feature = "openapi", schema(exclusive_minimum = 0, maximum = 1e9))]
         quantity_kg: f64,
         /// Start of feeding.
         from: String,
@@ -301,12 +337,16 @@ pub enum Command {
     /// that window (shifted back by the residence time), apportioned by mass.
     OutputContinuous {
         /// Continuous unit.
+        #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 128))]
         equipment: String,
         /// New lot id.
+        #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 128))]
         lot: String,
         /// Material definition.
+        #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 128))]
         definition: String,
         /// Quantity, kg.
+        #[cfg_attr(feature = "openapi", schema(exclusive_minimum = 0, maximum = 1e9))]
         quantity_kg: f64,
         /// Start of the output window.
         from: String,
@@ -322,6 +362,7 @@ pub enum Command {
     /// Record an operating-state change of a unit (for OEE).
     SetEquipmentState {
         /// Unit.
+        #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 128))]
         equipment: String,
         /// New state.
         state: EquipmentState,
@@ -335,11 +376,13 @@ pub enum Command {
     /// Put a lot on QA hold.
     HoldLot {
         /// Lot id.
+        #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 128))]
         lot: String,
     },
     /// Release a lot for use and shipment, with an electronic signature.
     ReleaseLot {
         /// Lot id.
+        #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 128))]
         lot: String,
         /// The signature.
         signature: Option<SignatureInput>,
@@ -355,6 +398,7 @@ pub enum Command {
     /// Reject a lot, with an electronic signature.
     RejectLot {
         /// Lot id.
+        #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 128))]
         lot: String,
         /// The signature.
         signature: Option<SignatureInput>,
@@ -362,6 +406,7 @@ pub enum Command {
     /// Define the next version of the specification of a material definition.
     DefineSpecification {
         /// Material definition.
+        #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 128))]
         definition: String,
         /// Name (e.g. `GB/T 29655 N52 flake`).
         name: String,
@@ -375,6 +420,7 @@ pub enum Command {
     /// first (nothing is overwritten); the latest counts.
     RecordResult {
         /// Lot sampled.
+        #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 128))]
         lot: String,
         /// Sample id.
         #[serde(default)]
@@ -396,6 +442,7 @@ pub enum Command {
     /// result is kept as [`Command::RecordResult`] keeps it.
     RecordResults {
         /// Lot sampled.
+        #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 128))]
         lot: String,
         /// Sample id.
         #[serde(default)]
@@ -412,8 +459,10 @@ pub enum Command {
     /// Open a nonconformance on a lot; the lot goes on hold.
     RaiseNonconformance {
         /// New NCR id.
+        #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 128))]
         id: String,
         /// Lot concerned.
+        #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 128))]
         lot: String,
         /// What is wrong.
         description: String,
@@ -423,6 +472,7 @@ pub enum Command {
     /// Close a nonconformance with the review decision, signed.
     CloseNonconformance {
         /// NCR id.
+        #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 128))]
         id: String,
         /// Decision.
         decision: NonconformanceDecision,
