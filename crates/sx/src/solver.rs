@@ -591,8 +591,10 @@ impl<'a> Problem<'a> {
                     Outcome::Stalled
                 });
             }
+            // The step actually taken: with the floor, a trace already below every representable
+            // concentration that asks to fall further does not move.
+            last_step = max_abs_change(&st.v, &st.v_trial);
             st.accept_trial();
-            last_step = alpha * step_max;
             damped_in_a_row = if alpha < 0.1 { damped_in_a_row + 1 } else { 0 };
             if damped_in_a_row > 5 {
                 return Ok(Outcome::Stalled);
@@ -742,7 +744,7 @@ impl<'a> Problem<'a> {
             for s in 0..n {
                 let total: f64 = x[s].iter().sum();
                 for c in 0..k {
-                    let new = (x[s][c] / total).ln().max(-700.0);
+                    let new = (x[s][c] / total).ln().max(LN_FLOOR);
                     if !new.is_finite() {
                         return;
                     }
@@ -840,10 +842,10 @@ impl<'a> Problem<'a> {
                 rhs[s] -= factor * rhs[s - 1];
             }
             let mut w = rhs[n - 1] / diag[n - 1];
-            st.v_trial[(n - 1) * k + u] = w.ln().max(-700.0);
+            st.v_trial[(n - 1) * k + u] = w.ln().max(LN_FLOOR);
             for s in (0..n - 1).rev() {
                 w = (rhs[s] - upper[s] * w) / diag[s];
-                st.v_trial[s * k + u] = w.ln().max(-700.0);
+                st.v_trial[s * k + u] = w.ln().max(LN_FLOOR);
             }
         }
         if !any || st.v_trial.iter().any(|v| !v.is_finite()) {
@@ -868,7 +870,8 @@ impl<'a> Problem<'a> {
                 x + (1.0 + alpha * d).max(0.01).ln()
             } else {
                 x + alpha * d
-            };
+            }
+            .max(LN_FLOOR);
         }
         self.speciate_all(&st.v_trial, &mut st.trial_spec);
         self.evaluate(&st.trial_spec, &mut st.r_trial, None);
@@ -920,7 +923,7 @@ impl<'a> Problem<'a> {
                         self.q_org[s] * sp.organic[*org] * inv_scale
                     }
                 };
-                st.weight[s * k + row_index] = 1.0 / content.max(1e-300);
+                st.weight[s * k + row_index] = 1.0 / content.max(WEIGHT_FLOOR);
             }
         }
     }
@@ -1025,6 +1028,29 @@ enum Outcome {
 const WATCHDOG_SLACK: f64 = 1000.0;
 /// Iterations without a new best merit the watchdog tolerates.
 const WATCHDOG_STEPS: usize = 50;
+
+/// Floor of every log-unknown: e^-700 ≈ 1e-304, the smallest concentration still a normal
+/// double with room for the model's factors. A trace whose steady state lies below it (a species
+/// decaying over a hundred stages) stays at the floor: below it, values are subnormal or zero,
+/// so neither its balance nor its step carries information any more.
+const LN_FLOOR: f64 = -700.0;
+
+/// Smallest content (relative to the component's feed) a merit weight resolves. A species at
+/// `LN_FLOOR` holds far less (≲ 1e-290 of the feed), so its balance, which the floor keeps from
+/// being met, does not swamp the merit; above it, traces still count by their relative error.
+const WEIGHT_FLOOR: f64 = 1e-250;
+
+/// Largest change between two iterates (`∞` when either holds a NaN).
+fn max_abs_change(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).fold(0.0_f64, |m, (x, y)| {
+        let d = (x - y).abs();
+        if d.is_nan() {
+            f64::INFINITY
+        } else {
+            m.max(d)
+        }
+    })
+}
 
 fn max_abs(x: &[f64]) -> f64 {
     x.iter().fold(0.0_f64, |m, v| {
