@@ -136,8 +136,17 @@ impl Cascade {
                     &format!("draw[{i}].flow"),
                     &d.flow.to_string(),
                     &format!(
-                        "at most the {} flow out of stage {} ({out})",
-                        d.phase, d.stage
+                        "at most the {} flow out of stage {} ({out}), which is what the {} feeds \
+                         at or {} that stage bring less the draws on the way; lower the draw or \
+                         raise those feeds",
+                        d.phase,
+                        d.stage,
+                        d.phase,
+                        if d.phase == Phase::Aqueous {
+                            "above"
+                        } else {
+                            "below"
+                        },
                     ),
                 ));
             }

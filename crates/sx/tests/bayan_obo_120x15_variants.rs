@@ -61,6 +61,25 @@ fn saponification_0_33_converges_with_nh4_below_the_double_range_in_the_strip() 
     assert!(nh4 < 1e-250, "NH4 in stage 111: {nh4:e} mol/L");
 }
 
+/// The strip liquor draw takes all the aqueous leaving stage 105 (15 L/h, the strip acid). With
+/// only the strip acid cut to 10 L/h the draw asks for more than flows: the case is refused
+/// before any solve, naming the draw and its limit.
+#[test]
+fn strip_acid_10_l_h_with_the_15_l_h_draw_is_refused_naming_the_draw() {
+    let text = variant(&[(STRIP_ACID_FLOW, "flow = 10.0 # 60 mol/h H⁺")]);
+    let message = Case::from_toml(&text)
+        .expect_err("a 15 L/h draw from a 10 L/h stream is infeasible")
+        .to_string();
+    for part in [
+        "draw[0].flow",
+        ": 15 ",
+        "at most the aqueous flow out of stage 105 (10)",
+        "lower the draw or raise those feeds",
+    ] {
+        assert!(message.contains(part), "{part:?} not in: {message}");
+    }
+}
+
 /// Strip acid and strip liquor both at 10 L/h, with the scrub acid in the 55.78–55.80 L/h band
 /// the case file records as failing on older solvers.
 #[test]
