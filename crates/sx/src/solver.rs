@@ -84,6 +84,7 @@ struct Problem<'a> {
     onward_org: Vec<f64>,
 }
 
+#[derive(Clone)]
 enum Row {
     Balance {
         aq: Vec<(usize, f64)>,
@@ -471,10 +472,14 @@ impl<'a> Problem<'a> {
             Outcome::Converged => true,
             Outcome::Exhausted => false,
             Outcome::Stalled => {
-                // Restart from the cold start: a stalled Newton iterate is often worse.
-                st.v = saved;
-                self.speciate_all(&st.v, &mut st.spec);
-                self.transient(&mut st, options, &mut stats)?
+                if self.continuation(&mut st, options, &mut stats)? {
+                    true
+                } else {
+                    // Restart from the cold start: a stalled Newton iterate is often worse.
+                    st.v = saved;
+                    self.speciate_all(&st.v, &mut st.spec);
+                    self.transient(&mut st, options, &mut stats)?
+                }
             }
         };
         self.evaluate(&st.spec, &mut st.r, None);
@@ -506,12 +511,117 @@ impl<'a> Problem<'a> {
         })
     }
 
+    /// The same problem with another model of the same species and unknowns.
+    fn with_model<'b>(&self, model: &'b dyn EquilibriumModel) -> Problem<'b> {
+        Problem {
+            model,
+            n_stages: self.n_stages,
+            k: self.k,
+            n_aq: self.n_aq,
+            n_org: self.n_org,
+            feed_aq: self.feed_aq.clone(),
+            feed_org: self.feed_org.clone(),
+            rows: self.rows.clone(),
+            q_aq: self.q_aq.clone(),
+            q_org: self.q_org.clone(),
+            onward_aq: self.onward_aq.clone(),
+            onward_org: self.onward_org.clone(),
+        }
+    }
+
+    /// Continuation in the separation: solve the cascade with every element alike (λ = 0, the
+    /// model's [`EquilibriumModel::with_separation`]; it converges in a few iterations), then
+    /// restore the elements' differences step by step. Each step starts Newton from a secant
+    /// prediction through the last two solutions, with a loose tolerance until λ = 1; the step
+    /// doubles after an easy solve and halves after a stalled one. On success `st` holds the
+    /// converged state of the real problem; on failure (`false`) its contents are unspecified.
+    fn continuation(
+        &self,
+        st: &mut State,
+        options: &SolverOptions,
+        stats: &mut Stats,
+    ) -> Result<bool, SxError> {
+        let Some(alike) = self.model.with_separation(0.0) else {
+            return Ok(false);
+        };
+        let loose = SolverOptions {
+            tolerance: CONTINUATION_TOLERANCE,
+            ..*options
+        };
+        {
+            let p = self.with_model(alike.as_ref());
+            let mut s0 = State::new(&p);
+            if p.model.mole_fraction_form() {
+                p.bubble_point(&mut s0, stats);
+            }
+            match p.newton(&mut s0, &loose, stats)? {
+                Outcome::Converged => st.v.copy_from_slice(&s0.v),
+                Outcome::Exhausted | Outcome::Stalled => return Ok(false),
+            }
+        }
+        let mut lambda = 0.0_f64;
+        let mut step = CONTINUATION_FIRST_STEP;
+        let mut previous: Option<(f64, Vec<f64>)> = None;
+        while lambda < 1.0 {
+            if step < CONTINUATION_MIN_STEP {
+                return Ok(false);
+            }
+            let next = (lambda + step).min(1.0);
+            let model = if next < 1.0 {
+                self.model.with_separation(next)
+            } else {
+                None
+            };
+            let p = self.with_model(model.as_deref().unwrap_or(self.model));
+            let mut trial = State::new(&p);
+            trial.v.copy_from_slice(&st.v);
+            if let Some((l0, v0)) = &previous {
+                let f = (next - lambda) / (lambda - l0);
+                for (t, v0) in trial.v.iter_mut().zip(v0) {
+                    *t = (*t + f * (*t - v0)).max(LN_FLOOR);
+                }
+            }
+            p.speciate_all(&trial.v, &mut trial.spec);
+            let before = stats.iterations;
+            let outcome = if next < 1.0 {
+                p.newton_limited(&mut trial, &loose, stats, CONTINUATION_NEWTON_LIMIT)?
+            } else {
+                p.newton(&mut trial, options, stats)?
+            };
+            match outcome {
+                Outcome::Converged => {
+                    let last = std::mem::replace(&mut st.v, trial.v);
+                    previous = Some((lambda, last));
+                    lambda = next;
+                    if stats.iterations - before <= CONTINUATION_EASY {
+                        step *= 2.0;
+                    }
+                }
+                Outcome::Exhausted => return Ok(false),
+                Outcome::Stalled => step *= 0.5,
+            }
+        }
+        self.speciate_all(&st.v, &mut st.spec);
+        Ok(true)
+    }
+
     /// Damped Newton with a backtracking line search on the residual norm.
     fn newton(
         &self,
         st: &mut State,
         options: &SolverOptions,
         stats: &mut Stats,
+    ) -> Result<Outcome, SxError> {
+        self.newton_limited(st, options, stats, NEWTON_STALL)
+    }
+
+    /// [`Self::newton`], stalled after `limit` iterations.
+    fn newton_limited(
+        &self,
+        st: &mut State,
+        options: &SolverOptions,
+        stats: &mut Stats,
+        limit: usize,
     ) -> Result<Outcome, SxError> {
         let mut damped_in_a_row = 0;
         let mut last_step = f64::INFINITY;
@@ -530,7 +640,7 @@ impl<'a> Problem<'a> {
             if stats.iterations >= options.max_iterations {
                 return Ok(Outcome::Exhausted);
             }
-            if attempt_iteration >= 50 {
+            if attempt_iteration >= limit {
                 return Ok(Outcome::Stalled);
             }
             stats.iterations += 1;
@@ -1023,6 +1133,20 @@ enum Outcome {
     Stalled,
     Exhausted,
 }
+
+/// Tolerance of the intermediate solves of the continuation.
+const CONTINUATION_TOLERANCE: f64 = 1e-6;
+/// First continuation step in λ.
+const CONTINUATION_FIRST_STEP: f64 = 0.1;
+/// Smallest continuation step before giving up.
+const CONTINUATION_MIN_STEP: f64 = 1e-3;
+/// Newton iterations an intermediate solve may take.
+const CONTINUATION_NEWTON_LIMIT: usize = 12;
+/// A solve in at most this many iterations doubles the next step.
+const CONTINUATION_EASY: usize = 4;
+
+/// Iterations after which a Newton attempt counts as stalled.
+const NEWTON_STALL: usize = 50;
 
 /// Largest merit increase, relative to the best iterate, the Newton watchdog tolerates.
 const WATCHDOG_SLACK: f64 = 1000.0;

@@ -175,6 +175,13 @@ pub trait EquilibriumModel: Send + Sync {
     fn scaling_unknown(&self, _component: usize) -> Option<usize> {
         None
     }
+    /// The same model with the differences between its elements scaled by `lambda` ∈ [0, 1]:
+    /// at 0 every element behaves alike (the cascade is effectively one lumped element), at 1
+    /// it is this model. The solver may follow the steady state along `lambda` (continuation)
+    /// when Newton from the cold start stalls; `None` (the default) opts out.
+    fn with_separation(&self, _lambda: f64) -> Option<Box<dyn EquilibriumModel>> {
+        None
+    }
     /// Speciation of stage `stage` (0-based) from its unknowns `ln_unknowns`, with derivatives.
     fn speciate(&self, stage: usize, ln_unknowns: &[f64], out: &mut Speciation);
     /// Cold-start unknowns for a stage from well-mixed concentrations of each phase (every

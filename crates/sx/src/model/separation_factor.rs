@@ -83,6 +83,18 @@ impl EquilibriumModel for SeparationFactorModel {
         true
     }
 
+    /// β_k(λ) = β_k^λ: at λ = 0 every element has β = 1.
+    fn with_separation(&self, lambda: f64) -> Option<Box<dyn EquilibriumModel>> {
+        if self.elements.len() < 2 {
+            return None;
+        }
+        let mut m = self.clone();
+        for b in &mut m.beta {
+            *b = b.powf(lambda);
+        }
+        Some(Box::new(m))
+    }
+
     fn speciate(&self, _stage: usize, ln_x: &[f64], out: &mut Speciation) {
         let n = self.elements.len();
         out.clear_derivatives();
