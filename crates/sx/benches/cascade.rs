@@ -33,6 +33,8 @@ const MASS_ACTION_PR_ND: &str = include_str!("../../../examples/sx/mass-action-p
 const BAYAN_OBO_EXAMPLE_B: &str = include_str!("../../../examples/sx/bayan-obo-nd-sm-cut.toml");
 /// Bayan Obo Nd/Sm group cut, model D, 120 stages × 15 rare earths.
 const BAYAN_OBO_120X15_D: &str = include_str!("data/bayan-obo-120x15-mass-action.toml");
+/// The same cut with constant separation factors (model B), 120 stages × 15 rare earths.
+const BAYAN_OBO_120X15_B: &str = include_str!("data/bayan-obo-120x15-separation-factor.toml");
 /// The same cut with 25 stages (10/10/5), the closest variant the solver converges.
 const BAYAN_OBO_25X15_D: &str = include_str!("data/bayan-obo-25x15-mass-action.toml");
 
@@ -52,7 +54,7 @@ fn cases() -> Vec<(&'static str, String)> {
         ),
         ("bayan_obo_25x15_model_d", BAYAN_OBO_25X15_D.into()),
         ("bayan_obo_120x15_model_d", BAYAN_OBO_120X15_D.into()),
-        ("bayan_obo_120x15_model_b", model_b_120x15()),
+        ("bayan_obo_120x15_model_b", BAYAN_OBO_120X15_B.into()),
     ]
 }
 
@@ -147,63 +149,5 @@ fn bayan_obo_120x15_model_d(bencher: Bencher) {
 
 #[divan::bench(sample_count = 5, sample_size = 1, max_time = 15)]
 fn bayan_obo_120x15_model_b(bencher: Bencher) {
-    run(bencher, "bayan_obo_120x15_model_b", &model_b_120x15());
-}
-
-/// The rare earths of the Bayan Obo cases with log10 K (model D) and feed mol/L, copied from
-/// `data/bayan-obo-120x15-mass-action.toml` (see its comments for the sources).
-const BAYAN_OBO_REE: [(&str, f64, f64); 15] = [
-    ("La", -5.112, 0.375683),
-    ("Ce", -4.510, 0.702790),
-    ("Pr", -4.306, 0.073308),
-    ("Nd", -4.130, 0.233238),
-    ("Sm", -3.227, 0.016518),
-    ("Eu", -2.926, 0.002728),
-    ("Gd", -2.765, 0.007945),
-    ("Tb", -2.162, 0.000642),
-    ("Dy", -1.820, 0.001287),
-    ("Ho", -1.519, 0.000254),
-    ("Y", -1.405, 0.006377),
-    ("Er", -1.229, 0.000502),
-    ("Tm", -0.752, 0.000124),
-    ("Yb", -0.337, 0.000244),
-    ("Lu", -0.133, 0.000121),
-];
-
-/// Model B (constant separation factors, Xu's normalised REE flows) version of the Bayan Obo
-/// Nd/Sm cut: 60 extraction + 60 scrub stages, 15 elements. β of each element against La is
-/// 10^(log10 K − log10 K_La), which gives the same adjacent factors as the model-D case. S and W
-/// are Xu's optimum for the key pair Nd/Sm (β = 8) with P_B = 0.99999 and P_A = 0.99. The
-/// extraction section controls, so E_M = 1/√β, S = f'_B/(√β − 1) and W = S − f'_A. That gives
-/// S ≈ 0.5326 and W ≈ 0.5066, the values the model-D case maps to its organic and scrub acid.
-fn model_b_120x15() -> String {
-    let total: f64 = BAYAN_OBO_REE.iter().map(|e| e.2).sum();
-    let light = ["La", "Ce", "Pr", "Nd"];
-    let f_a: f64 = BAYAN_OBO_REE
-        .iter()
-        .filter(|e| !light.contains(&e.0))
-        .map(|e| e.2)
-        .sum::<f64>()
-        / total;
-    let (beta_key, p_a, p_b) = (8.0_f64, 0.99, 0.99999);
-    let f_a_out = (p_b - (1.0 - f_a)) / (p_a + p_b - 1.0);
-    let s = (1.0 - f_a_out) / (beta_key.sqrt() - 1.0);
-    let w = s - f_a_out;
-    let la = BAYAN_OBO_REE[0].1;
-    let mut t = String::from(
-        "title = \"Bayan Obo Nd/Sm group cut, 120 stages x 15 REE (model B, bench)\"\n\
-         [model]\ntype = \"separation-factor\"\n[model.beta]\n",
-    );
-    for (sym, log10_k, _) in BAYAN_OBO_REE {
-        t += &format!("{sym} = {:.9e}\n", 10f64.powf(log10_k - la));
-    }
-    t += &format!(
-        "[xu]\nextraction_stages = 60\nscrub_stages = 60\nextraction_amount = {s:.9}\n\
-         scrub_amount = {w:.9}\nfeed_phase = \"aqueous\"\nraffinate = \"LaCePrNd raffinate\"\n\
-         loaded_organic = \"SmEuGd loaded organic\"\n[xu.feed_mole_fraction]\n"
-    );
-    for (sym, _, c) in BAYAN_OBO_REE {
-        t += &format!("{sym} = {:.12}\n", c / total);
-    }
-    t
+    run(bencher, "bayan_obo_120x15_model_b", BAYAN_OBO_120X15_B);
 }
