@@ -84,6 +84,15 @@ try {
   console.log("ok lot " + drum + " with its genealogy");
   await shot(page, "lot");
 
+  // The plant model: equipment, materials, work masters with their bills, specifications.
+  await page.click("nav a[href='#/model']");
+  await page.waitForFunction(() => document.querySelectorAll("#model-specs tr").length >= 4, null, { timeout: 10000 });
+  assert.ok((await page.$$("#model-equipment tr")).length >= 22, "equipment listed");
+  assert.match(await page.textContent("#model-work-masters"), /PrNd-metal \d\.\d{4}/, "a work master's bill");
+  assert.match(await page.textContent("#model-specs"), /Pr \d+\.\d+–\d+\.\d+ wt%/, "a specification's Pr band");
+  console.log("ok plant model page");
+  await shot(page, "model");
+
   // The nonconformance list, then a held drum released by QA with an e-signature.
   await page.click("nav a[href='#/quality']");
   await page.waitForFunction(() => document.querySelectorAll("#ncr-list tr").length > 0, null, { timeout: 30000 });

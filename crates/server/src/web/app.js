@@ -22,7 +22,7 @@ function text(value) { return value === null || value === undefined ? "—" : St
 function cell(row, value, cls) { const td = row.insertCell(); td.textContent = text(value); if (cls) td.className = cls; return td; }
 function lotLink(row, id) { const td = row.insertCell(); const a = document.createElement("a"); a.href = "#/lot/" + encodeURIComponent(id); a.textContent = id; td.appendChild(a); }
 function show(view) {
-  for (const v of ["login-view", "overview-view", "lot-view", "orders-view", "quality-view", "spc-view", "batching-view", "sx-view", "audit-view"]) $(v).hidden = v !== view;
+  for (const v of ["login-view", "overview-view", "model-view", "lot-view", "orders-view", "quality-view", "spc-view", "batching-view", "sx-view", "audit-view"]) $(v).hidden = v !== view;
   $("nav").hidden = view === "login-view";
 }
 
@@ -195,6 +195,24 @@ $("order-form").addEventListener("submit", async (e) => {
   await ordersPage(true);
 });
 
+// Six significant digits: limits derived from aims ± tolerances carry binary round-off.
+function num(v) { return String(Number(v.toPrecision(6))); }
+
+function limitText(l) {
+  const range = l.min !== null && l.max !== null ? num(l.min) + "–" + num(l.max) : l.min !== null ? "≥ " + num(l.min) : l.max !== null ? "≤ " + num(l.max) : "—";
+  return l.property + " " + range + " " + l.unit + (l.target !== null ? " (aim " + num(l.target) + ")" : "");
+}
+
+async function modelPage() {
+  show("model-view");
+  const m = await api("/api/plant");
+  const fill = (id, rows, cells) => { const body = $(id); body.replaceChildren(); for (const r of rows) { const row = body.insertRow(); for (const v of cells(r)) cell(row, v); } };
+  fill("model-equipment", m.equipment, (e) => [e.id, e.name, e.level, e.parent, e.ideal_cycle_s === null ? null : (e.ideal_cycle_s / 60).toFixed(1) + " min"]);
+  fill("model-materials", m.material_definitions, (d) => [d.id, d.name, d.class]);
+  fill("model-work-masters", m.work_masters, (w) => [w.id, w.version, w.segment, w.product, Object.entries(w.bill_kg_per_kg).map(([k, v]) => k + " " + v.toFixed(4)).join(", ")]);
+  fill("model-specs", m.specifications, (s) => [s.definition, s.version, s.name, s.limits.map(limitText).join("; "), "1 in " + s.sampling.every_nth_lot]);
+}
+
 async function qualityPage() {
   show("quality-view");
   const ncrs = await api("/api/nonconformances");
@@ -319,6 +337,7 @@ async function route() {
   try {
     if (hash.startsWith("#/lot/")) await lotPage(decodeURIComponent(hash.slice(6)));
     else if (hash === "#/orders") await ordersPage();
+    else if (hash === "#/model") await modelPage();
     else if (hash === "#/quality") await qualityPage();
     else if (hash === "#/spc") await spcPage();
     else if (hash === "#/batching") await batchingPage();
