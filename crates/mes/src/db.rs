@@ -60,6 +60,11 @@ impl Backend {
                         "process segments",
                         include_str!("../migrations/common/0003_process_segments.sql"),
                     ),
+                    (
+                        4,
+                        "time indexes",
+                        include_str!("../migrations/common/0004_time_indexes.sql"),
+                    ),
                 ]
             };
         }

@@ -107,10 +107,11 @@ pub async fn compute_overview(state: &Shared) -> Result<Overview, Problem> {
         None => chrono::Utc::now(),
     };
     let day_ago = format_timestamp(clock - chrono::Duration::hours(24));
+    // The equipment projection keeps each unit's latest state (the state history grows by the
+    // thousand per simulated day; this stays one row per unit).
     let states = sqlx::query(
-        "SELECT e.equipment AS equipment, e.state AS state, e.at AS at FROM equipment_states e \
-         JOIN (SELECT equipment, MAX(seq) AS seq FROM equipment_states GROUP BY equipment) m \
-         ON m.seq = e.seq ORDER BY e.equipment",
+        "SELECT id AS equipment, state, state_since AS at FROM equipment \
+         WHERE state IS NOT NULL ORDER BY id",
     )
     .fetch_all(pool)
     .await?;
