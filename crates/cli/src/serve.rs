@@ -37,10 +37,21 @@ pub struct ServeArgs {
     /// Minutes without a request after which a login session ends (default 480: a shift).
     #[arg(long, default_value_t = 480, value_parser = clap::value_parser!(u64).range(1..=10_080))]
     session_idle_min: u64,
+    /// Print the API's OpenAPI 3.1 document (JSON) and exit, e.g. to generate a client;
+    /// needs no database.
+    #[arg(long, conflicts_with_all = ["db", "demo"])]
+    print_openapi: bool,
 }
 
 /// Runs the server until Ctrl-C or SIGTERM.
 pub fn run(args: ServeArgs) -> Result<ExitCode> {
+    if args.print_openapi {
+        let doc = lodestone_server::openapi()
+            .to_pretty_json()
+            .context("serialising the OpenAPI document")?;
+        println!("{doc}");
+        return Ok(ExitCode::SUCCESS);
+    }
     if !(args.speed >= 0.0 && args.speed <= demo::MAX_SPEED) {
         anyhow::bail!(
             "--speed: {} is not allowed; expected 0 to {} simulated seconds per second",

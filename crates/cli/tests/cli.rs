@@ -628,3 +628,15 @@ fn alloy_fit_recovery_learns_each_furnace() {
         );
     }
 }
+
+#[test]
+fn serve_prints_its_openapi_document_without_a_database() {
+    let o = run(&["serve", "--print-openapi"]);
+    assert!(o.status.success(), "{}", describe(&o));
+    let doc: Value = serde_json::from_str(&stdout(&o)).expect("JSON");
+    assert_eq!(doc["openapi"], "3.1.0");
+    assert_eq!(doc["info"]["title"], "Lodestone API");
+    assert!(doc["paths"]["/api/commands"]["post"].is_object());
+    let o = run(&["serve", "--print-openapi", "--demo"]);
+    assert_eq!(o.status.code(), Some(2), "{}", describe(&o));
+}
