@@ -297,23 +297,47 @@ impl<'a> MesRecorder<'a> {
             }
             Err(_) if self.skip_refused => {
                 for envelope in batch {
-                    match self
-                        .runtime
-                        .block_on(self.mes.execute(self.session, envelope.clone()))
-                    {
-                        Ok(_) => self.events += 1,
-                        Err(e @ (MesError::Database(_) | MesError::Corrupt(_))) => {
-                            self.error = Some(e);
-                            return;
-                        }
-                        Err(e) => {
-                            self.refused += 1;
-                            self.last_refusal = Some(format!("{}: {e}", envelope.command.name()));
-                        }
+                    if !self.execute_skipping(envelope) {
+                        return;
                     }
                 }
             }
             Err(e) => self.error = Some(e),
+        }
+    }
+
+    /// Executes one command, counting a refusal instead of stopping. A refused release of
+    /// several lots is retried in halves, so one lot someone else scrapped or split does not
+    /// keep the rest of the shift's drums pending. False on a database failure (recorded).
+    fn execute_skipping(&mut self, envelope: Envelope) -> bool {
+        match self
+            .runtime
+            .block_on(self.mes.execute(self.session, envelope.clone()))
+        {
+            Ok(_) => {
+                self.events += 1;
+                true
+            }
+            Err(e @ (MesError::Database(_) | MesError::Corrupt(_))) => {
+                self.error = Some(e);
+                false
+            }
+            Err(e) => match envelope.command {
+                Command::ReleaseLots { lots, signature } if lots.len() > 1 => {
+                    let (first, second) = lots.split_at(lots.len() / 2);
+                    [first.to_vec(), second.to_vec()].into_iter().all(|half| {
+                        self.execute_skipping(Envelope::from(Command::ReleaseLots {
+                            lots: half,
+                            signature: signature.clone(),
+                        }))
+                    })
+                }
+                command => {
+                    self.refused += 1;
+                    self.last_refusal = Some(format!("{}: {e}", command.name()));
+                    true
+                }
+            },
         }
     }
 

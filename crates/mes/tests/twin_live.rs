@@ -98,3 +98,73 @@ fn a_strict_recorder_stops_at_the_first_refusal() {
     let e = twin.recorder_mut().flush_now().unwrap_err();
     assert!(e.to_string().contains("refused"), "{e}");
 }
+
+#[test]
+fn a_refused_shift_release_still_releases_the_other_drums() {
+    use lodestone_mes::command::SignatureInput;
+    use lodestone_mes::model::{Disposition, SignatureMeaning};
+    let dir = tempfile::tempdir().unwrap();
+    let (runtime, mes, admin, plant) = setup(&dir);
+    let mut recorder = MesRecorder::new(&runtime, &mes, &admin, &plant, epoch())
+        .with_qa_signature("twin-password", 8.0)
+        .skipping_refused_commands();
+    let mut twin = Twin::new(&plant, 1, &mut recorder);
+    // Drums made in the first hours are pending until their lab verdict and a shift release.
+    twin.advance_to(7.0 * 3600.0);
+    twin.recorder_mut().flush_now().unwrap();
+    let pending: Vec<String> = runtime
+        .block_on(mes.lots(None, 1000))
+        .unwrap()
+        .into_iter()
+        .filter(|l| l.id.contains("-D") && l.disposition == Disposition::Pending)
+        .map(|l| l.id)
+        .collect();
+    assert!(pending.len() >= 6, "{pending:?}");
+    // QA rejects one of them by hand: the twin's release of the shift names it.
+    let rejected = pending[0].clone();
+    runtime
+        .block_on(mes.execute(
+            &admin,
+            Envelope::from(Command::RejectLot {
+                lot: rejected.clone(),
+                signature: Some(SignatureInput {
+                    user: "twin".into(),
+                    password: "twin-password".into(),
+                    meaning: SignatureMeaning::Approval,
+                }),
+            }),
+        ))
+        .unwrap();
+    // By two days every one of them has its lab verdict and a shift release.
+    twin.advance_to(2.0 * DAY_S);
+    twin.recorder_mut().flush_now().unwrap();
+    let (refused, last) = twin.recorder_mut().refusals();
+    assert!(
+        refused >= 1,
+        "the release naming the rejected drum was refused"
+    );
+    assert!(last.unwrap_or_default().contains(&rejected), "{last:?}");
+    drop(twin);
+    recorder.finish().unwrap();
+    runtime.block_on(async {
+        assert_eq!(
+            mes.lot(&rejected).await.unwrap().disposition,
+            Disposition::Rejected
+        );
+        // The others were released (or held, for a heat out of specification), none left
+        // pending by the refused release.
+        let mut released = 0;
+        for drum in &pending[1..] {
+            match mes.lot(drum).await.unwrap().disposition {
+                Disposition::Released => released += 1,
+                Disposition::Held => {}
+                other => panic!("{drum} is {other}"),
+            }
+        }
+        assert!(
+            released * 10 >= (pending.len() - 1) * 8,
+            "{released} of {}",
+            pending.len() - 1
+        );
+    });
+}
