@@ -462,26 +462,8 @@ impl<'a> Problem<'a> {
     /// Newton from the cold start; when it stalls (fronts of acid or loading far from where
     /// the cold start put them), pseudo-transient continuation, which ends in Newton again.
     fn run(&self, options: &SolverOptions) -> Result<StageSolution, SxError> {
-        let mut st = State::new(self);
         let mut stats = Stats::default();
-        if self.model.mole_fraction_form() {
-            self.bubble_point(&mut st, &mut stats);
-        }
-        let saved = st.v.clone();
-        let converged = match self.newton(&mut st, options, &mut stats)? {
-            Outcome::Converged => true,
-            Outcome::Exhausted => false,
-            Outcome::Stalled => {
-                if self.continuation(&mut st, options, &mut stats)? {
-                    true
-                } else {
-                    // Restart from the cold start: a stalled Newton iterate is often worse.
-                    st.v = saved;
-                    self.speciate_all(&st.v, &mut st.spec);
-                    self.transient(&mut st, options, &mut stats)?
-                }
-            }
-        };
+        let (mut st, converged) = self.solve_state(options, &mut stats)?;
         self.evaluate(&st.spec, &mut st.r, None);
         let (worst, max_residual) =
             st.r.iter()
@@ -509,6 +491,158 @@ impl<'a> Problem<'a> {
                 worst_equation,
             },
         })
+    }
+
+    /// The solve behind [`Self::run`]: from the nested start when the model offers it and it
+    /// converges within its budget, otherwise from the cold start. Returns the last state and
+    /// whether it converged.
+    fn solve_state(
+        &self,
+        options: &SolverOptions,
+        stats: &mut Stats,
+    ) -> Result<(State, bool), SxError> {
+        if let Some(start) = self.nested_start(options, stats)? {
+            let mut st = State::new(self);
+            st.v = start;
+            self.speciate_all(&st.v, &mut st.spec);
+            self.evaluate(&st.spec, &mut st.r, None);
+            self.set_weights(&mut st);
+            // The reduced cascade placed acid and extractant; set every metal's profile to
+            // balance exactly with them.
+            if self.polish(&mut st).is_some_and(f64::is_finite) {
+                st.accept_trial();
+            }
+            let limited = SolverOptions {
+                max_iterations: (stats.iterations + NESTED_FINE_BUDGET).min(options.max_iterations),
+                ..*options
+            };
+            let saved = st.v.clone();
+            let converged = match self.newton(&mut st, &limited, stats)? {
+                Outcome::Converged => true,
+                Outcome::Exhausted => false,
+                Outcome::Stalled => {
+                    st.v = saved;
+                    self.speciate_all(&st.v, &mut st.spec);
+                    self.transient(&mut st, &limited, stats)?
+                }
+            };
+            if converged || stats.iterations >= options.max_iterations {
+                return Ok((st, converged));
+            }
+        }
+        let mut st = State::new(self);
+        if self.model.mole_fraction_form() {
+            self.bubble_point(&mut st, stats);
+        }
+        let saved = st.v.clone();
+        let converged = match self.newton(&mut st, options, stats)? {
+            Outcome::Converged => true,
+            Outcome::Exhausted => false,
+            Outcome::Stalled => {
+                if self.continuation(&mut st, options, stats)? {
+                    true
+                } else {
+                    // Restart from the cold start: a stalled Newton iterate is often worse.
+                    st.v = saved;
+                    self.speciate_all(&st.v, &mut st.spec);
+                    self.transient(&mut st, options, stats)?
+                }
+            }
+        };
+        Ok((st, converged))
+    }
+
+    /// The nested start (see [`EquilibriumModel::nested_start`]): keeps every stage with a feed
+    /// or draw, the cascade's ends and the `NESTED_KEEP` stages next to each end of every run
+    /// of plain stages between them; solves that reduced cascade (same feeds and flows: a
+    /// plain stage passes both phases on unchanged, so leaving it out changes no flow); then
+    /// gives every left-out stage the unknowns of the kept stage nearest to it in its run (the
+    /// middle of a long run is the pinch, whose levels the reduced run's inner stages carry).
+    /// `None` when the model opts out, the cascade is too short to reduce, or the reduced
+    /// cascade does not converge within `NESTED_COARSE_BUDGET` iterations.
+    fn nested_start(
+        &self,
+        options: &SolverOptions,
+        stats: &mut Stats,
+    ) -> Result<Option<Vec<f64>>, SxError> {
+        if !self.model.nested_start() {
+            return Ok(None);
+        }
+        let n = self.n_stages;
+        let plain = |s: usize| {
+            s > 0
+                && s + 1 < n
+                && self.feed_aq[s].iter().all(|&f| f == 0.0)
+                && self.feed_org[s].iter().all(|&f| f == 0.0)
+                && self.onward_aq[s] == self.q_aq[s]
+                && self.onward_org[s] == self.q_org[s]
+                && self.onward_aq[s + 1] == self.q_aq[s]
+                && self.onward_org[s - 1] == self.q_org[s]
+        };
+        // For each fine stage: the kept stage it takes its unknowns from.
+        let mut source = vec![0; n];
+        let mut keep = Vec::new();
+        let mut s = 0;
+        while s < n {
+            if !plain(s) {
+                source[s] = s;
+                keep.push(s);
+                s += 1;
+                continue;
+            }
+            let first = s;
+            while s < n && plain(s) {
+                s += 1;
+            }
+            let len = s - first;
+            for j in 0..len {
+                if j < NESTED_KEEP || len - 1 - j < NESTED_KEEP {
+                    source[first + j] = first + j;
+                    keep.push(first + j);
+                } else if j < len / 2 {
+                    source[first + j] = first + NESTED_KEEP - 1;
+                } else {
+                    source[first + j] = first + len - NESTED_KEEP;
+                }
+            }
+        }
+        if 2 * keep.len() > n {
+            return Ok(None);
+        }
+        let pick = |x: &[f64]| keep.iter().map(|&s| x[s]).collect::<Vec<f64>>();
+        let coarse = Problem {
+            model: self.model,
+            n_stages: keep.len(),
+            k: self.k,
+            n_aq: self.n_aq,
+            n_org: self.n_org,
+            feed_aq: keep.iter().map(|&s| self.feed_aq[s].clone()).collect(),
+            feed_org: keep.iter().map(|&s| self.feed_org[s].clone()).collect(),
+            rows: self.rows.clone(),
+            q_aq: pick(&self.q_aq),
+            q_org: pick(&self.q_org),
+            onward_aq: pick(&self.onward_aq),
+            onward_org: pick(&self.onward_org),
+        };
+        let coarse_options = SolverOptions {
+            max_iterations: (stats.iterations + NESTED_COARSE_BUDGET).min(options.max_iterations),
+            ..*options
+        };
+        let (st, converged) = coarse.solve_state(&coarse_options, stats)?;
+        if !converged {
+            return Ok(None);
+        }
+        let k = self.k;
+        let mut index = vec![0; n];
+        for (c, &s) in keep.iter().enumerate() {
+            index[s] = c;
+        }
+        let mut v = vec![0.0; n * k];
+        for s in 0..n {
+            let c = index[source[s]];
+            v[s * k..(s + 1) * k].copy_from_slice(&st.v[c * k..(c + 1) * k]);
+        }
+        Ok(Some(v))
     }
 
     /// The same problem with another model of the same species and unknowns.
@@ -1144,6 +1278,14 @@ const CONTINUATION_MIN_STEP: f64 = 1e-3;
 const CONTINUATION_NEWTON_LIMIT: usize = 12;
 /// A solve in at most this many iterations doubles the next step.
 const CONTINUATION_EASY: usize = 4;
+
+/// Plain stages kept next to each end of a run between feed and draw points in the reduced
+/// cascade of the nested start.
+const NESTED_KEEP: usize = 3;
+/// Iterations the reduced cascade of the nested start may take.
+const NESTED_COARSE_BUDGET: usize = 400;
+/// Iterations the full cascade may take from the nested start before the cold start is tried.
+const NESTED_FINE_BUDGET: usize = 200;
 
 /// Iterations after which a Newton attempt counts as stalled.
 const NEWTON_STALL: usize = 50;

@@ -180,6 +180,12 @@ impl EquilibriumModel for MassActionModel {
         }
     }
 
+    /// The loading and acid fronts of a long cascade take hundreds of pseudo-transient steps to
+    /// climb from the cold start; a reduced cascade places them in a fraction of that.
+    fn nested_start(&self) -> bool {
+        true
+    }
+
     fn speciate(&self, _stage: usize, v: &[f64], out: &mut Speciation) {
         let n = self.n();
         let k = self.unknowns_per_stage();

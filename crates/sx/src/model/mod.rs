@@ -182,6 +182,14 @@ pub trait EquilibriumModel: Send + Sync {
     fn with_separation(&self, _lambda: f64) -> Option<Box<dyn EquilibriumModel>> {
         None
     }
+    /// Whether the solver may start from a reduced cascade: the same feeds and flows with the
+    /// middle of each long run of stages between feed and draw points left out, solved first and
+    /// its profile stretched back over the full cascade (the levels of acid and loading in a
+    /// section's pinch depend on its flows, not on how many stages it has). Only for models whose
+    /// speciation does not depend on the stage index. `false` (the default) opts out.
+    fn nested_start(&self) -> bool {
+        false
+    }
     /// Speciation of stage `stage` (0-based) from its unknowns `ln_unknowns`, with derivatives.
     fn speciate(&self, stage: usize, ln_unknowns: &[f64], out: &mut Speciation);
     /// Cold-start unknowns for a stage from well-mixed concentrations of each phase (every
