@@ -1281,7 +1281,7 @@ const CONTINUATION_EASY: usize = 4;
 
 /// Plain stages kept next to each end of a run between feed and draw points in the reduced
 /// cascade of the nested start.
-const NESTED_KEEP: usize = 3;
+const NESTED_KEEP: usize = 2;
 /// Iterations the reduced cascade of the nested start may take.
 const NESTED_COARSE_BUDGET: usize = 400;
 /// Iterations the full cascade may take from the nested start before the cold start is tried.
