@@ -19,7 +19,8 @@ pub struct SolverOptions {
     /// Largest number of Newton / pseudo-transient iterations.
     pub max_iterations: usize,
     /// Converged when every scaled residual (relative to the cascade's total feed of that
-    /// component) is at most this.
+    /// component) is at most this, or within round-off of the terms of its equation (see
+    /// [`Convergence::round_off_bound`]).
     pub tolerance: f64,
     /// First pseudo-time step, in stage residence times.
     pub initial_time_step: f64,
@@ -41,7 +42,8 @@ impl Default for SolverOptions {
 /// How the iteration ended.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Convergence {
-    /// True when the tolerance was met.
+    /// True when every scaled residual is at most the tolerance or within round-off of the
+    /// terms it sums (see [`Convergence::round_off_bound`]), and the last step was small.
     pub converged: bool,
     /// Global Newton / pseudo-transient iterations used.
     pub iterations: usize,
@@ -49,6 +51,10 @@ pub struct Convergence {
     pub transient_iterations: usize,
     /// Largest scaled residual at the end.
     pub max_residual: f64,
+    /// Round-off bound of the equation with the largest residual: `64 · ε · Σ|terms|` of that
+    /// balance or relation, scaled like the residual. Convergence accepts a residual above the
+    /// tolerance when it is at most this bound (the balance is exact to working precision).
+    pub round_off_bound: f64,
     /// 1-based stage of the largest residual.
     pub worst_stage: usize,
     /// Name of the balance or relation with the largest residual.
@@ -291,15 +297,45 @@ impl<'a> Problem<'a> {
     fn evaluate(&self, spec: &[Speciation], r: &mut [f64], mut jac: Option<&mut Jacobian>) {
         let k = self.k;
         for s in 0..self.n_stages {
-            self.stage_residual(s, spec, &mut r[s * k..(s + 1) * k]);
+            self.stage_residual(s, spec, &mut r[s * k..(s + 1) * k], None);
             if let Some(j) = jac.as_deref_mut() {
                 self.stage_jacobian(s, spec, j, false);
             }
         }
     }
 
-    /// Residuals of stage `s`: its balances (in − out) and transfer relations, scaled.
-    fn stage_residual(&self, s: usize, spec: &[Speciation], r: &mut [f64]) {
+    /// Residuals of every stage and, for each, the sum of the absolute values of the terms it
+    /// adds up (scaled like the residual): the magnitude its round-off is proportional to.
+    fn evaluate_with_magnitudes(&self, spec: &[Speciation], r: &mut [f64], mag: &mut [f64]) {
+        let k = self.k;
+        for s in 0..self.n_stages {
+            let range = s * k..(s + 1) * k;
+            self.stage_residual(s, spec, &mut r[range.clone()], Some(&mut mag[range]));
+        }
+    }
+
+    /// True when every residual meets the tolerance or lies within round-off of the terms it
+    /// sums: `|r| ≤ max(tolerance, ROUND_OFF_FACTOR · ε · Σ|terms|)`, both scaled by the
+    /// component's feed. A balance whose flows in and out are many times the component's feed
+    /// (a scrub filled with one element) cannot be evaluated closer to zero than ε × those flows,
+    /// which can exceed `tolerance`. Evaluates the magnitudes into `st.mag` only when needed.
+    fn residuals_met(&self, st: &mut State, tolerance: f64) -> bool {
+        if max_abs(&st.r) <= tolerance {
+            return true;
+        }
+        self.evaluate_with_magnitudes(&st.spec, &mut st.r, &mut st.mag);
+        within_round_off(&st.r, &st.mag, tolerance)
+    }
+
+    /// Residuals of stage `s`: its balances (in − out) and transfer relations, scaled; with
+    /// `mag`, also the sum of the absolute values of each row's terms, scaled alike.
+    fn stage_residual(
+        &self,
+        s: usize,
+        spec: &[Speciation],
+        r: &mut [f64],
+        mut mag: Option<&mut [f64]>,
+    ) {
         let aq_in = |i: usize| {
             self.feed_aq[s][i]
                 + if s + 1 < self.n_stages {
@@ -317,31 +353,51 @@ impl<'a> Problem<'a> {
                 }
         };
         let sp = &spec[s];
+        let want_mag = mag.is_some();
         for (row_index, row) in self.rows.iter().enumerate() {
-            r[row_index] = match row {
+            // (residual, Σ|terms|), both unscaled; the magnitude only when asked for.
+            let (value, magnitude, inv_scale) = match row {
                 Row::Balance {
                     aq, org, inv_scale, ..
                 } => {
-                    let mut v = 0.0;
+                    let (mut v, mut m) = (0.0, 0.0);
                     for &(i, c) in aq {
-                        v += c * (aq_in(i) - self.q_aq[s] * sp.aqueous[i]);
+                        let (inflow, outflow) = (aq_in(i), self.q_aq[s] * sp.aqueous[i]);
+                        v += c * (inflow - outflow);
+                        if want_mag {
+                            m += c.abs() * (inflow.abs() + outflow.abs());
+                        }
                     }
                     for &(o, c) in org {
-                        v += c * (org_in(o) - self.q_org[s] * sp.organic[o]);
+                        let (inflow, outflow) = (org_in(o), self.q_org[s] * sp.organic[o]);
+                        v += c * (inflow - outflow);
+                        if want_mag {
+                            m += c.abs() * (inflow.abs() + outflow.abs());
+                        }
                     }
-                    v * inv_scale
+                    (v, m, *inv_scale)
                 }
                 Row::Fraction { aq, inv_scale, .. } => {
                     let (_, p) = self.model.transfer_fraction(s, *aq).unwrap_or((0, 0.0));
-                    (self.q_aq[s] * sp.aqueous[*aq] - (1.0 - p) * aq_in(*aq)) * inv_scale
+                    let (out, inflow) = (self.q_aq[s] * sp.aqueous[*aq], (1.0 - p) * aq_in(*aq));
+                    (out - inflow, out.abs() + inflow.abs(), *inv_scale)
                 }
                 Row::Murphree { org, inv_scale, .. } => {
                     let e = self.model.murphree_efficiency(s);
-                    (self.q_org[s] * (sp.organic[*org] - e * sp.organic_equilibrium[*org])
-                        - (1.0 - e) * org_in(*org))
-                        * inv_scale
+                    let inflow = (1.0 - e) * org_in(*org);
+                    let value = self.q_org[s]
+                        * (sp.organic[*org] - e * sp.organic_equilibrium[*org])
+                        - inflow;
+                    let magnitude = self.q_org[s]
+                        * (sp.organic[*org].abs() + (e * sp.organic_equilibrium[*org]).abs())
+                        + inflow.abs();
+                    (value, magnitude, *inv_scale)
                 }
             };
+            r[row_index] = value * inv_scale;
+            if let Some(m) = mag.as_deref_mut() {
+                m[row_index] = magnitude * inv_scale;
+            }
         }
     }
 
@@ -464,7 +520,7 @@ impl<'a> Problem<'a> {
     fn run(&self, options: &SolverOptions) -> Result<StageSolution, SxError> {
         let mut stats = Stats::default();
         let (mut st, converged) = self.solve_state(options, &mut stats)?;
-        self.evaluate(&st.spec, &mut st.r, None);
+        self.evaluate_with_magnitudes(&st.spec, &mut st.r, &mut st.mag);
         let (worst, max_residual) =
             st.r.iter()
                 .enumerate()
@@ -487,6 +543,7 @@ impl<'a> Problem<'a> {
                 iterations: stats.iterations,
                 transient_iterations: stats.transient_iterations,
                 max_residual,
+                round_off_bound: round_off_bound(st.mag[worst]),
                 worst_stage: worst / self.k + 1,
                 worst_equation,
             },
@@ -766,7 +823,7 @@ impl<'a> Problem<'a> {
         for attempt_iteration in 0.. {
             self.evaluate(&st.spec, &mut st.r, Some(&mut st.jac));
             let r_max = max_abs(&st.r);
-            if r_max <= options.tolerance
+            if self.residuals_met(st, options.tolerance)
                 && (last_step <= 1e-9 || r_max <= 1e-3 * options.tolerance)
             {
                 return Ok(Outcome::Converged);
@@ -829,7 +886,7 @@ impl<'a> Problem<'a> {
             }
             if !accepted {
                 // At the round-off floor no step can reduce the residual further.
-                return Ok(if r_max <= options.tolerance {
+                return Ok(if self.residuals_met(st, options.tolerance) {
                     Outcome::Converged
                 } else {
                     Outcome::Stalled
@@ -1223,6 +1280,8 @@ struct State {
     trial_spec: Vec<Speciation>,
     r: Vec<f64>,
     r_trial: Vec<f64>,
+    /// Σ|terms| of each residual, scaled like it (see [`Problem::residuals_met`]).
+    mag: Vec<f64>,
     jac: Jacobian,
 }
 
@@ -1242,6 +1301,7 @@ impl State {
             spec,
             r: vec![0.0; n * k],
             r_trial: vec![0.0; n * k],
+            mag: vec![0.0; n * k],
             jac: Jacobian {
                 lower: vec![DMatrix::zeros(k, k); n],
                 diag: vec![DMatrix::zeros(k, k); n],
@@ -1306,6 +1366,12 @@ const LN_FLOOR: f64 = -700.0;
 /// being met, does not swamp the merit; above it, traces still count by their relative error.
 const WEIGHT_FLOOR: f64 = 1e-250;
 
+/// Multiple of ε × Σ|terms| within which a residual counts as met for convergence even above
+/// the tolerance: evaluating a sum of a few terms, each of species computed through exponentials
+/// and the model's speciation, leaves an error of a few ε × Σ|terms|; 64 leaves margin for that
+/// while staying far below any imbalance Newton could still remove.
+const ROUND_OFF_FACTOR: f64 = 64.0;
+
 /// Largest change between two iterates (`∞` when either holds a NaN).
 fn max_abs_change(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).fold(0.0_f64, |m, (x, y)| {
@@ -1316,6 +1382,19 @@ fn max_abs_change(a: &[f64], b: &[f64]) -> f64 {
             m.max(d)
         }
     })
+}
+
+/// True when every residual `r[i]` is at most `tolerance` or at most
+/// `ROUND_OFF_FACTOR · ε · mag[i]` in magnitude (`false` on a NaN).
+fn within_round_off(r: &[f64], mag: &[f64], tolerance: f64) -> bool {
+    r.iter()
+        .zip(mag)
+        .all(|(r, m)| r.abs() <= tolerance.max(round_off_bound(*m)))
+}
+
+/// The round-off bound of a residual whose terms sum to `magnitude` in absolute value.
+fn round_off_bound(magnitude: f64) -> f64 {
+    ROUND_OFF_FACTOR * f64::EPSILON * magnitude
 }
 
 fn max_abs(x: &[f64]) -> f64 {

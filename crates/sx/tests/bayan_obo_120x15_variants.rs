@@ -91,3 +91,52 @@ fn strip_acid_10_l_h_with_scrub_55_79_l_h_converges() {
     ]));
     assert_converged(&r);
 }
+
+/// Converged with every residual at most the tolerance or within round-off of its balance's
+/// terms, and the element closure the project requires.
+fn assert_converged_to_round_off(r: &SimulationResult) {
+    assert!(
+        r.converged,
+        "not converged: {} iterations, max residual {:.3e} (round-off bound {:.3e}) at stage {} ({})",
+        r.iterations,
+        r.max_residual,
+        r.convergence.round_off_bound,
+        r.convergence.worst_stage,
+        r.convergence.worst_equation
+    );
+    assert!(
+        r.max_residual <= 1e-12_f64.max(r.convergence.round_off_bound),
+        "max residual {:.3e} above both the tolerance and its round-off bound {:.3e}",
+        r.max_residual,
+        r.convergence.round_off_bound
+    );
+    assert!(
+        r.balance.max_relative_error <= 1e-10,
+        "closure {:?}",
+        r.balance.by_element
+    );
+}
+
+/// At 30 % saponification the scrub fills with Yb: its flows in and out of a scrub stage are
+/// ~6600 times the cascade's Yb feed, so that balance cannot be evaluated closer to zero than
+/// ε × 6600 ≈ 1.5e-12 of the feed, above the 1e-12 tolerance. The solve used to run to the
+/// iteration cap with the Yb balance at ≈ 1.7e-12; a residual within round-off of its terms now
+/// counts as met.
+#[test]
+fn saponification_0_30_converges_with_the_yb_balance_at_its_round_off_floor() {
+    let r = simulate(&variant(&[(
+        SAPONIFICATION,
+        "saponification_degree = 0.30",
+    )]));
+    assert_converged_to_round_off(&r);
+}
+
+/// As at 30 %: the Yb balance in the scrub sits at its round-off floor.
+#[test]
+fn saponification_0_31_converges_with_the_yb_balance_at_its_round_off_floor() {
+    let r = simulate(&variant(&[(
+        SAPONIFICATION,
+        "saponification_degree = 0.31",
+    )]));
+    assert_converged_to_round_off(&r);
+}
