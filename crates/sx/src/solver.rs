@@ -1004,41 +1004,14 @@ impl<'a> Problem<'a> {
                 else {
                     return;
                 };
-                let ratio: Vec<f64> = (0..n)
-                    .map(|s| st.spec[s].organic[o] / st.spec[s].aqueous[i])
+                let unit: Vec<(f64, f64)> = (0..n)
+                    .map(|s| (1.0, st.spec[s].organic[o] / st.spec[s].aqueous[i]))
                     .collect();
-                let mut diag: Vec<f64> = (0..n)
-                    .map(|s| -(self.q_aq[s] + self.q_org[s] * ratio[s]))
+                let feed: Vec<f64> = (0..n)
+                    .map(|s| self.feed_aq[s][i] + self.feed_org[s][o])
                     .collect();
-                let upper: Vec<f64> = (0..n)
-                    .map(|s| {
-                        if s + 1 < n {
-                            self.onward_aq[s + 1]
-                        } else {
-                            0.0
-                        }
-                    })
-                    .collect();
-                let lower: Vec<f64> = (0..n)
-                    .map(|s| {
-                        if s > 0 {
-                            self.onward_org[s - 1] * ratio[s - 1]
-                        } else {
-                            0.0
-                        }
-                    })
-                    .collect();
-                let mut rhs: Vec<f64> = (0..n)
-                    .map(|s| -(self.feed_aq[s][i] + self.feed_org[s][o]))
-                    .collect();
-                for s in 1..n {
-                    let factor = lower[s] / diag[s - 1];
-                    diag[s] -= factor * upper[s - 1];
-                    rhs[s] -= factor * rhs[s - 1];
-                }
-                x[n - 1][c] = rhs[n - 1] / diag[n - 1];
-                for s in (0..n - 1).rev() {
-                    x[s][c] = (rhs[s] - upper[s] * x[s + 1][c]) / diag[s];
+                for (s, w) in self.component_profile(&unit, &feed).into_iter().enumerate() {
+                    x[s][c] = w;
                 }
             }
             let mut largest = 0.0_f64;
@@ -1059,6 +1032,45 @@ impl<'a> Problem<'a> {
                 return;
             }
         }
+    }
+
+    /// The profile `w` of one component over the cascade when its aqueous and organic contents
+    /// in stage `s` are `unit[s].0 · w[s]` and `unit[s].1 · w[s]` (everything else frozen) and
+    /// `feed[s]` of it enters there: its balances are then a linear tridiagonal system,
+    /// `lower·w[s−1] + diag·w[s] + upper·w[s+1] = −feed[s]`, a column diagonally dominant
+    /// M-matrix, solved by elimination without cancellation (so traces many decades down come
+    /// out to full relative accuracy).
+    fn component_profile(&self, unit: &[(f64, f64)], feed: &[f64]) -> Vec<f64> {
+        let n = self.n_stages;
+        let mut diag: Vec<f64> = (0..n)
+            .map(|s| -(self.q_aq[s] * unit[s].0 + self.q_org[s] * unit[s].1))
+            .collect();
+        let upper = |s: usize| {
+            if s + 1 < n {
+                self.onward_aq[s + 1] * unit[s + 1].0
+            } else {
+                0.0
+            }
+        };
+        let lower = |s: usize| {
+            if s > 0 {
+                self.onward_org[s - 1] * unit[s - 1].1
+            } else {
+                0.0
+            }
+        };
+        let mut rhs: Vec<f64> = feed.iter().map(|f| -f).collect();
+        for s in 1..n {
+            let factor = lower(s) / diag[s - 1];
+            diag[s] -= factor * upper(s - 1);
+            rhs[s] -= factor * rhs[s - 1];
+        }
+        let mut w = vec![0.0; n];
+        w[n - 1] = rhs[n - 1] / diag[n - 1];
+        for s in (0..n - 1).rev() {
+            w[s] = (rhs[s] - upper(s) * w[s + 1]) / diag[s];
+        }
+        w
     }
 
     /// Solves, for every component the model scales by one unknown `u`, its balances over the
@@ -1100,29 +1112,7 @@ impl<'a> Problem<'a> {
                 st.v_trial.copy_from_slice(&st.v);
                 return None;
             }
-            // Row s: lower·w[s−1] + diag·w[s] + upper·w[s+1] = −feed.
-            let mut diag: Vec<f64> = (0..n)
-                .map(|s| -(self.q_aq[s] * unit[s].0 + self.q_org[s] * unit[s].1))
-                .collect();
-            let upper: Vec<f64> = (0..n)
-                .map(|s| {
-                    if s + 1 < n {
-                        self.onward_aq[s + 1] * unit[s + 1].0
-                    } else {
-                        0.0
-                    }
-                })
-                .collect();
-            let lower: Vec<f64> = (0..n)
-                .map(|s| {
-                    if s > 0 {
-                        self.onward_org[s - 1] * unit[s - 1].1
-                    } else {
-                        0.0
-                    }
-                })
-                .collect();
-            let mut rhs: Vec<f64> = (0..n)
+            let feed: Vec<f64> = (0..n)
                 .map(|s| {
                     let a: f64 = comp
                         .aqueous
@@ -1134,18 +1124,10 @@ impl<'a> Problem<'a> {
                         .iter()
                         .map(|&(j, a)| a * self.feed_org[s][j])
                         .sum();
-                    -(a + o)
+                    a + o
                 })
                 .collect();
-            for s in 1..n {
-                let factor = lower[s] / diag[s - 1];
-                diag[s] -= factor * upper[s - 1];
-                rhs[s] -= factor * rhs[s - 1];
-            }
-            let mut w = rhs[n - 1] / diag[n - 1];
-            st.v_trial[(n - 1) * k + u] = w.ln().max(LN_FLOOR);
-            for s in (0..n - 1).rev() {
-                w = (rhs[s] - upper[s] * w) / diag[s];
+            for (s, w) in self.component_profile(&unit, &feed).into_iter().enumerate() {
                 st.v_trial[s * k + u] = w.ln().max(LN_FLOOR);
             }
         }
