@@ -823,8 +823,10 @@ impl<'a> Problem<'a> {
         for attempt_iteration in 0.. {
             self.evaluate(&st.spec, &mut st.r, Some(&mut st.jac));
             let r_max = max_abs(&st.r);
-            if self.residuals_met(st, options.tolerance)
-                && (last_step <= 1e-9 || r_max <= 1e-3 * options.tolerance)
+            // The step test first: it is free, and the round-off test re-evaluates every
+            // residual with its terms, which only matters near convergence.
+            if (last_step <= 1e-9 || r_max <= 1e-3 * options.tolerance)
+                && self.residuals_met(st, options.tolerance)
             {
                 return Ok(Outcome::Converged);
             }
