@@ -320,17 +320,7 @@ impl Mes {
         .fetch_all(pool)
         .await?
         .iter()
-        .map(|r| {
-            let limits: String = r.try_get("limits")?;
-            let sampling: String = r.try_get("sampling")?;
-            Ok(Specification {
-                definition: r.try_get("definition")?,
-                version: r.try_get("version")?,
-                name: r.try_get("name")?,
-                limits: json_column("specifications.limits", &limits)?,
-                sampling: json_column("specifications.sampling", &sampling)?,
-            })
-        })
+        .map(crate::quality::specification_from_row)
         .collect::<Result<Vec<_>>>()?;
         Ok(PlantModel {
             equipment,

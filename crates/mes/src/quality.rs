@@ -123,6 +123,21 @@ pub struct Certificate {
     pub issued_at: Timestamp,
 }
 
+/// A specification from a row of `specifications`.
+pub(crate) fn specification_from_row(row: &sqlx::any::AnyRow) -> Result<Specification> {
+    let limits: String = row.try_get("limits")?;
+    let sampling: String = row.try_get("sampling")?;
+    Ok(Specification {
+        definition: row.try_get("definition")?,
+        version: row.try_get("version")?,
+        name: row.try_get("name")?,
+        limits: serde_json::from_str(&limits)
+            .map_err(|e| MesError::Corrupt(format!("specification limits: {e}")))?,
+        sampling: serde_json::from_str::<SamplingPlan>(&sampling)
+            .map_err(|e| MesError::Corrupt(format!("specification sampling: {e}")))?,
+    })
+}
+
 fn limit_verdict(limit: &SpecLimit, value: f64) -> Verdict {
     let low = limit.min.is_some_and(|lo| value < lo);
     let high = limit.max.is_some_and(|hi| value > hi);
@@ -142,18 +157,7 @@ impl Mes {
         .bind(definition.to_string())
         .fetch_optional(self.db().pool())
         .await?;
-        let Some(row) = row else { return Ok(None) };
-        let limits: String = row.try_get("limits")?;
-        let sampling: String = row.try_get("sampling")?;
-        Ok(Some(Specification {
-            definition: row.try_get("definition")?,
-            version: row.try_get("version")?,
-            name: row.try_get("name")?,
-            limits: serde_json::from_str(&limits)
-                .map_err(|e| MesError::Corrupt(format!("specification limits: {e}")))?,
-            sampling: serde_json::from_str::<SamplingPlan>(&sampling)
-                .map_err(|e| MesError::Corrupt(format!("specification sampling: {e}")))?,
-        }))
+        row.as_ref().map(specification_from_row).transpose()
     }
 
     /// Every result of a lot, oldest first (corrections included).
