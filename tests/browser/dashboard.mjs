@@ -89,11 +89,13 @@ try {
   await page.waitForFunction(() => document.querySelectorAll("#model-specs tr").length >= 4, null, { timeout: 10000 });
   assert.ok((await page.$$("#model-equipment tr")).length >= 22, "equipment listed");
   assert.match(await page.textContent("#model-work-masters"), /PrNd-metal \d\.\d{4}/, "a work master's bill");
-  assert.match(await page.textContent("#model-specs"), /Pr \d+\.\d+–\d+\.\d+ wt%/, "a specification's Pr band");
+  assert.match(await page.textContent("#model-specs"), /TRE \d+\.\d+–\d+\.\d+ wt%/, "a specification's total-RE band");
   console.log("ok plant model page");
   await shot(page, "model");
 
-  // The nonconformance list, then a held drum released by QA with an e-signature.
+  // The nonconformance list, then a held drum of an out-of-spec heat: QA's plain release is
+  // refused (its heat's NCR is open); the QA manager releases it under a deviation, signed
+  // with the meaning deviation-approval.
   await page.click("nav a[href='#/quality']");
   await page.waitForFunction(() => document.querySelectorAll("#ncr-list tr").length > 0, null, { timeout: 30000 });
   await shot(page, "quality");
@@ -101,12 +103,29 @@ try {
   await page.goto(url + "#/lot/" + heldHeat + "-D2");
   await page.waitForSelector("#release-box:not([hidden])", { timeout: 10000 });
   assert.equal(await page.textContent("#lot-facts .held"), "held");
+  assert.equal(await page.isHidden("#deviation-box"), true, "QA is not offered a deviation");
   await page.fill("#release input[name=password]", "lodestone-qa");
   await page.click("#release button");
-  await page.waitForFunction(() => document.getElementById("release-msg").textContent.startsWith("Released"), null, { timeout: 10000 });
-  await page.waitForSelector("#lot-facts .released");
-  console.log("ok held drum " + heldHeat + "-D2 released with an e-signature");
-  await shot(page, "release");
+  await page.waitForFunction(() => document.getElementById("release-msg").textContent.includes("cannot be released"), null, { timeout: 10000 });
+  assert.match(await page.textContent("#release-msg"), /NCR-/);
+  console.log("ok QA's plain release refused: " + (await page.textContent("#release-msg")).slice(0, 120));
+  const manager = await browser.newPage({ viewport: { width: 1024, height: 768 } });
+  await manager.goto(url);
+  await manager.fill("input[name=user]", "qa-manager");
+  await manager.fill("input[name=password]", "lodestone-qa-manager");
+  await manager.click("#login button");
+  await manager.waitForSelector("#overview-view:not([hidden])");
+  await manager.goto(url + "#/lot/" + heldHeat + "-D2");
+  await manager.waitForSelector("#deviation-box:not([hidden])", { timeout: 10000 });
+  await manager.fill("#release input[name=reference]", "CON-2026-031");
+  await manager.fill("#release textarea[name=reason]", "Customer concession: accepted for N50 magnets");
+  assert.equal(await manager.inputValue("#release select[name=meaning]"), "deviation-approval");
+  await manager.fill("#release input[name=password]", "lodestone-qa-manager");
+  await manager.click("#release button");
+  await manager.waitForFunction(() => document.getElementById("release-msg").textContent.startsWith("Released under deviation"), null, { timeout: 10000 });
+  await manager.waitForSelector("#lot-facts .released");
+  console.log("ok held drum " + heldHeat + "-D2 released under deviation by the QA manager");
+  await shot(manager, "release");
 
   // SPC: the Pr of N52 heats on an individuals chart with Nelson rules; with hundreds of
   // heats some point breaks a rule and is listed.

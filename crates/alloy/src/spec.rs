@@ -312,8 +312,24 @@ impl Grade {
             .sum()
     }
 
-    /// Tolerance of one element, wt%: explicit, else the quality grade's (rare earths share
-    /// the total-RE tolerance in proportion to their aims, so the total stays within its band).
+    /// The band an assay of one aimed element is accepted within, wt% either side of its
+    /// aim, as GB/T 29655 writes it: an explicit tolerance where the grade states one; none
+    /// for a rare earth without one (the standard's RE tolerance applies to the total RE, which
+    /// `check_assay` checks); the quality grade's "other main components" tolerance otherwise.
+    pub fn acceptance_band_wt_pct(&self, e: Element) -> Option<f64> {
+        if let Some(t) = self.tolerance_wt_pct.get(&e) {
+            return Some(*t);
+        }
+        if e.is_rare_earth() {
+            return None;
+        }
+        Some(self.quality.other_tolerance_wt_pct())
+    }
+
+    /// Tolerance the charge aims each element within, wt%: explicit, else the quality grade's
+    /// (rare earths share the total-RE tolerance in proportion to their aims, so the total
+    /// stays within its band). This is the batching aim, tighter than acceptance: an assay is
+    /// judged by [`Grade::acceptance_band_wt_pct`] and the total RE.
     pub fn tolerance_of(&self, e: Element) -> f64 {
         if let Some(t) = self.tolerance_wt_pct.get(&e) {
             return *t;
@@ -350,8 +366,54 @@ pub struct CheckLine {
     pub aim: Option<f64>,
     /// Allowed range as text.
     pub allowed: String,
+    /// Lower limit, where there is one.
+    pub min: Option<f64>,
+    /// Upper limit, where there is one.
+    pub max: Option<f64>,
     /// Pass or fail.
     pub pass: bool,
+}
+
+impl CheckLine {
+    /// The measured value with the decimals of its limits, and more where fewer would round a
+    /// value outside its band onto (or inside) a limit: `Dy 1.5102 outside 1.49–1.51`, not
+    /// `1.510 outside 1.490–1.510`.
+    pub fn measured_text(&self) -> String {
+        let decimals = |x: f64| {
+            let text = band_text(x);
+            text.split_once('.').map_or(0, |(_, d)| d.len())
+        };
+        let mut places = [self.min, self.max]
+            .into_iter()
+            .flatten()
+            .map(decimals)
+            .max()
+            .unwrap_or(3);
+        let inside = |v: f64| {
+            self.min.is_none_or(|lo| v >= lo - 1e-12) && self.max.is_none_or(|hi| v <= hi + 1e-12)
+        };
+        while places < 9 {
+            let shown: f64 = format!("{:.*}", places, self.measured)
+                .parse()
+                .unwrap_or(self.measured);
+            if inside(shown) == inside(self.measured) {
+                break;
+            }
+            places += 1;
+        }
+        format!("{:.*}", places, self.measured)
+    }
+}
+
+/// A limit as printed: at most four decimals, trailing zeros dropped (0.94, 23.3, 0.004).
+fn band_text(x: f64) -> String {
+    let text = format!("{x:.4}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    if text == "-0" {
+        "0".into()
+    } else {
+        text.to_string()
+    }
 }
 
 /// Checks an assay (wt%) against a grade: each aimed element within its band, each impurity
@@ -360,14 +422,27 @@ pub fn check_assay(grade: &Grade, assay_wt_pct: &BTreeMap<Element, f64>) -> Vec<
     let get = |e: &Element| assay_wt_pct.get(e).copied().unwrap_or(0.0);
     let mut lines = Vec::new();
     for (e, &aim) in &grade.aim_wt_pct {
-        let tol = grade.tolerance_of(*e);
         let v = get(e);
-        lines.push(CheckLine {
-            item: e.symbol().to_string(),
-            measured: v,
-            aim: Some(aim),
-            allowed: format!("{:.3}–{:.3}", aim - tol, aim + tol),
-            pass: (v - aim).abs() <= tol + 1e-9,
+        lines.push(match grade.acceptance_band_wt_pct(*e) {
+            Some(tol) => CheckLine {
+                item: e.symbol().to_string(),
+                measured: v,
+                aim: Some(aim),
+                allowed: format!("{}–{}", band_text(aim - tol), band_text(aim + tol)),
+                min: Some(aim - tol),
+                max: Some(aim + tol),
+                pass: (v - aim).abs() <= tol + 1e-9,
+            },
+            // A rare earth without a tolerance of its own counts in the total RE.
+            None => CheckLine {
+                item: e.symbol().to_string(),
+                measured: v,
+                aim: Some(aim),
+                allowed: "in total RE".into(),
+                min: None,
+                max: None,
+                pass: true,
+            },
         });
     }
     let re_aim = grade.rare_earth_aim_wt_pct();
@@ -382,7 +457,9 @@ pub fn check_assay(grade: &Grade, assay_wt_pct: &BTreeMap<Element, f64>) -> Vec<
             item: "total RE".into(),
             measured: re,
             aim: Some(re_aim),
-            allowed: format!("{:.3}–{:.3}", re_aim - tol, re_aim + tol),
+            allowed: format!("{}–{}", band_text(re_aim - tol), band_text(re_aim + tol)),
+            min: Some(re_aim - tol),
+            max: Some(re_aim + tol),
             pass: (re - re_aim).abs() <= tol + 1e-9,
         });
         let foreign: f64 = assay_wt_pct
@@ -396,6 +473,8 @@ pub fn check_assay(grade: &Grade, assay_wt_pct: &BTreeMap<Element, f64>) -> Vec<
             measured: foreign.max(0.0),
             aim: None,
             allowed: format!("≤ {max}"),
+            min: None,
+            max: Some(max),
             pass: foreign <= max + 1e-12,
         });
     }
@@ -406,15 +485,23 @@ pub fn check_assay(grade: &Grade, assay_wt_pct: &BTreeMap<Element, f64>) -> Vec<
             measured: v,
             aim: None,
             allowed: format!("≤ {max}"),
+            min: None,
+            max: Some(max),
             pass: v <= max + 1e-12,
         });
     }
     for rule in &grade.rules {
+        let (min, max) = match rule {
+            Rule::LowBoron { .. } => (None, None),
+            Rule::Ratio { min, max, .. } => (*min, *max),
+        };
         lines.push(CheckLine {
             item: rule.name(),
             measured: rule.value(assay_wt_pct),
             aim: None,
             allowed: rule_allowed(rule),
+            min,
+            max,
             pass: rule.check(assay_wt_pct).is_ok(),
         });
     }

@@ -257,8 +257,37 @@ fn refusals_name_the_problem_and_signatures_are_required() {
     let e = plant.refused("op1", "op-password", &["lot", "release", "H-1-D1"]);
     assert!(e.contains("may not release-lot"), "{e}");
     plant.ok("qa1", "qa-password", &["lot", "hold", "H-1-D1"]);
-    let out = plant.mes("qa1", "qa-password", &["lot", "release", "H-1-D1"]);
-    assert!(out.status.success());
+    // No lab results against the N52 specification: release is refused, naming what is
+    // missing and the way out.
+    let e = plant.refused("qa1", "qa-password", &["lot", "release", "H-1-D1"]);
+    assert!(
+        e.contains("cannot be released: Nd result missing") && e.contains("under a deviation"),
+        "{e}"
+    );
+    let deviation = [
+        "lot",
+        "release",
+        "H-1-D1",
+        "--deviation",
+        "CON-2026-014",
+        "--deviation-reason",
+        "customer accepts the drum on the heat's ladle analysis",
+    ];
+    // Releasing under deviation is a permission of its own (qa-manager, admin), not QA's.
+    let e = plant.refused("qa1", "qa-password", &deviation);
+    assert!(e.contains("release-under-deviation"), "{e}");
+    let e = plant.refused(
+        "admin",
+        "admin-password",
+        &[&deviation[..], &["--meaning", "approval"]].concat(),
+    );
+    assert!(e.contains("deviation-approval"), "{e}");
+    let out = plant.mes("admin", "admin-password", &deviation);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let show = plant.ok("qa1", "qa-password", &["lot", "show", "H-1-D1", "--json"]);
     let lot: Value = serde_json::from_str(&show).unwrap();
     assert_eq!(lot["disposition"], "released");

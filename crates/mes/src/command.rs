@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 
 use crate::model::{
     Disposition, Equipment, EquipmentLevel, EquipmentState, MaterialDefinition, MaterialUse,
-    NonconformanceDecision, OrderAction, Role, SamplingPlan, Severity, SignatureMeaning, SpecLimit,
+    NonconformanceDecision, OrderAction, ReceiptPolicy, Role, SamplingPlan, Severity,
+    SignatureMeaning, SpecLimit,
 };
 
 /// A command with the retry key and the reason for the change.
@@ -87,6 +88,20 @@ pub struct SignatureInput {
     pub meaning: SignatureMeaning,
 }
 
+/// The concession under which a lot is released although it fails its specification, misses
+/// results, or has an open nonconformance (its own or a lot it was split from).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct DeviationInput {
+    /// The deviation or concession document (e.g. the customer's concession number).
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 128))]
+    pub reference: String,
+    /// Why the material is accepted as it is.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 2000))]
+    pub reason: String,
+}
+
 /// Everything the MES can be asked to change.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -101,6 +116,9 @@ pub enum Command {
         id: String,
         /// Display name.
         name: String,
+        /// What becomes of lots of this class received from outside (default: quarantine).
+        #[serde(default)]
+        receipt: Option<ReceiptPolicy>,
     },
     /// Add or change a material definition.
     DefineMaterialDefinition(MaterialDefinition),
@@ -175,7 +193,10 @@ pub enum Command {
         /// Certificate chemistry, wt%.
         #[serde(default)]
         composition_wt_pct: BTreeMap<String, f64>,
-        /// Disposition on receipt (default: released, on the supplier's certificate).
+        /// Disposition on receipt: quarantined (the default), held, or released where the
+        /// material class releases on the supplier's certificate (the default there when the
+        /// certificate chemistry is given). Material a work master produces is never received
+        /// as released.
         #[serde(default)]
         disposition: Option<Disposition>,
         /// When it arrived (default: now).
@@ -379,21 +400,32 @@ pub enum Command {
         #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 128))]
         lot: String,
     },
-    /// Release a lot for use and shipment, with an electronic signature.
+    /// Release a lot for use and shipment, with an electronic signature (meaning approval or
+    /// responsibility). Refused while the lot, or a lot it was split from, has an open
+    /// nonconformance, a failing result or a result missing against its specification —
+    /// unless released under a deviation (permission `release-under-deviation`, signature
+    /// meaning `deviation-approval`).
     ReleaseLot {
         /// Lot id.
         #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 128))]
         lot: String,
         /// The signature.
         signature: Option<SignatureInput>,
+        /// The concession, to release despite failing or missing results or open NCRs.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        deviation: Option<DeviationInput>,
     },
     /// Release several lots with one electronic signature (QA's review of a shift's heats).
-    /// The signature is bound to the last event of every lot released.
+    /// The signature is bound to the last event of every lot released; each lot is guarded
+    /// as by [`Command::ReleaseLot`].
     ReleaseLots {
         /// Lot ids, each once.
         lots: Vec<String>,
         /// The signature.
         signature: Option<SignatureInput>,
+        /// The concession, to release despite failing or missing results or open NCRs.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        deviation: Option<DeviationInput>,
     },
     /// Reject a lot, with an electronic signature.
     RejectLot {

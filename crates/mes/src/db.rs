@@ -65,6 +65,11 @@ impl Backend {
                         "time indexes",
                         include_str!("../migrations/common/0004_time_indexes.sql"),
                     ),
+                    (
+                        5,
+                        "receipt policy",
+                        include_str!("../migrations/common/0005_receipt_policy.sql"),
+                    ),
                 ]
             };
         }
@@ -276,26 +281,8 @@ impl WriteTx<'_> {
 
     /// Writes the buffered genealogy edges (multi-row inserts).
     pub async fn flush_step_lots(&mut self) -> Result<()> {
-        for chunk in self.deferred.step_lots.chunks(INSERT_CHUNK_ROWS) {
-            let mut sql = String::from(
-                "INSERT INTO step_lots (step, lot, direction, material_use, quantity_kg, at, seq) VALUES ",
-            );
-            push_placeholders(self.backend, &mut sql, chunk.len(), 7);
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
-            for r in chunk {
-                query = query
-                    .bind(r.step.clone())
-                    .bind(r.lot.clone())
-                    .bind(r.direction)
-                    .bind(r.material_use.as_str())
-                    .bind(r.quantity_kg)
-                    .bind(r.at.clone())
-                    .bind(r.seq);
-            }
-            query.execute(&mut *self.tx).await?;
-        }
-        self.deferred.step_lots.clear();
-        Ok(())
+        let rows = std::mem::take(&mut self.deferred.step_lots);
+        write_step_lots(&mut self.tx, self.backend, &rows).await
     }
 
     /// Writes the pending events and the new chain head, and commits everything.
@@ -421,6 +408,34 @@ impl WriteTx<'_> {
             None => None,
         })
     }
+}
+
+/// Inserts genealogy edges in multi-row inserts. `Backend::Postgres` placeholders work on
+/// SQLite too (slower there for wide inserts), for callers that do not know the backend.
+pub async fn write_step_lots(
+    conn: &mut sqlx::AnyConnection,
+    backend: Backend,
+    rows: &[crate::projection::StepLotRow],
+) -> Result<()> {
+    for chunk in rows.chunks(INSERT_CHUNK_ROWS) {
+        let mut sql = String::from(
+            "INSERT INTO step_lots (step, lot, direction, material_use, quantity_kg, at, seq) VALUES ",
+        );
+        push_placeholders(backend, &mut sql, chunk.len(), 7);
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
+        for r in chunk {
+            query = query
+                .bind(r.step.clone())
+                .bind(r.lot.clone())
+                .bind(r.direction)
+                .bind(r.material_use.as_str())
+                .bind(r.quantity_kg)
+                .bind(r.at.clone())
+                .bind(r.seq);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 /// Appends `(?, ?, ...), (...)` (SQLite) or `($1, $2, ...), (...)` (PostgreSQL) for `rows` rows

@@ -61,6 +61,15 @@ pub enum MesError {
         /// States from which the action is allowed.
         allowed: String,
     },
+    /// A release the guards refuse: the lot, or a lot it was split from, fails its
+    /// specification, misses results, or has an open nonconformance.
+    #[error("lot '{lot}' cannot be released: {}; release it under a deviation (a deviation reference and reason, signature meaning deviation-approval, permission release-under-deviation) if it is accepted as it is", reasons.join("; "))]
+    ReleaseRefused {
+        /// Lot id.
+        lot: String,
+        /// What blocks the release, in words.
+        reasons: Vec<String>,
+    },
     /// More material was asked of a lot than it holds.
     #[error("lot '{lot}' holds {available_kg} kg; cannot take {requested_kg} kg")]
     InsufficientQuantity {

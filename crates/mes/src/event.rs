@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use crate::command::LotQuantity;
 use crate::model::{
     Disposition, Equipment, EquipmentLevel, EquipmentState, MaterialDefinition, MaterialUse,
-    NonconformanceDecision, OrderAction, OrderState, Role, SamplingPlan, Severity,
+    NonconformanceDecision, OrderAction, OrderState, ReceiptPolicy, Role, SamplingPlan, Severity,
     SignatureMeaning, SpecLimit, Timestamp,
 };
 
@@ -64,6 +64,20 @@ pub struct ReleasedLot {
     pub lot: String,
     /// Disposition before the release.
     pub from: Disposition,
+    /// What the lot was released over under the batch's deviation (failing or missing
+    /// results, open NCRs), in words; empty for a lot that met every guard.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub released_over: Vec<String>,
+}
+
+/// The concession a release was signed under.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Deviation {
+    /// The deviation or concession document.
+    pub reference: String,
+    /// Why the material is accepted as it is.
+    pub reason: String,
 }
 
 /// Every fact the MES records.
@@ -75,6 +89,9 @@ pub enum Event {
     MaterialClassDefined {
         id: String,
         name: String,
+        /// Absent in events recorded before receipt policies existed: quarantine.
+        #[serde(default)]
+        receipt: ReceiptPolicy,
     },
     MaterialDefinitionDefined(MaterialDefinition),
     ProcessSegmentDefined {
@@ -214,6 +231,11 @@ pub enum Event {
         lot: String,
         from: Disposition,
         signature: Signature,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        deviation: Option<Deviation>,
+        /// What it was released over under the deviation, in words.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        released_over: Vec<String>,
     },
     LotRejected {
         lot: String,
@@ -242,6 +264,8 @@ pub enum Event {
     LotsReleased {
         lots: Vec<ReleasedLot>,
         signature: Signature,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        deviation: Option<Deviation>,
     },
     ResultsRecorded {
         lot: String,

@@ -3,13 +3,14 @@
 
 use std::collections::BTreeMap;
 
-use crate::command::{Command, SignatureInput};
+use crate::command::{Command, DeviationInput, SignatureInput};
 use crate::db::WriteTx;
 use crate::error::{MesError, Result};
-use crate::event::{Event, FeedDraw, RecordedValue, ReleasedLot, Signature};
+use crate::event::{Deviation, Event, FeedDraw, RecordedValue, ReleasedLot, Signature};
 use crate::model::{
     check_composition, check_id, check_positive_kg, parse_timestamp, seconds_between, Disposition,
-    LotStatus, MaterialLot, MaterialUse, OrderAction, OrderState, Permission, Role, Timestamp,
+    LotStatus, MaterialLot, MaterialUse, OrderAction, OrderState, Permission, ReceiptPolicy, Role,
+    SignatureMeaning, Timestamp,
 };
 use crate::projection::{exists, find_lot, find_order, find_user, EMPTY_KG};
 
@@ -76,6 +77,12 @@ pub fn permission_of(command: &Command) -> Permission {
         | C::RecordResult { .. }
         | C::RecordResults { .. }
         | C::RaiseNonconformance { .. } => Permission::RecordQuality,
+        C::ReleaseLot {
+            deviation: Some(_), ..
+        }
+        | C::ReleaseLots {
+            deviation: Some(_), ..
+        } => Permission::ReleaseUnderDeviation,
         C::ReleaseLot { .. }
         | C::ReleaseLots { .. }
         | C::RejectLot { .. }
@@ -150,29 +157,6 @@ async fn lot(tx: &mut WriteTx<'_>, field: &str, id: &str) -> Result<MaterialLot>
         .ok_or_else(|| MesError::not_found("lot", id))
 }
 
-/// The disposition of each of `ids` that exists, in one query per 500 lots.
-async fn lot_dispositions(
-    tx: &mut WriteTx<'_>,
-    ids: &[String],
-) -> Result<std::collections::HashMap<String, Disposition>> {
-    let mut found = std::collections::HashMap::new();
-    for chunk in ids.chunks(500) {
-        let mut sql = String::from("SELECT id, disposition FROM lots WHERE id IN ");
-        crate::db::push_placeholders(tx.backend, &mut sql, 1, chunk.len());
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for id in chunk {
-            query = query.bind(id.clone());
-        }
-        for row in query.fetch_all(&mut *tx.tx).await? {
-            let id: String = sqlx::Row::try_get(&row, "id")?;
-            let text: String = sqlx::Row::try_get(&row, "disposition")?;
-            let disposition = crate::db::stored(Disposition::parse, "lots.disposition", &text)?;
-            found.insert(id, disposition);
-        }
-    }
-    Ok(found)
-}
-
 /// A lot that material may be drawn from: on hand, not held or rejected, with enough in it.
 async fn drawable_lot(
     tx: &mut WriteTx<'_>,
@@ -190,7 +174,10 @@ async fn drawable_lot(
             "available",
         ));
     }
-    if matches!(lot.disposition, Disposition::Held | Disposition::Rejected) {
+    if matches!(
+        lot.disposition,
+        Disposition::Held | Disposition::Rejected | Disposition::Quarantined
+    ) {
         return Err(lot_state_error(
             lot.id,
             lot.disposition.to_string(),
@@ -361,6 +348,139 @@ async fn signature_over(
     })
 }
 
+/// Largest deviation reason, characters: a paragraph, not a document.
+pub const MAX_REASON_CHARS: usize = 2000;
+
+/// Checks a deviation's reference and reason and turns it into the recorded form.
+fn check_deviation(input: &DeviationInput) -> Result<Deviation> {
+    check_id("deviation.reference", &input.reference)?;
+    let reason = input.reason.trim();
+    if reason.is_empty() {
+        return Err(MesError::invalid(
+            "deviation.reason",
+            "''",
+            "why the material is accepted as it is",
+        ));
+    }
+    let chars = reason.chars().count();
+    if chars > MAX_REASON_CHARS || reason.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(MesError::invalid(
+            "deviation.reason",
+            format!("{chars} characters"),
+            &format!("at most {MAX_REASON_CHARS} printable characters"),
+        ));
+    }
+    Ok(Deviation {
+        reference: input.reference.clone(),
+        reason: reason.to_string(),
+    })
+}
+
+/// A release is signed as approval or responsibility; a release under deviation only as
+/// deviation approval, so the meaning on the record says what was decided.
+fn check_release_meaning(input: &Option<SignatureInput>, under_deviation: bool) -> Result<()> {
+    let Some(input) = input else { return Ok(()) };
+    let allowed: &[SignatureMeaning] = if under_deviation {
+        &[SignatureMeaning::DeviationApproval]
+    } else {
+        &[SignatureMeaning::Approval, SignatureMeaning::Responsibility]
+    };
+    if !allowed.contains(&input.meaning) {
+        let names: Vec<&str> = allowed.iter().map(|m| m.as_str()).collect();
+        return Err(MesError::invalid(
+            "signature.meaning",
+            format!("'{}'", input.meaning),
+            &format!(
+                "{} for a release{}",
+                names.join(" or "),
+                if under_deviation {
+                    " under deviation"
+                } else {
+                    " (deviation-approval only with a deviation)"
+                }
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// What stands in the way of releasing `lot`, in words: failing or missing results against its
+/// specification (its own, else those of the lot it was split from) and open nonconformances
+/// on it or on any lot it was split from. Empty when it may be released.
+async fn release_blockers(tx: &mut WriteTx<'_>, lot: &MaterialLot) -> Result<Vec<String>> {
+    let evaluation = crate::quality::evaluate_on(&mut tx.tx, lot).await?;
+    let mut blockers: Vec<String> = evaluation
+        .checks
+        .iter()
+        .filter(|c| c.verdict != crate::quality::Verdict::Pass)
+        .map(crate::quality::describe_check)
+        .collect();
+    let mut lots = vec![lot.id.clone()];
+    lots.extend(crate::projection::split_ancestors(&mut tx.tx, &lot.id).await?);
+    let mut sql =
+        String::from("SELECT id, lot FROM nonconformances WHERE state = 'open' AND lot IN ");
+    crate::db::push_placeholders(tx.backend, &mut sql, 1, lots.len());
+    sql.push_str(" ORDER BY opened_at, id");
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for l in &lots {
+        query = query.bind(l.clone());
+    }
+    for row in query.fetch_all(&mut *tx.tx).await? {
+        let id: String = sqlx::Row::try_get(&row, "id")?;
+        let on: String = sqlx::Row::try_get(&row, "lot")?;
+        blockers.push(if on == lot.id {
+            format!("nonconformance {id} is open")
+        } else {
+            format!("nonconformance {id} is open on {on}, which it was split from")
+        });
+    }
+    Ok(blockers)
+}
+
+/// The disposition a received lot gets: quarantine unless its class releases on the supplier's
+/// certificate; never released for material a work master produces.
+async fn receipt_disposition(
+    tx: &mut WriteTx<'_>,
+    definition: &str,
+    asked: Option<Disposition>,
+    has_certificate: bool,
+) -> Result<Disposition> {
+    let row = sqlx::query(
+        "SELECT c.id AS class, c.receipt AS receipt, \
+         (SELECT CAST(COUNT(*) AS BIGINT) FROM work_masters w WHERE w.product = d.id) AS made_here \
+         FROM material_definitions d JOIN material_classes c ON c.id = d.class WHERE d.id = $1",
+    )
+    .bind(definition.to_string())
+    .fetch_optional(&mut *tx.tx)
+    .await?
+    .ok_or_else(|| MesError::not_found("material definition", definition))?;
+    let class: String = sqlx::Row::try_get(&row, "class")?;
+    let receipt: String = sqlx::Row::try_get(&row, "receipt")?;
+    let made_here: i64 = sqlx::Row::try_get(&row, "made_here")?;
+    let policy = crate::db::stored(ReceiptPolicy::parse, "material_classes.receipt", &receipt)?;
+    let may_release = policy == ReceiptPolicy::Certificate && made_here == 0;
+    match asked {
+        None if may_release && has_certificate => Ok(Disposition::Released),
+        None => Ok(Disposition::Quarantined),
+        Some(d @ (Disposition::Quarantined | Disposition::Held)) => Ok(d),
+        Some(Disposition::Released) if may_release => Ok(Disposition::Released),
+        Some(Disposition::Released) => Err(MesError::invalid(
+            "disposition",
+            "'released'",
+            &if made_here > 0 {
+                format!("quarantined or held: {definition} is made in this plant, so a received lot of it needs a QA release")
+            } else {
+                format!("quarantined or held: material class {class} quarantines received lots (receipt = \"quarantine\"); QA releases them")
+            },
+        )),
+        Some(other) => Err(MesError::invalid(
+            "disposition",
+            format!("'{other}'"),
+            "quarantined, held, or released where the material class releases on certificate",
+        )),
+    }
+}
+
 /// Checks one lab result: a property id, a finite value, a unit, and wt% of an element within
 /// 0–100. `field` prefixes the field names in errors (`results[2].`).
 fn check_result(field: &str, property: &str, value: f64, unit: &str) -> Result<()> {
@@ -450,11 +570,12 @@ pub async fn decide(
             }
             Ok(Event::EquipmentDefined(e.clone()))
         }
-        Command::DefineMaterialClass { id, name } => {
+        Command::DefineMaterialClass { id, name, receipt } => {
             check_id("material_class.id", id)?;
             Ok(Event::MaterialClassDefined {
                 id: id.clone(),
                 name: name.clone(),
+                receipt: receipt.unwrap_or_default(),
             })
         }
         Command::DefineMaterialDefinition(d) => {
@@ -595,6 +716,9 @@ pub async fn decide(
             if let Some(location) = location {
                 require_exists(tx, "equipment", "storage location", "location", location).await?;
             }
+            let disposition =
+                receipt_disposition(tx, definition, *disposition, !composition_wt_pct.is_empty())
+                    .await?;
             Ok(Event::LotReceived {
                 lot: lot.clone(),
                 definition: definition.clone(),
@@ -602,7 +726,7 @@ pub async fn decide(
                 supplier_lot: supplier_lot.clone(),
                 location: location.clone(),
                 composition_wt_pct: composition_wt_pct.clone(),
-                disposition: disposition.unwrap_or(Disposition::Released),
+                disposition,
                 at: when("at", at, now)?,
             })
         }
@@ -1019,26 +1143,44 @@ pub async fn decide(
         Command::ReleaseLot {
             lot: id,
             signature: input,
+            deviation,
         } => {
             let l = lot(tx, "lot", id).await?;
-            if !matches!(l.disposition, Disposition::Pending | Disposition::Held) {
+            if !matches!(
+                l.disposition,
+                Disposition::Pending | Disposition::Held | Disposition::Quarantined
+            ) {
                 return Err(lot_state_error(
                     l.id,
                     l.disposition.to_string(),
                     "release",
-                    "pending or held",
+                    "pending, held or quarantined",
                 ));
             }
+            let deviation = deviation.as_ref().map(check_deviation).transpose()?;
+            check_release_meaning(input, deviation.is_some())?;
+            // The signature first: a wrong password is a failed re-authentication whatever
+            // the lot's state (and counts toward the signer's lockout).
             let signature = signature(tx, session, input, &format!("lot:{id}"), now).await?;
+            let blockers = release_blockers(tx, &l).await?;
+            if !blockers.is_empty() && deviation.is_none() {
+                return Err(MesError::ReleaseRefused {
+                    lot: l.id,
+                    reasons: blockers,
+                });
+            }
             Ok(Event::LotReleased {
                 lot: id.clone(),
                 from: l.disposition,
                 signature,
+                deviation,
+                released_over: blockers,
             })
         }
         Command::ReleaseLots {
             lots,
             signature: input,
+            deviation,
         } => {
             if lots.is_empty() {
                 return Err(MesError::invalid("lots", "[]", "at least one lot"));
@@ -1056,22 +1198,33 @@ pub async fn decide(
                     ));
                 }
             }
-            let dispositions = lot_dispositions(tx, lots).await?;
-            for id in lots {
-                let from = *dispositions
-                    .get(id)
-                    .ok_or_else(|| MesError::not_found("lot", id))?;
-                if !matches!(from, Disposition::Pending | Disposition::Held) {
+            let deviation = deviation.as_ref().map(check_deviation).transpose()?;
+            check_release_meaning(input, deviation.is_some())?;
+            for (i, id) in lots.iter().enumerate() {
+                let l = lot(tx, &format!("lots[{i}]"), id).await?;
+                let from = l.disposition;
+                if !matches!(
+                    from,
+                    Disposition::Pending | Disposition::Held | Disposition::Quarantined
+                ) {
                     return Err(lot_state_error(
-                        id.clone(),
+                        l.id,
                         from.to_string(),
                         "release",
-                        "pending or held",
+                        "pending, held or quarantined",
                     ));
+                }
+                let blockers = release_blockers(tx, &l).await?;
+                if !blockers.is_empty() && deviation.is_none() {
+                    return Err(MesError::ReleaseRefused {
+                        lot: l.id,
+                        reasons: blockers,
+                    });
                 }
                 released.push(ReleasedLot {
                     lot: id.clone(),
                     from,
+                    released_over: blockers,
                 });
             }
             let subjects: Vec<String> = lots.iter().map(|l| format!("lot:{l}")).collect();
@@ -1079,6 +1232,7 @@ pub async fn decide(
             Ok(Event::LotsReleased {
                 lots: released,
                 signature,
+                deviation,
             })
         }
         Command::RejectLot {

@@ -145,6 +145,9 @@ string_enum! {
         Held = "held",
         /// Failed; may not be consumed or shipped (signed).
         Rejected = "rejected",
+        /// Received from outside and awaiting incoming inspection: may not be consumed or
+        /// shipped until QA releases it (signed).
+        Quarantined = "quarantined",
     }
 }
 
@@ -175,14 +178,42 @@ pub use crate::oee::EquipmentState;
 
 string_enum! {
     /// A role of a person; grants a set of permissions.
-    Role { Operator = "operator", Qa = "qa", Planner = "planner", Engineer = "engineer", Admin = "admin" }
+    Role {
+        Operator = "operator", Qa = "qa", Planner = "planner", Engineer = "engineer",
+        Admin = "admin",
+        /// QA with the authority to release under deviation (a concession).
+        QaManager = "qa-manager",
+    }
 }
 
 string_enum! {
-    /// What an electronic signature means (21 CFR 11 §11.50(a)(3)).
+    /// What an electronic signature means (21 CFR 11 §11.50(a)(3): "such as review, approval,
+    /// responsibility, or authorship"), chosen by the signer. A release is signed as approval
+    /// or responsibility; a release under deviation only as deviation approval, so the
+    /// signature itself says that the signer accepted material outside its specification.
     SignatureMeaning {
         Review = "review", Approval = "approval", Responsibility = "responsibility",
-        Authorship = "authorship",
+        Authorship = "authorship", DeviationApproval = "deviation-approval",
+    }
+}
+
+string_enum! {
+    /// What becomes of a lot received from outside, per material class.
+    ReceiptPolicy {
+        /// Every received lot enters quarantine until QA releases it (the default).
+        Quarantine = "quarantine",
+        /// Lots of qualified suppliers are released on receipt against the supplier's
+        /// certificate, when the receipt carries the certificate chemistry; otherwise they
+        /// enter quarantine. Never for material a work master produces.
+        Certificate = "certificate",
+    }
+}
+
+// Written out: `string_enum!` fixes the derive list.
+#[allow(clippy::derivable_impls)]
+impl Default for ReceiptPolicy {
+    fn default() -> Self {
+        ReceiptPolicy::Quarantine
     }
 }
 
@@ -286,6 +317,8 @@ pub struct MaterialClass {
     pub id: String,
     /// Display name.
     pub name: String,
+    /// What becomes of lots of this class received from outside.
+    pub receipt: ReceiptPolicy,
 }
 
 /// An ISA-95 process segment: a reusable production step that work masters refer to.
@@ -442,6 +475,8 @@ pub enum Permission {
     RecordQuality,
     /// Release or reject lots (signed).
     DispositionLots,
+    /// Release a lot that fails, misses results or has an open NCR, under a deviation (signed).
+    ReleaseUnderDeviation,
     /// Create users and change roles.
     ManageUsers,
     /// Read records and audit trails.
@@ -457,6 +492,7 @@ impl Permission {
             Permission::ExecuteProduction => "execute-production",
             Permission::RecordQuality => "record-quality",
             Permission::DispositionLots => "disposition-lots",
+            Permission::ReleaseUnderDeviation => "release-under-deviation",
             Permission::ManageUsers => "manage-users",
             Permission::Read => "read",
         }
@@ -473,6 +509,14 @@ impl Role {
             Role::Qa => matches!(
                 permission,
                 P::RecordQuality | P::DispositionLots | P::ExecuteProduction | P::Read
+            ),
+            Role::QaManager => matches!(
+                permission,
+                P::RecordQuality
+                    | P::DispositionLots
+                    | P::ReleaseUnderDeviation
+                    | P::ExecuteProduction
+                    | P::Read
             ),
             Role::Planner => matches!(permission, P::PlanOrders | P::Read),
             Role::Engineer => matches!(

@@ -10,8 +10,8 @@ use crate::command::Command;
 use crate::db::stored;
 use crate::error::{MesError, Result};
 use crate::model::{
-    Equipment, EquipmentLevel, MaterialClass, MaterialDefinition, ProcessSegment, Role,
-    SamplingPlan, SpecLimit, Specification, WorkMaster,
+    Equipment, EquipmentLevel, MaterialClass, MaterialDefinition, ProcessSegment, ReceiptPolicy,
+    Role, SamplingPlan, SpecLimit, Specification, WorkMaster,
 };
 use crate::service::Mes;
 
@@ -59,6 +59,8 @@ struct EquipmentEntry {
 struct ClassEntry {
     id: String,
     name: Option<String>,
+    /// `quarantine` (default) or `certificate`.
+    receipt: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -121,10 +123,16 @@ pub fn plant_commands(
             ideal_cycle_s: e.ideal_cycle_s,
         }));
     }
-    for c in file.material_class {
+    for (i, c) in file.material_class.into_iter().enumerate() {
+        let receipt = c
+            .receipt
+            .as_deref()
+            .map(|r| ReceiptPolicy::parse(&format!("{source}: material_class[{i}].receipt"), r))
+            .transpose()?;
         commands.push(Command::DefineMaterialClass {
             name: c.name.unwrap_or_else(|| c.id.clone()),
             id: c.id,
+            receipt,
         });
     }
     for d in file.material_definition {
@@ -243,17 +251,24 @@ impl Mes {
                     })
                 })
                 .collect::<Result<Vec<_>>>()?;
-        let material_classes = sqlx::query("SELECT id, name FROM material_classes ORDER BY id")
-            .fetch_all(pool)
-            .await?
-            .iter()
-            .map(|r| {
-                Ok(MaterialClass {
-                    id: r.try_get("id")?,
-                    name: r.try_get("name")?,
+        let material_classes =
+            sqlx::query("SELECT id, name, receipt FROM material_classes ORDER BY id")
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(|r| {
+                    let receipt: String = r.try_get("receipt")?;
+                    Ok(MaterialClass {
+                        id: r.try_get("id")?,
+                        name: r.try_get("name")?,
+                        receipt: stored(
+                            ReceiptPolicy::parse,
+                            "material_classes.receipt",
+                            &receipt,
+                        )?,
+                    })
                 })
-            })
-            .collect::<Result<Vec<_>>>()?;
+                .collect::<Result<Vec<_>>>()?;
         let material_definitions =
             sqlx::query("SELECT id, name, class FROM material_definitions ORDER BY id")
                 .fetch_all(pool)

@@ -299,13 +299,14 @@ pub async fn apply(
             .execute(&mut *tx)
             .await?;
         }
-        Event::MaterialClassDefined { id, name } => {
+        Event::MaterialClassDefined { id, name, receipt } => {
             sqlx::query(
-                "INSERT INTO material_classes (id, name) VALUES ($1, $2) \
-                 ON CONFLICT (id) DO UPDATE SET name = excluded.name",
+                "INSERT INTO material_classes (id, name, receipt) VALUES ($1, $2, $3) \
+                 ON CONFLICT (id) DO UPDATE SET name = excluded.name, receipt = excluded.receipt",
             )
             .bind(id.clone())
             .bind(name.clone())
+            .bind(receipt.as_str())
             .execute(&mut *tx)
             .await?;
         }
@@ -940,8 +941,50 @@ async fn insert_result(
     Ok(())
 }
 
-/// Assayed element contents (wt%) become the lot's chemistry (element balances use it).
+/// Assayed element contents (wt%) become the lot's chemistry (element balances use it), and
+/// that of the lots split from it that have no result of their own for the element: a heat
+/// and its drums never disagree about chemistry.
 async fn update_assayed_chemistry(
+    tx: &mut sqlx::AnyConnection,
+    deferred: &mut Deferred,
+    lot: &String,
+    assays: &[(&String, f64)],
+) -> Result<()> {
+    set_assayed_chemistry(tx, deferred, lot, assays).await?;
+    if !deferred.step_lots.is_empty() {
+        // The splits of this batch must be visible to find the sublots.
+        let rows = std::mem::take(&mut deferred.step_lots);
+        crate::db::write_step_lots(tx, crate::db::Backend::Postgres, &rows).await?;
+    }
+    let mut pending = split_children(tx, lot).await?;
+    let mut visited = std::collections::HashSet::new();
+    while let Some(child) = pending.pop() {
+        if !visited.insert(child.clone()) {
+            continue;
+        }
+        let own: std::collections::HashSet<String> =
+            sqlx::query("SELECT DISTINCT property FROM results WHERE lot = $1")
+                .bind(child.clone())
+                .fetch_all(&mut *tx)
+                .await?
+                .iter()
+                .map(|r| r.try_get("property"))
+                .collect::<std::result::Result<_, _>>()?;
+        let inherited: Vec<(&String, f64)> = assays
+            .iter()
+            .filter(|(property, _)| !own.contains(*property))
+            .copied()
+            .collect();
+        if !inherited.is_empty() {
+            set_assayed_chemistry(tx, deferred, &child, &inherited).await?;
+            pending.extend(split_children(tx, &child).await?);
+        }
+    }
+    Ok(())
+}
+
+/// Overwrites the named elements of one lot's chemistry.
+async fn set_assayed_chemistry(
     tx: &mut sqlx::AnyConnection,
     deferred: &mut Deferred,
     lot: &String,
@@ -970,6 +1013,50 @@ async fn update_assayed_chemistry(
         deferred.compositions.insert(lot.clone(), composition);
     }
     Ok(())
+}
+
+/// The sublots split from `lot` (written genealogy only).
+pub(crate) async fn split_children(tx: &mut sqlx::AnyConnection, lot: &str) -> Result<Vec<String>> {
+    let rows = sqlx::query(
+        "SELECT o.lot AS child FROM step_lots i JOIN steps s ON s.id = i.step \
+         JOIN step_lots o ON o.step = i.step AND o.direction = 'out' \
+         WHERE i.lot = $1 AND i.direction = 'in' AND s.kind = 'split' ORDER BY o.seq, o.lot",
+    )
+    .bind(lot.to_string())
+    .fetch_all(&mut *tx)
+    .await?;
+    rows.iter().map(|r| Ok(r.try_get("child")?)).collect()
+}
+
+/// The lots `lot` was split from, nearest first (a drum's heat, then what the heat was split
+/// from, …); written genealogy only.
+pub(crate) async fn split_ancestors(
+    tx: &mut sqlx::AnyConnection,
+    lot: &str,
+) -> Result<Vec<String>> {
+    // Splits nest a few levels at most (heat → drums → part drums); the bound guards a cycle
+    // a corrupted database could hold.
+    const MAX_DEPTH: usize = 64;
+    let mut ancestors: Vec<String> = Vec::new();
+    let mut current = lot.to_string();
+    for _ in 0..MAX_DEPTH {
+        let row = sqlx::query(
+            "SELECT i.lot AS parent FROM step_lots o JOIN steps s ON s.id = o.step \
+             JOIN step_lots i ON i.step = o.step AND i.direction = 'in' \
+             WHERE o.lot = $1 AND o.direction = 'out' AND s.kind = 'split' LIMIT 1",
+        )
+        .bind(current.clone())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else { break };
+        let parent: String = row.try_get("parent")?;
+        if parent == lot || ancestors.contains(&parent) {
+            break;
+        }
+        ancestors.push(parent.clone());
+        current = parent;
+    }
+    Ok(ancestors)
 }
 
 async fn set_disposition(

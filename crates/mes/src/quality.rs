@@ -23,6 +23,9 @@ use crate::spc::svg::escape;
 pub struct LabResult {
     /// Event that recorded it.
     pub seq: i64,
+    /// The lot the sample was taken from: the lot itself, or for a sublot without a result of
+    /// its own, the lot it was split from (a drum shows its heat's results).
+    pub lot: String,
     /// Sample id.
     pub sample: Option<String>,
     /// Property.
@@ -116,6 +119,12 @@ pub struct Certificate {
     pub evaluation: Evaluation,
     /// The release signature, if released.
     pub release: Option<Signature>,
+    /// The deviation the release was signed under, if any.
+    pub deviation: Option<crate::event::Deviation>,
+    /// What the lot was released over under that deviation, in words.
+    pub released_over: Vec<String>,
+    /// Released on receipt against the supplier's certificate (no QA signature).
+    pub released_on_receipt: bool,
     /// Raw-material lots (no further ancestors) it was made from, with supplier lots.
     pub origins: Vec<(String, String, Option<String>)>,
     /// When the certificate was issued.
@@ -138,6 +147,196 @@ pub(crate) fn specification_from_row(row: &sqlx::any::AnyRow) -> Result<Specific
     })
 }
 
+/// The latest specification of a material definition, on one connection.
+pub(crate) async fn specification_on(
+    conn: &mut sqlx::AnyConnection,
+    definition: &str,
+) -> Result<Option<Specification>> {
+    let row = sqlx::query(
+        "SELECT * FROM specifications WHERE definition = $1 ORDER BY version DESC LIMIT 1",
+    )
+    .bind(definition.to_string())
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.as_ref().map(specification_from_row).transpose()
+}
+
+async fn results_on(conn: &mut sqlx::AnyConnection, lot: &str) -> Result<Vec<LabResult>> {
+    let rows = sqlx::query("SELECT * FROM results WHERE lot = $1 ORDER BY seq")
+        .bind(lot.to_string())
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(LabResult {
+                seq: r.try_get("seq")?,
+                lot: r.try_get("lot")?,
+                sample: r.try_get("sample")?,
+                property: r.try_get("property")?,
+                value: r.try_get("value")?,
+                unit: r.try_get("unit")?,
+                method: r.try_get("method")?,
+                at: r.try_get("at")?,
+            })
+        })
+        .collect()
+}
+
+/// See [`Mes::effective_results`].
+pub(crate) async fn effective_results_on(
+    conn: &mut sqlx::AnyConnection,
+    lot: &str,
+) -> Result<Vec<LabResult>> {
+    let mut results = results_on(conn, lot).await?;
+    let mut covered: std::collections::HashSet<String> =
+        results.iter().map(|r| r.property.clone()).collect();
+    for ancestor in crate::projection::split_ancestors(conn, lot).await? {
+        let inherited: Vec<LabResult> = results_on(conn, &ancestor)
+            .await?
+            .into_iter()
+            .filter(|r| !covered.contains(&r.property))
+            .collect();
+        covered.extend(inherited.iter().map(|r| r.property.clone()));
+        results.extend(inherited);
+    }
+    Ok(results)
+}
+
+/// Checks a lot's effective results against its specification, on one connection (the release
+/// guard runs it inside the write transaction).
+pub(crate) async fn evaluate_on(
+    conn: &mut sqlx::AnyConnection,
+    l: &MaterialLot,
+) -> Result<Evaluation> {
+    let lot = l.id.as_str();
+    let specification = specification_on(conn, &l.definition).await?;
+    let Some(spec) = specification else {
+        return Ok(Evaluation {
+            lot: lot.to_string(),
+            specification: None,
+            checks: Vec::new(),
+            proposed: Disposition::Pending,
+            explanation: format!("no specification is defined for {}", l.definition),
+        });
+    };
+    let mut latest: BTreeMap<String, LabResult> = BTreeMap::new();
+    for r in effective_results_on(conn, lot).await? {
+        // Own results come first and ancestors' only for properties not covered, so the
+        // latest by sequence within one lot is the one that stands.
+        match latest.get(&r.property) {
+            Some(kept) if kept.lot != r.lot => {}
+            _ => {
+                latest.insert(r.property.clone(), r);
+            }
+        }
+    }
+    let mut checks = Vec::new();
+    for limit in &spec.limits {
+        let result = latest.get(&limit.property);
+        let verdict = match result {
+            None => Verdict::Missing,
+            // A result in another unit cannot be judged against the limit.
+            Some(r) if r.unit != limit.unit => Verdict::Missing,
+            Some(r) => limit_verdict(limit, r.value),
+        };
+        checks.push(LimitCheck {
+            limit: limit.clone(),
+            value: result.map(|r| r.value),
+            result_unit: result.map(|r| r.unit.clone()),
+            verdict,
+        });
+    }
+    let failed: Vec<&str> = checks
+        .iter()
+        .filter(|c| c.verdict == Verdict::Fail)
+        .map(|c| c.limit.property.as_str())
+        .collect();
+    let missing: Vec<&str> = checks
+        .iter()
+        .filter(|c| c.verdict == Verdict::Missing)
+        .map(|c| c.limit.property.as_str())
+        .collect();
+    let (proposed, explanation) = if !failed.is_empty() {
+        (
+            Disposition::Rejected,
+            format!("out of specification: {}", failed.join(", ")),
+        )
+    } else if !missing.is_empty() {
+        (
+            Disposition::Pending,
+            format!(
+                "results missing (or in another unit): {}",
+                missing.join(", ")
+            ),
+        )
+    } else {
+        (
+            Disposition::Released,
+            format!("all {} limits met", checks.len()),
+        )
+    };
+    Ok(Evaluation {
+        lot: lot.to_string(),
+        specification: Some(spec),
+        checks,
+        proposed,
+        explanation,
+    })
+}
+
+/// A value printed with as many decimals as the most precise of its limits (at least one more
+/// than an integer limit has), so `Dy 1.51` against 1.49–1.51 is not shown as `1.510` and a
+/// value just outside a limit never prints as the limit itself.
+pub fn format_at_limit_precision(limit: &SpecLimit, value: f64) -> String {
+    fn decimals(x: f64) -> usize {
+        let text = format!("{x}");
+        text.split_once('.').map_or(0, |(_, d)| d.len())
+    }
+    let mut places = [limit.min, limit.max, limit.target]
+        .into_iter()
+        .flatten()
+        .map(decimals)
+        .max()
+        .unwrap_or(3);
+    // Round to the limits' precision, but never onto a limit the value does not meet.
+    while places < 9 {
+        let shown: f64 = format!("{value:.places$}").parse().unwrap_or(value);
+        let flips = limit_verdict(limit, shown) != limit_verdict(limit, value);
+        if !flips {
+            break;
+        }
+        places += 1;
+    }
+    format!("{value:.places$}")
+}
+
+/// One check in words, for refusals and NCRs: `Pr 8.6 wt% outside 7.4–8.2`.
+pub fn describe_check(check: &LimitCheck) -> String {
+    let limit = &check.limit;
+    let band = match (limit.min, limit.max) {
+        (Some(lo), Some(hi)) => format!("{lo}–{hi}"),
+        (Some(lo), None) => format!("≥ {lo}"),
+        (None, Some(hi)) => format!("≤ {hi}"),
+        (None, None) => String::new(),
+    };
+    match (check.verdict, check.value) {
+        (Verdict::Fail, Some(v)) => format!(
+            "{} {} {} outside {band}",
+            limit.property,
+            format_at_limit_precision(limit, v),
+            limit.unit
+        ),
+        (Verdict::Missing, Some(_)) => format!(
+            "{} measured in {} (the limit is in {})",
+            limit.property,
+            check.result_unit.as_deref().unwrap_or("?"),
+            limit.unit
+        ),
+        (Verdict::Missing, None) => format!("{} result missing", limit.property),
+        _ => format!("{} within {band}", limit.property),
+    }
+}
+
 fn limit_verdict(limit: &SpecLimit, value: f64) -> Verdict {
     let low = limit.min.is_some_and(|lo| value < lo);
     let high = limit.max.is_some_and(|hi| value > hi);
@@ -151,107 +350,32 @@ fn limit_verdict(limit: &SpecLimit, value: f64) -> Verdict {
 impl Mes {
     /// The latest specification of a material definition.
     pub async fn specification(&self, definition: &str) -> Result<Option<Specification>> {
-        let row = sqlx::query(
-            "SELECT * FROM specifications WHERE definition = $1 ORDER BY version DESC LIMIT 1",
-        )
-        .bind(definition.to_string())
-        .fetch_optional(self.db().pool())
-        .await?;
-        row.as_ref().map(specification_from_row).transpose()
+        let mut conn = self.db().pool().acquire().await?;
+        specification_on(&mut conn, definition).await
     }
 
     /// Every result of a lot, oldest first (corrections included).
     pub async fn results(&self, lot: &str) -> Result<Vec<LabResult>> {
-        let rows = sqlx::query("SELECT * FROM results WHERE lot = $1 ORDER BY seq")
-            .bind(lot.to_string())
-            .fetch_all(self.db().pool())
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(LabResult {
-                    seq: r.try_get("seq")?,
-                    sample: r.try_get("sample")?,
-                    property: r.try_get("property")?,
-                    value: r.try_get("value")?,
-                    unit: r.try_get("unit")?,
-                    method: r.try_get("method")?,
-                    at: r.try_get("at")?,
-                })
-            })
-            .collect()
+        let mut conn = self.db().pool().acquire().await?;
+        results_on(&mut conn, lot).await
     }
 
-    /// Checks a lot's latest results against its definition's specification.
+    /// The results that stand for a lot: its own, and for each property it has no result of,
+    /// those of the nearest lot it was split from (a drum carries its heat's results). Oldest
+    /// first within each lot; `LabResult::lot` says where each was measured.
+    pub async fn effective_results(&self, lot: &str) -> Result<Vec<LabResult>> {
+        let mut conn = self.db().pool().acquire().await?;
+        effective_results_on(&mut conn, lot).await
+    }
+
+    /// Checks a lot's latest results (its own, else those of the lot it was split from)
+    /// against its definition's specification.
     pub async fn evaluate(&self, lot: &str) -> Result<Evaluation> {
-        let l = find_lot(self.db().pool(), lot)
+        let mut conn = self.db().pool().acquire().await?;
+        let l = find_lot(&mut *conn, lot)
             .await?
             .ok_or_else(|| MesError::not_found("lot", lot))?;
-        let specification = self.specification(&l.definition).await?;
-        let mut latest: BTreeMap<String, LabResult> = BTreeMap::new();
-        for r in self.results(lot).await? {
-            latest.insert(r.property.clone(), r);
-        }
-        let Some(spec) = specification else {
-            return Ok(Evaluation {
-                lot: lot.to_string(),
-                specification: None,
-                checks: Vec::new(),
-                proposed: Disposition::Pending,
-                explanation: format!("no specification is defined for {}", l.definition),
-            });
-        };
-        let mut checks = Vec::new();
-        for limit in &spec.limits {
-            let result = latest.get(&limit.property);
-            let verdict = match result {
-                None => Verdict::Missing,
-                // A result in another unit cannot be judged against the limit.
-                Some(r) if r.unit != limit.unit => Verdict::Missing,
-                Some(r) => limit_verdict(limit, r.value),
-            };
-            checks.push(LimitCheck {
-                limit: limit.clone(),
-                value: result.map(|r| r.value),
-                result_unit: result.map(|r| r.unit.clone()),
-                verdict,
-            });
-        }
-        let failed: Vec<&str> = checks
-            .iter()
-            .filter(|c| c.verdict == Verdict::Fail)
-            .map(|c| c.limit.property.as_str())
-            .collect();
-        let missing: Vec<&str> = checks
-            .iter()
-            .filter(|c| c.verdict == Verdict::Missing)
-            .map(|c| c.limit.property.as_str())
-            .collect();
-        let (proposed, explanation) = if !failed.is_empty() {
-            (
-                Disposition::Rejected,
-                format!("out of specification: {}", failed.join(", ")),
-            )
-        } else if !missing.is_empty() {
-            (
-                Disposition::Pending,
-                format!(
-                    "results missing (or in another unit): {}",
-                    missing.join(", ")
-                ),
-            )
-        } else {
-            (
-                Disposition::Released,
-                format!("all {} limits met", checks.len()),
-            )
-        };
-        Ok(Evaluation {
-            lot: lot.to_string(),
-            specification: Some(spec),
-            checks,
-            proposed,
-            explanation,
-        })
+        evaluate_on(&mut conn, &l).await
     }
 
     /// Pending lots that their definition's sampling plan selects and that have no result yet.
@@ -325,17 +449,45 @@ impl Mes {
         let evaluation = self.evaluate(lot).await?;
         let l = self.lot(lot).await?;
         let mut release = None;
+        let mut deviation = None;
+        let mut released_over = Vec::new();
+        let mut released_on_receipt = false;
         for record in self.audit_trail(&format!("lot:{lot}")).await? {
             match serde_json::from_str(&record.payload) {
-                Ok(crate::event::Event::LotReleased { signature, .. })
-                | Ok(crate::event::Event::LotsReleased { signature, .. }) => {
-                    release = Some(signature)
+                Ok(crate::event::Event::LotReleased {
+                    signature,
+                    deviation: d,
+                    released_over: over,
+                    ..
+                }) => {
+                    release = Some(signature);
+                    deviation = d;
+                    released_over = over;
+                }
+                Ok(crate::event::Event::LotsReleased {
+                    signature,
+                    deviation: d,
+                    lots,
+                }) => {
+                    release = Some(signature);
+                    deviation = d;
+                    released_over = lots
+                        .into_iter()
+                        .find(|r| r.lot == lot)
+                        .map(|r| r.released_over)
+                        .unwrap_or_default();
+                }
+                Ok(crate::event::Event::LotReceived { disposition, .. }) => {
+                    released_on_receipt = disposition == Disposition::Released;
                 }
                 _ => {}
             }
         }
         if l.disposition != Disposition::Released {
             release = None;
+            deviation = None;
+            released_over.clear();
+            released_on_receipt = false;
         }
         let trace = self.trace(lot, Direction::Backward, 1000).await?;
         let has_parents: std::collections::BTreeSet<&str> =
@@ -350,6 +502,9 @@ impl Mes {
             lot: l,
             evaluation,
             release,
+            deviation,
+            released_over,
+            released_on_receipt,
             origins,
             issued_at: now(),
         })
@@ -395,16 +550,59 @@ pub fn certificate_html(c: &Certificate, issuer: &str) -> String {
             )
         })
         .collect();
-    let release = match &c.release {
-        Some(s) => format!(
-            "<p class=\"signature\">Released by <strong>{}</strong> ({}) on {} UTC — meaning: {}.<br><small>Signature bound to record version {}</small></p>",
+    let unmet: Vec<String> = c
+        .evaluation
+        .checks
+        .iter()
+        .filter(|check| check.verdict != Verdict::Pass)
+        .map(describe_check)
+        .collect();
+    let release = match (&c.release, &c.deviation) {
+        (Some(s), Some(d)) => format!(
+            "<p class=\"signature deviation\">Released UNDER DEVIATION {} by <strong>{}</strong> ({}) on {} UTC — meaning: {}.<br>\
+Reason: {}<br>Released over: {}<br><small>Signature bound to record version {}</small></p>",
+            escape(&d.reference),
             escape(&s.name),
             escape(&s.user),
             escape(&s.signed_at),
             s.meaning,
+            escape(&d.reason),
+            escape(&if c.released_over.is_empty() {
+                unmet.join("; ")
+            } else {
+                c.released_over.join("; ")
+            }),
             escape(&s.record_hash)
         ),
-        None => format!(
+        (Some(s), None) => {
+            // Records from before the release guards may hold a plain release over failing
+            // or missing results: the certificate says so rather than certify them.
+            let warning = if unmet.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "<br><strong class=\"unreleased\">Released over unmet limits without a recorded deviation: {}</strong>",
+                    escape(&unmet.join("; "))
+                )
+            };
+            format!(
+                "<p class=\"signature\">Released by <strong>{}</strong> ({}) on {} UTC — meaning: {}.{warning}<br><small>Signature bound to record version {}</small></p>",
+                escape(&s.name),
+                escape(&s.user),
+                escape(&s.signed_at),
+                s.meaning,
+                escape(&s.record_hash)
+            )
+        }
+        (None, _) if c.released_on_receipt => format!(
+            "<p class=\"signature\">Released on receipt against the supplier's certificate (no QA signature){}</p>",
+            c.lot
+                .supplier_lot
+                .as_ref()
+                .map(|s| format!(": supplier lot {}", escape(s)))
+                .unwrap_or_default()
+        ),
+        (None, _) => format!(
             "<p class=\"signature unreleased\">NOT RELEASED — disposition: {}</p>",
             c.lot.disposition
         ),

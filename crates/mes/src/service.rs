@@ -277,6 +277,14 @@ impl Mes {
                     .await
                     .map_err(|e| batch_error(envelopes, &draw_index, e))?;
             }
+            if matches!(
+                envelope.command,
+                Command::ReleaseLot { .. } | Command::ReleaseLots { .. }
+            ) {
+                // The release guard reads the genealogy (a drum's heat): this batch's splits
+                // must be written first.
+                tx.flush_step_lots().await.map_err(wrap)?;
+            }
             let event = decide(&mut tx, session, &envelope.command, &recorded_at)
                 .await
                 .map_err(wrap)?;

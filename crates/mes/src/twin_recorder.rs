@@ -15,7 +15,7 @@ use crate::command::{Command, Envelope, LotQuantity, ResultValue, SignatureInput
 use crate::error::{MesError, Result};
 use crate::model::{
     format_timestamp, Equipment, EquipmentLevel, EquipmentState, MaterialDefinition, MaterialUse,
-    OrderAction, SamplingPlan, Severity, SignatureMeaning, SpecLimit,
+    OrderAction, ReceiptPolicy, SamplingPlan, Severity, SignatureMeaning, SpecLimit,
 };
 use crate::service::Mes;
 use crate::Session;
@@ -95,17 +95,23 @@ pub fn plant_commands(plant: &Plant) -> Vec<Command> {
             Some(cycle),
         ));
     }
+    // The twin models no incoming inspection: raw materials come from qualified suppliers and
+    // are released against their certificates. Flake and residues are made here, so any lot
+    // of them received from outside would enter quarantine.
     commands.push(Command::DefineMaterialClass {
         id: "raw".into(),
         name: "Raw materials".into(),
+        receipt: Some(ReceiptPolicy::Certificate),
     });
     commands.push(Command::DefineMaterialClass {
         id: "flake".into(),
         name: "Strip-cast flake".into(),
+        receipt: Some(ReceiptPolicy::Quarantine),
     });
     commands.push(Command::DefineMaterialClass {
         id: "residue".into(),
         name: "Melting and casting residues".into(),
+        receipt: Some(ReceiptPolicy::Quarantine),
     });
     commands.push(Command::DefineMaterialDefinition(MaterialDefinition {
         id: RESIDUE.into(),
@@ -139,26 +145,44 @@ pub fn plant_commands(plant: &Plant) -> Vec<Command> {
             parameters: BTreeMap::from([("heat_kg".into(), format!("{}", l.heat_kg))]),
         });
     }
-    // Each grade's specification: its aims within their tolerance bands and its impurity
-    // limits, so the MES evaluates, charts and rates the twin's heats against them.
+    // Each grade's specification as GB/T 29655 writes it and as the twin's lab measures it:
+    // the total RE within the quality grade's RE tolerance, each other aimed element within
+    // its band (a rare earth only where the grade states a tolerance of its own), and the
+    // impurity limits of the elements the lab reports (those some raw material carries).
+    let carried: std::collections::BTreeSet<&str> = plant
+        .material
+        .iter()
+        .flat_map(|m| m.composition_wt_pct.keys().map(String::as_str))
+        .collect();
     for g in &plant.grade {
         let Some(spec) = &g.spec else { continue };
         let mut limits: Vec<SpecLimit> = spec
             .aim_wt_pct
             .iter()
-            .map(|(e, aim)| {
-                let tol = spec.tolerance_of(*e);
-                SpecLimit {
+            .filter_map(|(e, aim)| {
+                let tol = spec.acceptance_band_wt_pct(*e)?;
+                Some(SpecLimit {
                     property: e.symbol().to_string(),
                     min: Some(aim - tol),
                     max: Some(aim + tol),
                     target: Some(*aim),
                     unit: "wt%".into(),
-                }
+                })
             })
             .collect();
+        let re_aim = spec.rare_earth_aim_wt_pct();
+        if re_aim > 0.0 {
+            let tol = spec.quality.rare_earth_tolerance_wt_pct();
+            limits.push(SpecLimit {
+                property: lodestone_twin::metallurgy::TOTAL_RE.into(),
+                min: Some(re_aim - tol),
+                max: Some(re_aim + tol),
+                target: Some(re_aim),
+                unit: "wt%".into(),
+            });
+        }
         for (e, max) in spec.impurity_limits() {
-            if !spec.aim_wt_pct.contains_key(&e) {
+            if !spec.aim_wt_pct.contains_key(&e) && carried.contains(e.symbol()) {
                 limits.push(SpecLimit {
                     property: e.symbol().to_string(),
                     min: None,
@@ -263,6 +287,7 @@ impl<'a> MesRecorder<'a> {
             self.push(Command::ReleaseLots {
                 lots,
                 signature: Some(signature),
+                deviation: None,
             });
         }
     }
@@ -323,12 +348,17 @@ impl<'a> MesRecorder<'a> {
                 false
             }
             Err(e) => match envelope.command {
-                Command::ReleaseLots { lots, signature } if lots.len() > 1 => {
+                Command::ReleaseLots {
+                    lots,
+                    signature,
+                    deviation,
+                } if lots.len() > 1 => {
                     let (first, second) = lots.split_at(lots.len() / 2);
                     [first.to_vec(), second.to_vec()].into_iter().all(|half| {
                         self.execute_skipping(Envelope::from(Command::ReleaseLots {
                             lots: half,
                             signature: signature.clone(),
+                            deviation: deviation.clone(),
                         }))
                     })
                 }

@@ -137,10 +137,12 @@ async fn setup(url: &str) -> i64 {
         Command::DefineMaterialClass {
             id: "metal".into(),
             name: "Metals".into(),
+            receipt: Some(lodestone_mes::model::ReceiptPolicy::Certificate),
         },
         Command::DefineMaterialClass {
             id: "alloy".into(),
             name: "Alloys".into(),
+            receipt: Some(lodestone_mes::model::ReceiptPolicy::Certificate),
         },
         definition("PrNd-metal", "metal"),
         definition("Fe", "metal"),
@@ -176,7 +178,8 @@ async fn setup(url: &str) -> i64 {
             supplier_lot: None,
             location: None,
             composition_wt_pct: Default::default(),
-            disposition: None,
+            // Released against the supplier's certificate (the class allows it).
+            disposition: Some(lodestone_mes::model::Disposition::Released),
             at: None,
         });
     }

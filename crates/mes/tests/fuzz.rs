@@ -147,7 +147,7 @@ proptest! {
             let admin = mes.bootstrap_admin("admin", "Admin", "admin-password").await.unwrap();
             let setup: Vec<Envelope> = vec![
                 Command::DefineEquipment(Equipment { id: "unit".into(), name: "Unit".into(), level: EquipmentLevel::Unit, parent: None, ideal_cycle_s: None }),
-                Command::DefineMaterialClass { id: "c".into(), name: "C".into() },
+                Command::DefineMaterialClass { id: "c".into(), name: "C".into(), receipt: Some(lodestone_mes::model::ReceiptPolicy::Certificate) },
                 Command::DefineMaterialDefinition(MaterialDefinition { id: "metal".into(), name: "Metal".into(), class: "c".into() }),
                 Command::DefineProcessSegment { id: "melt".into(), name: "melt".into(), equipment_level: None },
                 Command::DefineWorkMaster { id: "wm".into(), segment: "melt".into(), product: "metal".into(), bill_kg_per_kg: Default::default(), parameters: Default::default() },

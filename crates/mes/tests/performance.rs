@@ -22,6 +22,7 @@ async fn a_recorded_shift_gives_the_published_oee() {
             Command::DefineMaterialClass {
                 id: "parts".into(),
                 name: "Parts".into(),
+                receipt: Some(lodestone_mes::model::ReceiptPolicy::Certificate),
             },
             Command::DefineMaterialDefinition(MaterialDefinition {
                 id: "part".into(),

@@ -259,6 +259,7 @@ async fn lab_results_drive_the_proposed_disposition_and_the_certificate() {
             Command::ReleaseLot {
                 lot: "H-7".into(),
                 signature: sign("qa1", "qa_password-pw"),
+                deviation: None,
             }
             .into(),
         )

@@ -109,6 +109,7 @@ fn release(lot: &str) -> Envelope {
     Command::ReleaseLot {
         lot: lot.into(),
         signature: sign("qa1", "qa_password-pw"),
+        deviation: None,
     }
     .into()
 }

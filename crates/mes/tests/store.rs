@@ -69,10 +69,12 @@ async fn define_plant(mes: &Mes, admin: &Session) -> (Session, Session, Session)
         Command::DefineMaterialClass {
             id: "metal".into(),
             name: "Metals".into(),
+            receipt: Some(lodestone_mes::model::ReceiptPolicy::Certificate),
         },
         Command::DefineMaterialClass {
             id: "alloy".into(),
             name: "Alloys".into(),
+            receipt: Some(lodestone_mes::model::ReceiptPolicy::Certificate),
         },
         definition("PrNd-metal", "metal"),
         definition("Fe", "metal"),
@@ -395,6 +397,7 @@ async fn refused_commands_leave_no_trace() {
         let release = |sig: Option<SignatureInput>| Command::ReleaseLot {
             lot: "H-0001-D1".into(),
             signature: sig,
+            deviation: None,
         };
         let e = mes.execute(&qa, release(None).into()).await;
         assert!(matches!(e, Err(MesError::Signature(_))), "{backend}");
@@ -492,6 +495,7 @@ async fn refused_commands_leave_no_trace() {
         let release_lots = |lots: &[&str], sig: Option<SignatureInput>| Command::ReleaseLots {
             lots: lots.iter().map(|l| l.to_string()).collect(),
             signature: sig,
+            deviation: None,
         };
         let before = event_count(&mes).await;
         for (lots, signature) in [

@@ -109,8 +109,10 @@ fn a_simulated_period_traces_every_drum_and_closes_the_element_balance() {
             );
             let loss = run.melt_loss_kg_by_element.get(element).copied().unwrap_or(0.0);
             let expected = (in_kg - loss) * casting_yield;
+            // The drums carry their heat's assay (results follow genealogy), so they balance
+            // to within the analytical error too.
             assert!(
-                (flake_kg - expected).abs() <= 1e-6 * in_kg.max(1.0),
+                (flake_kg - expected).abs() <= 1e-3 * in_kg.max(1.0),
                 "{element}: flake {flake_kg} kg, weighed {in_kg} − loss {loss} → {expected}"
             );
         }

@@ -352,9 +352,9 @@ pub async fn recall(
     get,
     path = "/api/lots/{id}/results",
     tag = "quality",
-    summary = "Lab results of a lot, oldest first (corrections included)",
+    summary = "Lab results that stand for a lot: its own, and for each property it has none of, those of the lot it was split from (each names the lot measured); oldest first, corrections included",
     params(("id" = String, Path, description = "Lot id")),
-    responses((status = 200, description = "Lab results of a lot, oldest first (corrections included)", body = Vec<LabResult>), (status = 400, response = ProblemDetails), (status = 401, response = ProblemDetails), (status = 403, response = ProblemDetails), (status = 404, response = ProblemDetails), (status = 500, response = ProblemDetails)),
+    responses((status = 200, description = "Lab results of a lot and, where it has none, of the lot it was split from; oldest first (corrections included)", body = Vec<LabResult>), (status = 400, response = ProblemDetails), (status = 401, response = ProblemDetails), (status = 403, response = ProblemDetails), (status = 404, response = ProblemDetails), (status = 500, response = ProblemDetails)),
     security(("bearer" = []), ("cookie" = []))
 )]
 pub async fn results(
@@ -363,7 +363,7 @@ pub async fn results(
     Path(id): Path<String>,
 ) -> Result<Json<Vec<LabResult>>, Problem> {
     state.mes.lot(&id).await?;
-    Ok(Json(state.mes.results(&id).await?))
+    Ok(Json(state.mes.effective_results(&id).await?))
 }
 
 /// `GET /api/orders`.

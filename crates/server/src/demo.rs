@@ -44,6 +44,12 @@ pub const USERS: [(&str, &str, &[Role], &str); 4] = [
     ),
     ("qa", "Quinn QA", &[Role::Qa], "lodestone-qa"),
     (
+        "qa-manager",
+        "Morgan QA Manager",
+        &[Role::QaManager],
+        "lodestone-qa-manager",
+    ),
+    (
         "planner",
         "Pat Planner",
         &[Role::Planner],

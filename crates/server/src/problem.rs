@@ -86,6 +86,7 @@ impl From<MesError> for Problem {
             MesError::NotFound { .. } => StatusCode::NOT_FOUND,
             MesError::AlreadyExists { .. }
             | MesError::IllegalState { .. }
+            | MesError::ReleaseRefused { .. }
             | MesError::InsufficientQuantity { .. }
             | MesError::DrawRefused { .. } => StatusCode::CONFLICT,
             MesError::PermissionDenied { .. } | MesError::Signature(_) => StatusCode::FORBIDDEN,

@@ -321,12 +321,27 @@ async fn the_demo_plant_runs_live_behind_the_api() {
     )
     .await;
     assert_eq!(r.status, 403, "{}", r.body);
+    // Its heat's NCR is open: QA's plain release is refused, naming the NCR.
     let r = http(
         addr,
         "POST",
         "/api/commands",
         Some(&qa),
         Some(&release("qa", "lodestone-qa")),
+    )
+    .await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert!(r.body.contains(&format!("NCR-{held_heat}")), "{}", r.body);
+    // Released under deviation by someone allowed to, with a signature that says so.
+    let admin = login(addr, "admin", "lodestone-admin").await;
+    let r = http(
+        addr,
+        "POST",
+        "/api/commands",
+        Some(&admin),
+        Some(&serde_json::json!({"command": "release-lot", "lot": drum,
+            "deviation": {"reference": "CON-17", "reason": "MRB: use as is for magnet grade N48"},
+            "signature": {"user": "admin", "password": "lodestone-admin", "meaning": "deviation-approval"}})),
     )
     .await;
     assert_eq!(r.status, 201, "{}", r.body);
@@ -344,11 +359,11 @@ async fn the_demo_plant_runs_live_behind_the_api() {
     .await;
     assert_eq!(r.status, 422, "{}", r.body);
 
-    // SPC: an individuals chart of N52 Pr with Nelson rules, drawn as SVG.
+    // SPC: an individuals chart of N52 total RE with Nelson rules, drawn as SVG.
     let r = http(
         addr,
         "GET",
-        "/api/spc?definition=N52-flake&property=Pr",
+        "/api/spc?definition=N52-flake&property=TRE",
         Some(&qa),
         None,
     )
@@ -358,14 +373,15 @@ async fn the_demo_plant_runs_live_behind_the_api() {
     assert!(
         chart["count"].as_u64().unwrap() >= 3 && chart["svg"].as_str().unwrap().contains("<svg")
     );
-    // Capability against the grade's Pr band (6.90 ± 0.046 wt%, the reference plant's spec).
+    // Capability against the grade's total-RE band: Nd 23.10 + Pr 6.90 = 30.00 wt% ± 0.20
+    // (GB/T 29655 quality grade 045001, the reference plant's spec).
     let cap = &chart["capability"];
-    assert!((cap["lsl"].as_f64().unwrap() - 6.854).abs() < 1e-3, "{cap}");
+    assert!((cap["lsl"].as_f64().unwrap() - 29.80).abs() < 1e-9, "{cap}");
     assert!(cap["cpk"]["value"].as_f64().unwrap() > 0.0, "{cap}");
     let r = http(
         addr,
         "GET",
-        "/api/spc?definition=N52-flake&property=Pr&last=3",
+        "/api/spc?definition=N52-flake&property=TRE&last=3",
         Some(&qa),
         None,
     )
@@ -548,6 +564,7 @@ async fn the_api_serves_a_postgres_mes() {
         Command::DefineMaterialClass {
             id: "raw".into(),
             name: "Raw".into(),
+            receipt: Some(lodestone_mes::model::ReceiptPolicy::Certificate),
         }
         .into(),
         Command::DefineMaterialDefinition(MaterialDefinition {

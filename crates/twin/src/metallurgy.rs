@@ -25,6 +25,9 @@ use rand::Rng;
 use rand_distr::{Distribution, Normal};
 use serde::Serialize;
 
+/// The property name of the total rare-earth content in lab reports and specifications.
+pub const TOTAL_RE: &str = "TRE";
+
 use crate::error::{Result, TwinError};
 use crate::plant::{Melting, Plant};
 use crate::recorder::{LabReport, LabResult};
@@ -426,6 +429,20 @@ impl Metallurgy {
         }
         let mut failures: Vec<String> = Vec::new();
         if let Some(s) = spec {
+            // GB/T 29655 sets the RE tolerance on the total RE (GB/T 14635), which the lab
+            // reports beside the elements.
+            if s.rare_earth_aim_wt_pct() > 0.0 {
+                let total_re: f64 = measured
+                    .iter()
+                    .filter(|(e, _)| e.is_rare_earth() && s.aim_wt_pct.contains_key(e))
+                    .map(|(_, v)| v)
+                    .sum();
+                results.push(LabResult {
+                    property: TOTAL_RE.into(),
+                    value: total_re,
+                    unit: "wt%",
+                });
+            }
             // The balance element is what the others leave.
             let others: f64 = measured.values().sum();
             measured.insert(s.balance, (100.0 - others).max(0.0));
@@ -433,7 +450,7 @@ impl Metallurgy {
                 check_assay(s, &measured)
                     .into_iter()
                     .filter(|l| !l.pass)
-                    .map(|l| format!("{} {:.3} outside {}", l.item, l.measured, l.allowed)),
+                    .map(|l| format!("{} {} outside {}", l.item, l.measured_text(), l.allowed)),
             );
         }
         if let Some((thickness, micro)) = cast {

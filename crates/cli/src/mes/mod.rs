@@ -287,11 +287,22 @@ pub enum LotCommand {
     /// Put a lot on QA hold.
     Hold { lot: String },
     /// Release a lot (electronic signature: password from LODESTONE_SIGN_PASSWORD or asked).
+    /// Refused while the lot or the lot it was split from fails its specification, misses
+    /// results or has an open NCR, unless released under a deviation (--deviation and
+    /// --deviation-reason, meaning deviation-approval, role qa-manager or admin).
     Release {
         lot: String,
-        /// Meaning of the signature.
-        #[arg(long, default_value = "approval")]
-        meaning: String,
+        /// Meaning of the signature: approval or responsibility; deviation-approval (the
+        /// default with --deviation) under a deviation.
+        #[arg(long)]
+        meaning: Option<String>,
+        /// Deviation or concession reference, to release despite failing or missing results
+        /// or open NCRs.
+        #[arg(long, requires = "deviation_reason")]
+        deviation: Option<String>,
+        /// Why the material is accepted as it is (with --deviation).
+        #[arg(long, requires = "deviation")]
+        deviation_reason: Option<String>,
     },
     /// Reject a lot (electronic signature).
     Reject {
@@ -974,7 +985,11 @@ async fn lot_command(
     session: &Session,
     cmd: &LotCommand,
 ) -> Result<ExitCode> {
-    let signed = |lot: &String, meaning: &String, reject: bool| -> Result<Command> {
+    let signed = |lot: &String,
+                  meaning: &str,
+                  reject: bool,
+                  deviation: Option<lodestone_mes::command::DeviationInput>|
+     -> Result<Command> {
         let meaning = SignatureMeaning::parse("--meaning", meaning)?;
         let password = password_for(
             &args.user,
@@ -995,6 +1010,7 @@ async fn lot_command(
             Command::ReleaseLot {
                 lot: lot.clone(),
                 signature,
+                deviation,
             }
         })
     };
@@ -1095,8 +1111,28 @@ async fn lot_command(
             at: None,
         },
         LotCommand::Hold { lot } => Command::HoldLot { lot: lot.clone() },
-        LotCommand::Release { lot, meaning } => signed(lot, meaning, false)?,
-        LotCommand::Reject { lot, meaning } => signed(lot, meaning, true)?,
+        LotCommand::Release {
+            lot,
+            meaning,
+            deviation,
+            deviation_reason,
+        } => {
+            let deviation =
+                deviation
+                    .as_ref()
+                    .map(|reference| lodestone_mes::command::DeviationInput {
+                        reference: reference.clone(),
+                        reason: deviation_reason.clone().unwrap_or_default(),
+                    });
+            let default_meaning = if deviation.is_some() {
+                "deviation-approval"
+            } else {
+                "approval"
+            };
+            let meaning = meaning.as_deref().unwrap_or(default_meaning);
+            signed(lot, meaning, false, deviation)?
+        }
+        LotCommand::Reject { lot, meaning } => signed(lot, meaning, true, None)?,
     };
     execute(mes, session, command).await?;
     Ok(ExitCode::SUCCESS)

@@ -239,6 +239,7 @@ pub async fn define_plant(mes: &Mes) -> Sessions {
         commands.push(Command::DefineMaterialClass {
             id: class.into(),
             name: class.into(),
+            receipt: Some(lodestone_mes::model::ReceiptPolicy::Certificate),
         });
     }
     for (id, class) in DEFINITIONS {

@@ -136,17 +136,30 @@ async function lotPage(id, message = "") {
   const dt = document.createElement("dt"); dt.textContent = "Record"; const dd = document.createElement("dd"); dd.appendChild(audit); facts.append(dt, dd);
   const trace = await api("/api/lots/" + encodeURIComponent(id) + "/trace?direction=backward&depth=10");
   $("genealogy").appendChild(genealogyTree(trace, id));
-  const heat = id.replace(/-D\d+$/, "");
-  const results = await api("/api/lots/" + encodeURIComponent(heat) + "/results").catch(() => []);
-  for (const r of results) { const row = $("results").insertRow(); cell(row, r.property); cell(row, r.value.toFixed(4)); cell(row, r.unit); cell(row, r.sample); cell(row, r.at); }
-  $("release-box").hidden = !(me && me.roles.some((r) => r === "qa" || r === "admin")) || !["held", "pending"].includes(lot.disposition);
+  const results = await api("/api/lots/" + encodeURIComponent(id) + "/results").catch(() => []);
+  for (const r of results) { const row = $("results").insertRow(); cell(row, r.property); cell(row, r.value.toFixed(4)); cell(row, r.unit); cell(row, r.lot === id ? "this lot" : r.lot); cell(row, r.sample); cell(row, r.at); }
+  const mayRelease = me && me.roles.some((r) => ["qa", "qa-manager", "admin"].includes(r));
+  const mayDeviate = me && me.roles.some((r) => ["qa-manager", "admin"].includes(r));
+  $("release-box").hidden = !mayRelease || !["held", "pending", "quarantined"].includes(lot.disposition);
+  // The MES's own proposal, before anyone signs: what would block a plain release.
+  const evaluation = await api("/api/lots/" + encodeURIComponent(id) + "/evaluation").catch(() => null);
+  const unmet = evaluation ? evaluation.checks.filter((c) => c.verdict !== "pass").map((c) => c.limit.property + (c.verdict === "fail" ? " " + c.value + " outside limits" : " missing")) : [];
+  $("release-check").textContent = evaluation ? "MES proposal: " + evaluation.proposed + " — " + evaluation.explanation + (unmet.length ? ". A plain release is refused; " + (mayDeviate ? "release under deviation below if accepted." : "a QA manager may release under deviation.") : ".") : "";
+  $("deviation-box").hidden = !mayDeviate;
+  const meaning = $("release").elements.meaning;
+  const deviationMeaning = () => { const dev = $("release").elements.reference.value.trim() !== ""; meaning.replaceChildren(...(dev ? ["deviation-approval"] : ["approval", "responsibility"]).map((m) => { const o = document.createElement("option"); o.value = m; o.textContent = m; return o; })); };
+  $("release").elements.reference.oninput = deviationMeaning;
+  deviationMeaning();
   $("release").onsubmit = async (e) => {
     e.preventDefault();
-    const password = new FormData(e.target).get("password");
+    const form = new FormData(e.target);
+    const body = { command: "release-lot", lot: id, signature: { user: me.user, password: form.get("password"), meaning: form.get("meaning") } };
+    const reference = (form.get("reference") || "").trim();
+    if (reference) body.deviation = { reference, reason: (form.get("reason") || "").trim() };
     try {
-      await api("/api/commands", { method: "POST", body: JSON.stringify({ command: "release-lot", lot: id, signature: { user: me.user, password, meaning: "approval" } }) });
+      await api("/api/commands", { method: "POST", body: JSON.stringify(body) });
       e.target.reset();
-      await lotPage(id, "Released, signed by " + me.name + ".");
+      await lotPage(id, (reference ? "Released under deviation " + reference : "Released") + ", signed by " + me.name + " (" + body.signature.meaning + ").");
     } catch (err) { $("release-msg").textContent = err.message; }
   };
 }
