@@ -34,7 +34,7 @@ pub const MAX_SPEED: f64 = 86_400.0;
 const STEP: Duration = Duration::from_millis(200);
 
 /// Demo logins: (user, name, roles, password).
-pub const USERS: [(&str, &str, &[Role], &str); 4] = [
+pub const USERS: [(&str, &str, &[Role], &str); 5] = [
     ("admin", "Ada Admin", &[Role::Admin], "lodestone-admin"),
     (
         "operator",
