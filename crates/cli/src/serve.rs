@@ -76,6 +76,10 @@ pub struct ServeArgs {
     /// Seconds one audit-chain check may take before it is stopped.
     #[arg(long, default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     chain_check_timeout_s: u64,
+    /// Password checks (logins) running at once, each an argon2 verification (tens of ms of
+    /// CPU, 19 MiB) on a request thread; a login waits up to 2 s for a slot, then 503.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=256))]
+    max_logins: u64,
     /// Print the API's OpenAPI 3.1 document (JSON) and exit, e.g. to generate a client;
     /// needs no database.
     #[arg(long, conflicts_with_all = ["db", "demo"])]
@@ -170,6 +174,7 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
         compute_timeout: Duration::from_secs(args.compute_timeout_s),
         max_chain_checks: args.max_chain_checks as usize,
         chain_check_timeout: Duration::from_secs(args.chain_check_timeout_s),
+        max_logins: args.max_logins as usize,
     };
     let state = Arc::new(AppState::new(mes, sessions, demo, limits));
     println!("Lodestone is serving http://{address}/");

@@ -350,7 +350,11 @@ pub async fn login(
     if let Some(wait) = state.sessions.locked_for(&request.user) {
         return Ok(locked_response(&request.user, wait));
     }
-    let session = match state.mes.login(&request.user, &request.password).await {
+    // A bounded number of argon2 checks at once: an unauthenticated flood of logins gets 503
+    // instead of starving every other request.
+    let outcome =
+        crate::limits::run_login(&state, state.mes.login(&request.user, &request.password)).await?;
+    let session = match outcome {
         Ok(session) => session,
         Err(e @ MesError::AuthenticationFailed(_)) => {
             let mut problem = Problem::from(e);

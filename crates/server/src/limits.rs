@@ -43,6 +43,10 @@ pub struct Limits {
     pub max_chain_checks: usize,
     /// Time one audit-chain check may take before it is stopped.
     pub chain_check_timeout: Duration,
+    /// Password checks (logins) running at once: each is an argon2 verification, tens of
+    /// milliseconds of CPU and 19 MiB of memory on a request thread; a login waits up to
+    /// [`LOGIN_QUEUE_WAIT`] for a slot, then 503.
+    pub max_logins: usize,
 }
 
 /// Largest login body, bytes: a 128-byte id and a password fit many times over.
@@ -50,6 +54,10 @@ pub const MAX_LOGIN_BODY_BYTES: usize = 4 * 1024;
 
 /// Largest header block hyper buffers per connection, bytes (also the read buffer's size).
 pub const MAX_HEADER_BUFFER_BYTES: usize = 64 * 1024;
+
+/// How long a login waits for a password-check slot (a shift change's logins queue; a flood
+/// gets 503).
+pub const LOGIN_QUEUE_WAIT: Duration = Duration::from_secs(2);
 
 /// Seconds a client is asked to wait when every computation slot is taken.
 pub const BUSY_RETRY_S: u64 = 5;
@@ -66,14 +74,17 @@ impl Default for Limits {
             compute_timeout: Duration::from_secs(60),
             max_chain_checks: 1,
             chain_check_timeout: Duration::from_secs(600),
+            max_logins: 1,
         }
     }
 }
 
-/// Admission to the computations: one semaphore for solves and charges, one for chain checks.
+/// Admission to the computations: one semaphore for solves and charges, one for chain
+/// checks, one for password checks.
 pub struct Gate {
     computations: Arc<Semaphore>,
     chain_checks: Arc<Semaphore>,
+    logins: Arc<Semaphore>,
 }
 
 impl Gate {
@@ -82,6 +93,7 @@ impl Gate {
         Gate {
             computations: Arc::new(Semaphore::new(limits.max_computations.max(1))),
             chain_checks: Arc::new(Semaphore::new(limits.max_chain_checks.max(1))),
+            logins: Arc::new(Semaphore::new(limits.max_logins.max(1))),
         }
     }
 
@@ -148,26 +160,28 @@ pub async fn run<T: Send + 'static>(
     what: &str,
     work: impl FnOnce(Cancel) -> T + Send + 'static,
 ) -> Result<T, Problem> {
-    let (semaphore, timeout, flag) = match kind {
+    let (semaphore, slots, timeout, flag, timeout_flag, noun) = match kind {
         Kind::Computation => (
             &state.gate.computations,
+            state.limits.max_computations,
             state.limits.compute_timeout,
             "--max-computations",
+            "--compute-timeout-s",
+            "computation",
         ),
         Kind::ChainCheck => (
             &state.gate.chain_checks,
+            state.limits.max_chain_checks,
             state.limits.chain_check_timeout,
             "--max-chain-checks",
+            "--chain-check-timeout-s",
+            "audit-chain check",
         ),
     };
     let Ok(permit) = semaphore.clone().try_acquire_owned() else {
         return Err(Problem::busy(
             format!(
-                "{what}: every slot is taken ({} at once, {flag}); retry in {BUSY_RETRY_S} s",
-                match kind {
-                    Kind::Computation => state.limits.max_computations,
-                    Kind::ChainCheck => state.limits.max_chain_checks,
-                }
+                "{what}: every slot is taken ({slots} at once, {flag}); retry in {BUSY_RETRY_S} s"
             ),
             BUSY_RETRY_S,
         ));
@@ -191,16 +205,8 @@ pub async fn run<T: Send + 'static>(
             drop(guard);
             Err(Problem::busy(
                 format!(
-                    "{what}: stopped after {} s, the time limit of one {} ({}); make it smaller, or ask the operator to raise the limit",
+                    "{what}: stopped after {} s, the time limit of one {noun} ({timeout_flag}); make it smaller, or ask the operator to raise the limit",
                     timeout.as_secs(),
-                    match kind {
-                        Kind::Computation => "computation",
-                        Kind::ChainCheck => "audit-chain check",
-                    },
-                    match kind {
-                        Kind::Computation => "--compute-timeout-s",
-                        Kind::ChainCheck => "--chain-check-timeout-s",
-                    }
                 ),
                 BUSY_RETRY_S,
             ))
@@ -231,6 +237,34 @@ where
         })
     })
     .await
+}
+
+/// Runs a login's password check behind its gate, on the request thread (argon2 allocates
+/// 19 MiB per check; on the few request threads that memory is reused, where blocking
+/// threads would each keep their own): waits up to [`LOGIN_QUEUE_WAIT`] for a slot, then
+/// 503 with `Retry-After`; stopped after the request timeout (503).
+pub async fn run_login<T>(state: &Shared, check: impl Future<Output = T>) -> Result<T, Problem> {
+    let slot = tokio::time::timeout(LOGIN_QUEUE_WAIT, state.gate.logins.acquire()).await;
+    let Ok(Ok(_permit)) = slot else {
+        return Err(Problem::busy(
+            format!(
+                "login: every password-check slot is taken ({} at once, --max-logins); retry in {BUSY_RETRY_S} s",
+                state.limits.max_logins
+            ),
+            BUSY_RETRY_S,
+        ));
+    };
+    tokio::time::timeout(state.limits.request_timeout, check)
+        .await
+        .map_err(|_| {
+            Problem::busy(
+                format!(
+                    "login: not finished within {} s (--request-timeout-s); the database is probably busy",
+                    state.limits.request_timeout.as_secs()
+                ),
+                crate::problem::DATABASE_BUSY_RETRY_S,
+            )
+        })
 }
 
 /// Middleware: reads the request body within [`Limits::body_timeout`] and
@@ -296,7 +330,11 @@ pub async fn bodies_and_time(
     let request = Request::from_parts(parts, Body::from(bytes));
     let own_limit = matches!(
         path.as_str(),
-        "/api/stream" | "/api/sx/simulate" | "/api/alloy/charge" | "/api/audit/verify"
+        "/api/stream"
+            | "/api/sx/simulate"
+            | "/api/alloy/charge"
+            | "/api/audit/verify"
+            | "/api/login"
     );
     if own_limit {
         return next.run(request).await;
