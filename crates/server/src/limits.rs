@@ -205,7 +205,7 @@ pub async fn run<T: Send + 'static>(
             drop(guard);
             Err(Problem::busy(
                 format!(
-                    "{what}: stopped after {} s, the time limit of one {noun} ({timeout_flag}); make it smaller, or ask the operator to raise the limit",
+                    "{what}: no answer within {} s, the time limit of one {noun} ({timeout_flag}); make it smaller, or ask the operator to raise the limit",
                     timeout.as_secs(),
                 ),
                 BUSY_RETRY_S,
