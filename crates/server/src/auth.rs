@@ -99,6 +99,10 @@ impl Sessions {
     /// when all are locked, the oldest) is forgotten.
     pub const MAX_TRACKED_IDS: usize = 10_000;
 
+    /// Most sessions of one user at once: a further login ends the user's least recently used
+    /// session, so logging in in a loop cannot grow the server's memory.
+    pub const MAX_SESSIONS_PER_USER: usize = 16;
+
     /// Sessions under `policy`.
     pub fn new(policy: SessionPolicy) -> Self {
         Sessions {
@@ -191,6 +195,17 @@ impl Sessions {
             // Sweep ended sessions at each login, so the map does not grow without bound.
             let now = Instant::now();
             map.retain(|_, entry| self.live(entry, now));
+            let mut own: Vec<(Instant, String)> = map
+                .iter()
+                .filter(|(_, e)| e.session.user == session.user)
+                .map(|(token, e)| (e.used, token.clone()))
+                .collect();
+            if own.len() >= Self::MAX_SESSIONS_PER_USER {
+                own.sort();
+                for (_, token) in &own[..=own.len() - Self::MAX_SESSIONS_PER_USER] {
+                    map.remove(token);
+                }
+            }
             map.insert(
                 token,
                 Entry {
@@ -517,6 +532,32 @@ mod tests {
         assert!(
             sessions.get("t1").is_none(),
             "past its lifetime, though used"
+        );
+    }
+
+    #[test]
+    fn a_user_has_at_most_max_sessions_and_a_new_login_ends_the_least_recently_used() {
+        let sessions = Sessions::default();
+        for i in 0..Sessions::MAX_SESSIONS_PER_USER {
+            sessions.insert(format!("t{i}"), session());
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        // t0 is used again, so t1 is now the least recently used.
+        assert!(sessions.get("t0").is_some());
+        sessions.insert("new".into(), session());
+        assert_eq!(
+            sessions.map.read().unwrap().len(),
+            Sessions::MAX_SESSIONS_PER_USER
+        );
+        assert!(sessions.get("t1").is_none());
+        assert!(sessions.get("t0").is_some() && sessions.get("new").is_some());
+        let mut admin = session();
+        admin.user = "admin".into();
+        sessions.insert("a".into(), admin);
+        assert_eq!(
+            sessions.map.read().unwrap().len(),
+            Sessions::MAX_SESSIONS_PER_USER + 1,
+            "other users unaffected"
         );
     }
 
