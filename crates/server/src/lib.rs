@@ -206,6 +206,7 @@ pub async fn serve(
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout)
+        .max_header_size(limits::MAX_HEADER_BUFFER_BYTES)
         .max_buf_size(limits::MAX_HEADER_BUFFER_BYTES)
         .keep_alive(true);
     tokio::pin!(shutdown);

@@ -52,7 +52,8 @@ pub struct Limits {
 /// Largest login body, bytes: a 128-byte id and a password fit many times over.
 pub const MAX_LOGIN_BODY_BYTES: usize = 4 * 1024;
 
-/// Largest header block hyper buffers per connection, bytes (also the read buffer's size).
+/// Largest request head (request line and headers) a connection may send, bytes — beyond it
+/// 431 — and the most hyper buffers per connection.
 pub const MAX_HEADER_BUFFER_BYTES: usize = 64 * 1024;
 
 /// How long a login waits for a password-check slot (a shift change's logins queue; a flood

@@ -135,6 +135,17 @@ async fn slow_clients_are_cut_off_and_connections_are_limited() {
     assert_eq!(reply.status, 408, "{}", reply.body);
     assert!(started.elapsed() >= Duration::from_millis(700));
 
+    // A request head over 64 KiB: 431.
+    let mut big = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(70_000)
+    );
+    let _ = big.write_all(head.as_bytes()).await;
+    let mut raw = Vec::new();
+    let _ = big.read_to_end(&mut raw).await;
+    assert_eq!(parse(&raw).status, 431);
+
     // Eight silent connections take every slot: the next request waits until the header
     // timeout frees them, then is served.
     let mut silent = Vec::new();
