@@ -14,7 +14,7 @@ use axum::http::header::{self, HeaderValue};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, Semaphore};
 
 use crate::problem::Problem;
 use crate::Shared;
@@ -102,6 +102,11 @@ impl Gate {
     pub fn free_computations(&self) -> usize {
         self.computations.available_permits()
     }
+
+    /// Free chain-check slots now.
+    pub fn free_chain_checks(&self) -> usize {
+        self.chain_checks.available_permits()
+    }
 }
 
 /// Which gate a computation goes through.
@@ -116,27 +121,40 @@ pub enum Kind {
 /// Set when the computation should stop: the client went away or its time ran out. The work
 /// checks it between iterations.
 #[derive(Clone, Default)]
-pub struct Cancel(Arc<AtomicBool>);
+pub struct Cancel(Arc<CancelInner>);
+
+#[derive(Default)]
+struct CancelInner {
+    flag: AtomicBool,
+    notify: Notify,
+}
 
 impl Cancel {
     /// Whether the computation should stop.
     pub fn is_set(&self) -> bool {
-        self.0.load(Ordering::Relaxed)
+        self.0.flag.load(Ordering::Relaxed)
     }
 
     /// The flag itself, for code that takes an `&AtomicBool`.
     pub fn flag(&self) -> &AtomicBool {
-        &self.0
+        &self.0.flag
     }
 
     fn set(&self) {
-        self.0.store(true, Ordering::Relaxed);
+        self.0.flag.store(true, Ordering::Relaxed);
+        self.0.notify.notify_waiters();
     }
 
-    /// Resolves once the flag is set (polled every 20 ms).
+    /// Resolves once the flag is set (no timer: it also works while the runtime shuts down).
     pub async fn cancelled(&self) {
-        while !self.is_set() {
-            tokio::time::sleep(Duration::from_millis(20)).await;
+        loop {
+            let notified = self.0.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.is_set() {
+                return;
+            }
+            notified.await;
         }
     }
 }
