@@ -1415,3 +1415,25 @@ fn max_abs(x: &[f64]) -> f64 {
         }
     })
 }
+
+#[cfg(test)]
+mod cancel_tests {
+    use super::*;
+    use crate::Case;
+
+    #[test]
+    fn a_set_cancel_flag_stops_the_solve_and_a_clear_one_changes_nothing() {
+        let case = Case::from_toml(include_str!("../../../examples/sx/xu-nd-pr.toml")).unwrap();
+        let flag = AtomicBool::new(false);
+        let free = solve(&case.cascade, case.model.as_ref(), &case.solver).unwrap();
+        let clear =
+            solve_cancellable(&case.cascade, case.model.as_ref(), &case.solver, &flag).unwrap();
+        assert!(free.convergence.converged);
+        assert_eq!(free.convergence, clear.convergence);
+        flag.store(true, Ordering::Relaxed);
+        let stopped =
+            solve_cancellable(&case.cascade, case.model.as_ref(), &case.solver, &flag).unwrap();
+        assert!(!stopped.convergence.converged);
+        assert_eq!(stopped.convergence.iterations, 0);
+    }
+}
