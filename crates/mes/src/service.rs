@@ -223,16 +223,33 @@ impl Mes {
     }
 
     /// Checks a user's password and returns a session with the user's roles.
+    ///
+    /// An unknown or inactive user costs the same argon2 verification as a wrong password
+    /// (against a dummy hash made once per process, with its own random salt; the result is
+    /// ignored), so the answer's timing does not tell which user ids exist.
     pub async fn login(&self, user: &str, password: &str) -> Result<Session> {
+        static DUMMY_HASH: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
         let found = find_user(self.db.pool(), user).await?;
         match found {
-            Some((u, hash)) if u.active && verify_password(password, &hash) => Ok(Session {
-                user: u.id,
-                name: u.name,
-                roles: u.roles,
-            }),
-            _ => Err(MesError::AuthenticationFailed(user.to_string())),
+            Some((u, hash)) if u.active => {
+                if verify_password(password, &hash) {
+                    return Ok(Session {
+                        user: u.id,
+                        name: u.name,
+                        roles: u.roles,
+                    });
+                }
+            }
+            _ => {
+                // The result is ignored: only the time it takes matters.
+                let dummy =
+                    DUMMY_HASH.get_or_init(|| crate::handle::hash_password("no such user").ok());
+                if let Some(dummy) = dummy {
+                    verify_password(password, dummy);
+                }
+            }
         }
+        Err(MesError::AuthenticationFailed(user.to_string()))
     }
 
     /// Executes one command.

@@ -128,12 +128,12 @@ async fn the_demo_plant_runs_live_behind_the_api() {
     let url = dir.path().join("demo.db").display().to_string();
     // Ten simulated hours per second: heats finish within the test.
     let (mes, demo) = Demo::start(&url, 36_000.0).await.unwrap();
-    let state = Arc::new(AppState {
+    let state = Arc::new(AppState::new(
         mes,
-        sessions: Default::default(),
-        metrics: Default::default(),
-        demo: Some(demo),
-    });
+        Default::default(),
+        Some(demo),
+        Default::default(),
+    ));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -582,12 +582,12 @@ async fn the_api_serves_a_postgres_mes() {
         .into(),
     ];
     mes.execute_batch(&admin, &setup).await.unwrap();
-    let state = Arc::new(AppState {
+    let state = Arc::new(AppState::new(
         mes,
-        sessions: Default::default(),
-        metrics: Default::default(),
-        demo: None,
-    });
+        Default::default(),
+        None,
+        Default::default(),
+    ));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
