@@ -200,6 +200,7 @@ async fn plant(mes: &Mes) {
         Command::DefineMaterialClass {
             id: "raw".into(),
             name: "Raw".into(),
+            receipt: Some(lodestone_mes::model::ReceiptPolicy::Certificate),
         }
         .into(),
         Command::DefineMaterialDefinition(MaterialDefinition {
