@@ -163,6 +163,26 @@ pub enum Command {
         /// Initial password (stored only as an argon2 hash).
         password: String,
     },
+    /// Change one's own password: the current one re-entered, the new one meeting the policy
+    /// (10–256 characters, not the user id, not a common password).
+    ChangePassword {
+        /// The current password.
+        #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 256))]
+        current_password: String,
+        /// The new password.
+        #[cfg_attr(feature = "openapi", schema(min_length = 10, max_length = 256))]
+        new_password: String,
+    },
+    /// Set a new password for a user (an administrator): the user must change it at the next
+    /// login before doing anything else.
+    ResetPassword {
+        /// Login id.
+        #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 128))]
+        id: String,
+        /// The temporary password.
+        #[cfg_attr(feature = "openapi", schema(min_length = 10, max_length = 256))]
+        new_password: String,
+    },
     /// Change a user's roles or deactivate the user.
     SetUserRoles {
         /// Login id.
@@ -524,6 +544,8 @@ impl Command {
             Command::DefineWorkMaster { .. } => "define-work-master",
             Command::CreateUser { .. } => "create-user",
             Command::SetUserRoles { .. } => "set-user-roles",
+            Command::ChangePassword { .. } => "change-password",
+            Command::ResetPassword { .. } => "reset-password",
             Command::ReceiveLot { .. } => "receive-lot",
             Command::SplitLot { .. } => "split-lot",
             Command::MergeLots { .. } => "merge-lots",

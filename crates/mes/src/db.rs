@@ -70,6 +70,11 @@ impl Backend {
                         "receipt policy",
                         include_str!("../migrations/common/0005_receipt_policy.sql"),
                     ),
+                    (
+                        6,
+                        "credentials",
+                        include_str!("../migrations/common/0006_credentials.sql"),
+                    ),
                 ]
             };
         }
@@ -192,6 +197,7 @@ impl Db {
             work_masters: Default::default(),
             latest_results: Default::default(),
             stored_client_ids: Default::default(),
+            credentials: Vec::new(),
             head_seq,
             head_hash,
             pending: Vec::new(),
@@ -237,6 +243,9 @@ pub struct WriteTx<'c> {
     pub deferred: crate::projection::Deferred,
     /// Client ids of the batch already stored: id → (seq, event kind).
     pub stored_client_ids: std::collections::HashMap<String, (i64, String)>,
+    /// Passwords set in this batch (user, argon2 hash, must change at next login), written at
+    /// commit to the credentials table, outside the chain.
+    pub credentials: Vec<(String, String, bool)>,
     head_seq: i64,
     head_hash: String,
     pending: Vec<(EventRecord, Vec<String>)>,
@@ -327,6 +336,20 @@ impl WriteTx<'_> {
             query.execute(&mut *self.tx).await?;
         }
         self.flush_step_lots().await?;
+        for (user, hash, must_change) in std::mem::take(&mut self.credentials) {
+            sqlx::query(
+                "INSERT INTO credentials (user_id, password_hash, must_change, changed_at) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (user_id) DO UPDATE SET \
+                 password_hash = excluded.password_hash, must_change = excluded.must_change, \
+                 changed_at = excluded.changed_at",
+            )
+            .bind(user)
+            .bind(hash)
+            .bind(must_change as i64)
+            .bind(crate::model::now())
+            .execute(&mut *self.tx)
+            .await?;
+        }
         if !self.pending.is_empty() {
             sqlx::query("UPDATE chain_head SET seq = $1, hash = $2 WHERE id = 1")
                 .bind(self.head_seq)

@@ -207,6 +207,7 @@ impl Mes {
             user: id.to_string(),
             name: name.to_string(),
             roles: vec![Role::Admin],
+            must_change_password: false,
         };
         self.execute(
             &session,
@@ -231,12 +232,13 @@ impl Mes {
         static DUMMY_HASH: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
         let found = find_user(self.db.pool(), user).await?;
         match found {
-            Some((u, hash)) if u.active => {
-                if verify_password(password, &hash) {
+            Some((u, credential)) if u.active => {
+                if verify_password(password, &credential.password_hash) {
                     return Ok(Session {
                         user: u.id,
                         name: u.name,
                         roles: u.roles,
+                        must_change_password: credential.must_change,
                     });
                 }
             }
@@ -270,6 +272,24 @@ impl Mes {
         session: &Session,
         envelopes: &[Envelope],
     ) -> Result<Vec<Receipt>> {
+        if session.must_change_password {
+            if let Some((index, envelope)) = envelopes
+                .iter()
+                .enumerate()
+                .find(|(_, e)| !matches!(e.command, Command::ChangePassword { .. }))
+            {
+                return Err(MesError::InBatch {
+                    index,
+                    command: envelope.command.name(),
+                    error: Box::new(MesError::PermissionDenied {
+                        user: session.user.clone(),
+                        roles: "password reset by an administrator".into(),
+                        action: envelope.command.name().to_string(),
+                        permission: "a changed password (change-password first)",
+                    }),
+                });
+            }
+        }
         let recorded_at = now();
         let mut tx = self.db.begin_write().await?;
         prefetch_client_ids(&mut tx, envelopes).await?;
@@ -409,7 +429,9 @@ impl Mes {
         .bind(subject.to_string())
         .fetch_all(self.db.pool())
         .await?;
-        rows.iter().map(event_record).collect()
+        rows.iter()
+            .map(|r| event_record(r).map(EventRecord::redacted))
+            .collect()
     }
 
     /// Everything a user did, in order.
@@ -418,7 +440,9 @@ impl Mes {
             .bind(user.to_string())
             .fetch_all(self.db.pool())
             .await?;
-        rows.iter().map(event_record).collect()
+        rows.iter()
+            .map(|r| event_record(r).map(EventRecord::redacted))
+            .collect()
     }
 
     /// Events after `after_seq`, at most `limit`.
