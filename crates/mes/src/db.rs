@@ -75,6 +75,11 @@ impl Backend {
                         "credentials",
                         include_str!("../migrations/common/0006_credentials.sql"),
                     ),
+                    (
+                        7,
+                        "client commands",
+                        include_str!("../migrations/common/0007_client_commands.sql"),
+                    ),
                 ]
             };
         }
@@ -197,6 +202,7 @@ impl Db {
             work_masters: Default::default(),
             latest_results: Default::default(),
             stored_client_ids: Default::default(),
+            client_fingerprints: Default::default(),
             credentials: Vec::new(),
             head_seq,
             head_hash,
@@ -241,8 +247,11 @@ pub struct WriteTx<'c> {
     pub latest_results: std::collections::HashMap<(String, String), f64>,
     /// Writes deferred to the end of the batch.
     pub deferred: crate::projection::Deferred,
-    /// Client ids of the batch already stored: id → (seq, event kind).
-    pub stored_client_ids: std::collections::HashMap<String, (i64, String)>,
+    /// Client ids of the batch already stored: id → (seq, event kind, fingerprint of the
+    /// command first sent with it, when recorded).
+    pub stored_client_ids: std::collections::HashMap<String, (i64, String, Option<String>)>,
+    /// Fingerprints of the commands sent with this batch's new client ids, written at commit.
+    pub client_fingerprints: std::collections::HashMap<String, (String, i64)>,
     /// Passwords set in this batch (user, argon2 hash, must change at next login), written at
     /// commit to the credentials table, outside the chain.
     pub credentials: Vec<(String, String, bool)>,
@@ -336,6 +345,16 @@ impl WriteTx<'_> {
             query.execute(&mut *self.tx).await?;
         }
         self.flush_step_lots().await?;
+        for (client_id, (fingerprint, seq)) in std::mem::take(&mut self.client_fingerprints) {
+            sqlx::query(
+                "INSERT INTO client_commands (client_id, command_sha256, seq) VALUES ($1, $2, $3)",
+            )
+            .bind(client_id)
+            .bind(fingerprint)
+            .bind(seq)
+            .execute(&mut *self.tx)
+            .await?;
+        }
         for (user, hash, must_change) in std::mem::take(&mut self.credentials) {
             sqlx::query(
                 "INSERT INTO credentials (user_id, password_hash, must_change, changed_at) \

@@ -129,7 +129,10 @@ async fn prefetch_client_ids(
         .filter_map(|e| e.client_id.as_ref())
         .collect();
     for chunk in ids.chunks(500) {
-        let mut sql = String::from("SELECT client_id, seq, kind FROM events WHERE client_id IN ");
+        let mut sql = String::from(
+            "SELECT e.client_id AS client_id, e.seq AS seq, e.kind AS kind, c.command_sha256 AS fingerprint \
+             FROM events e LEFT JOIN client_commands c ON c.client_id = e.client_id WHERE e.client_id IN ",
+        );
         crate::db::push_placeholders(tx.backend, &mut sql, 1, chunk.len());
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for id in chunk {
@@ -137,11 +140,76 @@ async fn prefetch_client_ids(
         }
         for row in query.fetch_all(&mut *tx.tx).await? {
             let id: String = row.try_get("client_id")?;
-            tx.stored_client_ids
-                .insert(id, (row.try_get("seq")?, row.try_get("kind")?));
+            tx.stored_client_ids.insert(
+                id,
+                (
+                    row.try_get("seq")?,
+                    row.try_get("kind")?,
+                    row.try_get("fingerprint")?,
+                ),
+            );
         }
     }
     Ok(())
+}
+
+/// SHA-256 of a command as JSON with every password blanked (a password must not be kept,
+/// even hashed without salt): what a client id was first used for.
+fn command_fingerprint(command: &Command) -> String {
+    use sha2::{Digest, Sha256};
+    let mut value = serde_json::to_value(command).unwrap_or_default();
+    fn blank(value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (key, v) in map.iter_mut() {
+                    if key.contains("password") {
+                        *v = serde_json::Value::Null;
+                    } else {
+                        blank(v);
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(blank),
+            _ => {}
+        }
+    }
+    blank(&mut value);
+    Sha256::digest(value.to_string().as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The receipt of a retry: the first outcome, when `client_id` was used before (in this batch
+/// or stored) for the same command. A different command with a used id is refused.
+fn find_client_id(
+    tx: &crate::db::WriteTx<'_>,
+    client_id: &str,
+    fingerprint: &str,
+) -> Result<Option<Receipt>> {
+    let (seq, event, first) = if let Some(seq) = tx.pending_client_seq(client_id) {
+        let first = tx
+            .client_fingerprints
+            .get(client_id)
+            .map(|(f, _)| f.clone());
+        (seq, String::new(), first)
+    } else if let Some((seq, kind, first)) = tx.stored_client_ids.get(client_id) {
+        (*seq, kind.clone(), first.clone())
+    } else {
+        return Ok(None);
+    };
+    // Ids used before fingerprints were kept have none: taken as retries, as they were.
+    if first.is_some_and(|f| f != fingerprint) {
+        return Err(MesError::ClientIdReused {
+            client_id: client_id.to_string(),
+            seq,
+        });
+    }
+    Ok(Some(Receipt {
+        seq,
+        event,
+        duplicate: true,
+    }))
 }
 
 /// The MES on one database.
@@ -290,6 +358,13 @@ impl Mes {
                 });
             }
         }
+        if envelopes.len() > crate::bounds::MAX_BATCH_COMMANDS {
+            return Err(MesError::invalid(
+                "commands",
+                format!("{} commands in one batch", envelopes.len()),
+                &format!("at most {}", crate::bounds::MAX_BATCH_COMMANDS),
+            ));
+        }
         let recorded_at = now();
         let mut tx = self.db.begin_write().await?;
         prefetch_client_ids(&mut tx, envelopes).await?;
@@ -302,8 +377,13 @@ impl Mes {
                 command: envelope.command.name(),
                 error: Box::new(e),
             };
-            if let Some(client_id) = &envelope.client_id {
-                if let Some(receipt) = self.find_client_id(&mut tx, client_id).await? {
+            crate::bounds::check_envelope(envelope).map_err(wrap)?;
+            let fingerprint = envelope
+                .client_id
+                .as_ref()
+                .map(|_| command_fingerprint(&envelope.command));
+            if let (Some(client_id), Some(fingerprint)) = (&envelope.client_id, &fingerprint) {
+                if let Some(receipt) = find_client_id(&tx, client_id, fingerprint).map_err(wrap)? {
                     receipts.push(receipt);
                     continue;
                 }
@@ -332,6 +412,10 @@ impl Mes {
                 envelope.reason.as_deref(),
                 &recorded_at,
             )?;
+            if let (Some(client_id), Some(fingerprint)) = (&envelope.client_id, fingerprint) {
+                tx.client_fingerprints
+                    .insert(client_id.clone(), (fingerprint, seq));
+            }
             match apply(&mut tx.tx, &mut tx.deferred, &event, seq).await {
                 Ok(()) => {}
                 Err(MesError::DrawRefused { lot, requested_kg }) => {
@@ -354,28 +438,6 @@ impl Mes {
             .map_err(|e| batch_error(envelopes, &draw_index, e))?;
         tx.commit().await?;
         Ok(receipts)
-    }
-
-    async fn find_client_id(
-        &self,
-        tx: &mut crate::db::WriteTx<'_>,
-        client_id: &str,
-    ) -> Result<Option<Receipt>> {
-        if let Some(seq) = tx.pending_client_seq(client_id) {
-            return Ok(Some(Receipt {
-                seq,
-                event: String::new(),
-                duplicate: true,
-            }));
-        }
-        Ok(tx
-            .stored_client_ids
-            .get(client_id)
-            .map(|(seq, kind)| Receipt {
-                seq: *seq,
-                event: kind.clone(),
-                duplicate: true,
-            }))
     }
 
     /// A lot.
