@@ -1,15 +1,14 @@
 //! Performance analysis from the record: OEE of a unit over a window (state events and
 //! production counts), and the measured series of a property for SPC.
 
-use std::collections::BTreeMap;
-
 use serde::Serialize;
 use sqlx::Row;
 
 use crate::error::{MesError, Result};
-use crate::model::{parse_timestamp, seconds_between, EquipmentState, Specification, Timestamp};
+use crate::model::{parse_timestamp, seconds_between, EquipmentState, SpecLimit, Timestamp};
 use crate::oee::{oee, Oee, ProductionCounts, StatePeriod};
 use crate::projection::parse_equipment_state;
+use crate::quality::specification_from_row;
 use crate::service::Mes;
 
 /// The units of product a unit of equipment ($1) made in [$2, $3): outputs of its steps, produced
@@ -25,6 +24,11 @@ macro_rules! units_of_equipment {
     };
 }
 
+/// 1 when a unit (lot `l` of [`units_of_equipment`]'s `sl`) is a reject by the record: scrapped,
+/// rejected by QA, or with a nonconformance raised on it.
+const RECORD_REJECT: &str = "CASE WHEN sl.material_use = 'scrap' OR l.disposition = 'rejected' \
+    OR EXISTS (SELECT 1 FROM nonconformances n WHERE n.lot = l.id) THEN 1 ELSE 0 END";
+
 /// OEE of a unit over a window, with what it was computed from.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -39,8 +43,7 @@ pub struct UnitOee {
     pub to: Timestamp,
     /// Seconds at the start of the window before the first recorded state, counted as idle.
     pub unrecorded_s: f64,
-    /// Of the rejects: units scrapped, rejected by QA, or with a nonconformance (on the lot or
-    /// a lot split from it).
+    /// Of the rejects: units scrapped, rejected by QA, or with a nonconformance.
     pub rejected_by_record: u64,
     /// Of the rejects: units whose latest lab results fail their product's specification
     /// (and not already counted in `rejected_by_record`).
@@ -73,8 +76,7 @@ impl Mes {
     /// product made on it in the window — lots its steps produced (or scrapped) of their order's
     /// product, counted when made; residues and by-products of another definition are not
     /// units. A unit is a reject when it was scrapped, QA rejected it, a nonconformance was
-    /// raised on it or on a lot split from it, or its latest lab results fail its product's
-    /// specification. The ideal cycle time is the unit's `ideal_cycle_s`.
+    /// raised on it, or its latest lab results fail its product's specification. The ideal cycle time is the unit's `ideal_cycle_s`.
     pub async fn oee(&self, equipment: &str, from: &str, to: &str) -> Result<UnitOee> {
         let from = parse_timestamp("from", from)?;
         let to = parse_timestamp("to", to)?;
@@ -172,7 +174,9 @@ impl Mes {
     }
 
     /// Units of product made on `equipment` in [`from`, `to`) and how many are rejects: (counts,
-    /// rejects by the record, rejects by lab results).
+    /// rejects by the record, rejects by lab results). One aggregate query: the limits of the
+    /// latest specifications are bound into it as a VALUES table, so no lot or result row is
+    /// read back (the Any driver's per-row cost dominated when they were).
     async fn unit_counts(
         &self,
         equipment: &str,
@@ -180,84 +184,75 @@ impl Mes {
         to: &str,
     ) -> Result<(ProductionCounts, u64, u64)> {
         let pool = self.db().pool();
-        let units = sqlx::query(concat!(
-            "SELECT l.id, l.definition, \
-                CAST(CASE WHEN sl.material_use = 'scrap' OR l.disposition = 'rejected' \
-                  OR EXISTS (SELECT 1 FROM nonconformances n WHERE n.lot = l.id) \
-                  OR EXISTS (SELECT 1 FROM step_lots si \
-                       JOIN steps ss ON ss.id = si.step AND ss.kind = 'split' \
-                       JOIN step_lots so ON so.step = si.step AND so.direction = 'out' \
-                       JOIN lots d ON d.id = so.lot \
-                       WHERE si.lot = l.id AND si.direction = 'in' \
-                         AND (d.disposition = 'rejected' \
-                              OR EXISTS (SELECT 1 FROM nonconformances n2 WHERE n2.lot = d.id))) \
-                THEN 1 ELSE 0 END AS BIGINT) AS rejected ",
-            units_of_equipment!()
-        ))
-        .bind(equipment.to_string())
-        .bind(from.to_string())
-        .bind(to.to_string())
+        // Every product's latest specification (a plant has tens of products, not thousands).
+        let specs = sqlx::query(
+            "SELECT sp.* FROM specifications sp \
+             WHERE sp.version = (SELECT MAX(s2.version) FROM specifications s2 WHERE s2.definition = sp.definition)",
+        )
         .fetch_all(pool)
         .await?;
-        let mut to_judge: BTreeMap<String, String> = BTreeMap::new();
-        let mut by_record = 0u64;
-        for row in &units {
-            let rejected: i64 = row.try_get("rejected")?;
-            if rejected != 0 {
-                by_record += 1;
-            } else {
-                to_judge.insert(row.try_get("id")?, row.try_get("definition")?);
-            }
-        }
-        // The lab's verdict: the latest result of each property against the specification of
-        // the unit's product (a result in another unit cannot be judged; none yet is no verdict).
-        let mut by_results = 0u64;
-        if !to_judge.is_empty() {
-            let mut specs: BTreeMap<String, Option<Specification>> = BTreeMap::new();
-            for definition in to_judge.values() {
-                if !specs.contains_key(definition) {
-                    specs.insert(definition.clone(), self.specification(definition).await?);
-                }
-            }
-            if specs.values().any(Option::is_some) {
-                let rows = sqlx::query(concat!(
-                    "SELECT r.lot, r.property, r.value, r.unit FROM results r \
-                     WHERE r.lot IN (SELECT l.id ",
-                    units_of_equipment!(),
-                    ") ORDER BY r.seq"
-                ))
-                .bind(equipment.to_string())
-                .bind(from.to_string())
-                .bind(to.to_string())
-                .fetch_all(pool)
-                .await?;
-                let mut latest: BTreeMap<(String, String), (f64, String)> = BTreeMap::new();
-                for r in &rows {
-                    latest.insert(
-                        (r.try_get("lot")?, r.try_get("property")?),
-                        (r.try_get("value")?, r.try_get("unit")?),
-                    );
-                }
-                for (lot, definition) in &to_judge {
-                    let Some(spec) = &specs[definition] else {
-                        continue;
-                    };
-                    let fails = spec.limits.iter().any(|limit| {
-                        match latest.get(&(lot.clone(), limit.property.clone())) {
-                            Some((value, unit)) if *unit == limit.unit => {
-                                limit.min.is_some_and(|lo| *value < lo)
-                                    || limit.max.is_some_and(|hi| *value > hi)
-                            }
-                            _ => false,
-                        }
-                    });
-                    if fails {
-                        by_results += 1;
-                    }
+        let mut limits: Vec<(String, SpecLimit)> = Vec::new();
+        for row in &specs {
+            let spec = specification_from_row(row)?;
+            for l in spec.limits {
+                if l.min.is_some() || l.max.is_some() {
+                    limits.push((spec.definition.clone(), l));
                 }
             }
         }
-        let counts = ProductionCounts::from_rejects(units.len() as u64, by_record + by_results)
+        // The lab's verdict: a unit fails when the latest result of a limited property, in the
+        // limit's unit, is outside the limit (a result in another unit cannot be judged against
+        // it; no result yet is no verdict).
+        let by_results = if limits.is_empty() {
+            "0".to_string()
+        } else {
+            let rows: Vec<String> = (0..limits.len())
+                .map(|i| {
+                    let p = 4 + 5 * i;
+                    format!(
+                        "(${p}, ${}, ${}, CAST(${} AS DOUBLE PRECISION), CAST(${} AS DOUBLE PRECISION))",
+                        p + 1,
+                        p + 2,
+                        p + 3,
+                        p + 4
+                    )
+                })
+                .collect();
+            format!(
+                "SELECT CAST(COUNT(DISTINCT r.lot) AS BIGINT) FROM u \
+                 JOIN results r ON r.lot = u.id \
+                 JOIN (VALUES {}) lim ON lim.column1 = u.definition AND lim.column2 = r.property AND lim.column3 = r.unit \
+                 WHERE u.by_record = 0 AND (r.value < lim.column4 OR r.value > lim.column5) \
+                   AND NOT EXISTS (SELECT 1 FROM results r2 WHERE r2.lot = r.lot AND r2.property = r.property AND r2.seq > r.seq)",
+                rows.join(", ")
+            )
+        };
+        let sql = format!(
+            "WITH u AS MATERIALIZED (SELECT l.id, l.definition, {RECORD_REJECT} AS by_record {}) \
+             SELECT (SELECT CAST(COUNT(*) AS BIGINT) FROM u) AS total, \
+                    (SELECT CAST(COALESCE(SUM(by_record), 0) AS BIGINT) FROM u) AS by_record, \
+                    ({by_results}) AS by_results",
+            units_of_equipment!()
+        );
+        // Only placeholders are formatted in; every value is bound.
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(equipment.to_string())
+            .bind(from.to_string())
+            .bind(to.to_string());
+        for (definition, limit) in limits {
+            query = query
+                .bind(definition)
+                .bind(limit.property)
+                .bind(limit.unit)
+                .bind(limit.min)
+                .bind(limit.max);
+        }
+        let row = query.fetch_one(pool).await?;
+        let total: i64 = row.try_get("total")?;
+        let by_record: i64 = row.try_get("by_record")?;
+        let by_results: i64 = row.try_get("by_results")?;
+        let (total, by_record, by_results) = (total as u64, by_record as u64, by_results as u64);
+        let counts = ProductionCounts::from_rejects(total, by_record + by_results)
             .map_err(|e| MesError::Corrupt(e.to_string()))?;
         Ok((counts, by_record, by_results))
     }

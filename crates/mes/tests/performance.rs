@@ -151,7 +151,8 @@ async fn a_recorded_shift_gives_the_published_oee() {
 /// Q 70/72, OEE 406,000/460,800 = 0.881076.
 #[tokio::test]
 async fn a_recorded_week_of_heats_gives_the_worked_example() {
-    use lodestone_mes::command::{LotQuantity, ResultValue};
+    use lodestone_mes::command::{ResultValue, SignatureInput};
+    use lodestone_mes::model::SignatureMeaning;
     use lodestone_mes::model::{SamplingPlan, Severity, SpecLimit};
     let at = |s: i64| {
         let t = chrono::DateTime::parse_from_rfc3339("2026-12-07T00:00:00Z").unwrap()
@@ -324,30 +325,16 @@ async fn a_recorded_week_of_heats_gives_the_worked_example() {
         assert!((o.oee - 406_000.0 / 460_800.0).abs() < 1e-15, "{}", o.oee);
         assert_eq!(format!("{:.6}", o.oee), "0.881076");
         assert!(o.warnings.is_empty());
-        // QA rejecting a drum split from a good heat makes that heat a reject too.
-        let split = Command::SplitLot {
-            source: "H030".into(),
-            parts: vec![
-                LotQuantity {
-                    lot: "H030-D1".into(),
-                    quantity_kg: 295.0,
-                },
-                LotQuantity {
-                    lot: "H030-D2".into(),
-                    quantity_kg: 295.0,
-                },
-            ],
-            at: at(151 * H),
+        // QA rejecting a heat that passed the lab makes it a reject too.
+        let reject = Command::RejectLot {
+            lot: "H030".into(),
+            signature: Some(SignatureInput {
+                user: admin.user.clone(),
+                password: "admin-password".into(),
+                meaning: SignatureMeaning::Approval,
+            }),
         };
-        let reject = Command::RaiseNonconformance {
-            id: "NCR-H030-D2".into(),
-            lot: "H030-D2".into(),
-            description: "contaminated drum".into(),
-            severity: Severity::Minor,
-        };
-        mes.execute_batch(&admin, &[split.into(), reject.into()])
-            .await
-            .unwrap();
+        mes.execute_batch(&admin, &[reject.into()]).await.unwrap();
         let r = mes
             .oee("vim-01", "2026-12-07T00:00:00Z", "2026-12-14T00:00:00Z")
             .await
