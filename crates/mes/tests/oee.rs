@@ -339,7 +339,8 @@ fn worked_example_of_a_melting_week() {
 #[test]
 fn a_performance_above_one_is_reported_with_a_warning_not_clamped() {
     // The same week with an ideal cycle of 7,200 s: 72 × 7,200 = 518,400 s of ideal time in
-    // 432,000 s of running — P = 1.2, so the stated ideal is slower than the line really runs.
+    // 432,000 s of running — P = 1.2, so the stated ideal is slower than the line really runs
+    // (71 × 7,200 = 511,200 s > 1.02 × 432,000 s = 440,640 s: clearly, not by one unit).
     let counts = ProductionCounts::from_rejects(72, 2).unwrap();
     let r = oee(&week_periods(), &counts, 7_200.0).unwrap();
     assert_eq!(r.performance, 1.2);
@@ -350,6 +351,11 @@ fn a_performance_above_one_is_reported_with_a_warning_not_clamped() {
         "{}",
         r.warnings[0]
     );
+    // 1 % above with 72 units (ideal 6,050 s: P = 435,600/432,000 = 1.0083) is scatter: without
+    // one unit 429,550 s ≤ 1.02 × 432,000 s, so the value stands without a warning.
+    let r = oee(&week_periods(), &counts, 6_050.0).unwrap();
+    assert_eq!(r.performance, 435_600.0 / 432_000.0);
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
     // Only no-orders time: nothing planned, no OEE — said so, not a division by zero.
     let idle = [StatePeriod {
         state: NotScheduled,

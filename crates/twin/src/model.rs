@@ -197,7 +197,7 @@ pub struct LineStats {
     /// Run time (producing) / planned production time.
     pub availability: f64,
     /// Ideal cycle × heats / run time. Above 1 the ideal cycle is slower than the line really
-    /// ran; it is reported as measured, with a warning.
+    /// ran; it is reported as measured, with a warning when clearly above (the MES's rule).
     pub performance: f64,
     /// Good heats / product heats.
     pub quality: f64,
@@ -205,7 +205,7 @@ pub struct LineStats {
     pub oee: f64,
     /// Good heats × ideal cycle / calendar time (= utilisation × OEE).
     pub teep: f64,
-    /// Why a figure is suspect (performance above 1).
+    /// Why a figure is suspect (performance clearly above 1).
     pub warnings: Vec<String>,
 }
 
@@ -1153,6 +1153,10 @@ impl<'p, R: PlantRecorder> Sim<'p, R> {
     }
 }
 
+/// How far above 1 a line's performance may read before the ideal cycle is taken to be wrong
+/// (the MES's `mes::oee::PERFORMANCE_TOLERANCE`).
+pub const PERFORMANCE_TOLERANCE: f64 = 0.02;
+
 /// The warning of a performance above 1, worded as the MES's (`mes::oee::performance_warning`).
 fn performance_warning(performance: f64, ideal_cycle_s: f64) -> String {
     format!(
@@ -1290,7 +1294,11 @@ impl<'p, R: PlantRecorder> Twin<'p, R> {
                 let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
                 let performance = ratio(ideal_cycle * total, run);
                 let mut warnings = Vec::new();
-                if performance > 1.0 {
+                // The MES's rule (mes::oee::performance_above_ideal): clearly above 1, even
+                // without the one heat a window's edge can add.
+                if l.heats > 0
+                    && ideal_cycle * (l.heats - 1) as f64 > (1.0 + PERFORMANCE_TOLERANCE) * run
+                {
                     warnings.push(performance_warning(performance, ideal_cycle));
                 }
                 LineStats {
