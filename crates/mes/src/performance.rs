@@ -175,8 +175,8 @@ impl Mes {
 
     /// Units of product made on `equipment` in [`from`, `to`) and how many are rejects: (counts,
     /// rejects by the record, rejects by lab results). One aggregate query: the limits of the
-    /// latest specifications are bound into it as a VALUES table, so no lot or result row is
-    /// read back (the Any driver's per-row cost dominated when they were).
+    /// products' latest specifications are bound into it as a VALUES table, so no lot or result
+    /// row is read back (the Any driver's per-row cost dominated when they were).
     async fn unit_counts(
         &self,
         equipment: &str,
@@ -184,11 +184,16 @@ impl Mes {
         to: &str,
     ) -> Result<(ProductionCounts, u64, u64)> {
         let pool = self.db().pool();
-        // Every product's latest specification (a plant has tens of products, not thousands).
-        let specs = sqlx::query(
-            "SELECT sp.* FROM specifications sp \
-             WHERE sp.version = (SELECT MAX(s2.version) FROM specifications s2 WHERE s2.definition = sp.definition)",
-        )
+        // The latest specification of each product made in the window (few rows; binding only
+        // these keeps the query's parameters few whatever the size of the catalogue).
+        let specs = sqlx::query(concat!(
+            "SELECT sp.* FROM specifications sp WHERE sp.definition IN (SELECT l.definition ",
+            units_of_equipment!(),
+            ") AND sp.version = (SELECT MAX(s2.version) FROM specifications s2 WHERE s2.definition = sp.definition)"
+        ))
+        .bind(equipment.to_string())
+        .bind(from.to_string())
+        .bind(to.to_string())
         .fetch_all(pool)
         .await?;
         let mut limits: Vec<(String, SpecLimit)> = Vec::new();
