@@ -169,10 +169,11 @@ async fn a_recorded_week_of_heats_gives_the_worked_example() {
                 parent: None,
                 ideal_cycle_s: Some(5_800.0),
             }),
-            Command::DefineMaterialClass {
-                id: "alloy".into(),
-                name: "Alloy".into(),
-            },
+            // From JSON, as a client sends it: the class's other fields take their defaults.
+            serde_json::from_value(serde_json::json!({
+                "command": "define-material-class", "id": "alloy", "name": "Alloy"
+            }))
+            .unwrap(),
             Command::DefineMaterialDefinition(MaterialDefinition {
                 id: "flake".into(),
                 name: "Flake".into(),
