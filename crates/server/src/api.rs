@@ -429,12 +429,14 @@ pub struct OeeQuery {
     pub to: String,
 }
 
-/// `GET /api/oee/{unit}`.
+/// `GET /api/oee/{unit}`: utilisation, availability, performance, quality, OEE and TEEP by the
+/// definition of docs/mes.md ("OEE"), with warnings when a figure is suspect.
 #[utoipa::path(
     get,
     path = "/api/oee/{unit}",
     tag = "performance",
     summary = "OEE of a unit over a period",
+    description = "Utilisation (planned production time / calendar time; no-orders time and planned downtime are its losses), availability, performance against the unit's ideal_cycle_s (reported unclamped, with a warning when clearly above 1), quality of the product's units counting the lab's verdicts (residues and by-products are not units), OEE = A × P × Q and TEEP. Definition and worked example: docs/mes.md, \"OEE\".",
     params(("unit" = String, Path, description = "Equipment id"), OeeQuery),
     responses((status = 200, description = "OEE of a unit over a period", body = UnitOee), (status = 400, response = ProblemDetails), (status = 401, response = ProblemDetails), (status = 403, response = ProblemDetails), (status = 404, response = ProblemDetails), (status = 422, response = ProblemDetails), (status = 500, response = ProblemDetails)),
     security(("bearer" = []), ("cookie" = []))

@@ -64,7 +64,7 @@ pub enum MesCommand {
     #[command(subcommand)]
     User(UserCommand),
     /// Record a unit's operating state (running, idle, starved, blocked, unplanned_down, setup,
-    /// changeover, planned_down, break) — the basis of OEE.
+    /// changeover, planned_down, break, not_scheduled) — the basis of OEE.
     State {
         /// Unit.
         equipment: String,
@@ -738,7 +738,7 @@ async fn dispatch(mes: &Mes, args: &MesArgs) -> Result<ExitCode> {
             let state: lodestone_mes::model::EquipmentState =
                 serde_json::from_value(serde_json::Value::String(state.clone())).map_err(|_| {
                     anyhow::anyhow!(
-                        "state: '{state}' is not allowed; expected running, idle, starved, blocked, unplanned_down, setup, changeover, planned_down or break"
+                        "state: '{state}' is not allowed; expected running, idle, starved, blocked, unplanned_down, setup, changeover, planned_down, break or not_scheduled"
                     )
                 })?;
             execute(
