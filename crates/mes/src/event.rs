@@ -437,6 +437,205 @@ pub struct EventRecord {
     pub hash: String,
 }
 
+fn signed(s: &Signature) -> String {
+    format!("signed by {} ({}), meaning {}", s.name, s.user, s.meaning)
+}
+
+fn under(deviation: &Option<Deviation>) -> String {
+    deviation
+        .as_ref()
+        .map(|d| format!(" UNDER DEVIATION {} ({})", d.reference, d.reason))
+        .unwrap_or_default()
+}
+
+impl Event {
+    /// What happened, in one line for people: state changes as from → to, signatures with the
+    /// signer and meaning, results with the value they supersede. Never a credential.
+    pub fn summary(&self) -> String {
+        use Event as E;
+        match self {
+            E::OrderStateChanged {
+                order,
+                action,
+                from,
+                to,
+                equipment,
+                ..
+            } => format!(
+                "order {order}: {from} → {to} ({action}{})",
+                equipment
+                    .as_ref()
+                    .map(|e| format!(" to {e}"))
+                    .unwrap_or_default()
+            ),
+            E::OrderCreated {
+                id,
+                work_master,
+                work_master_version,
+                planned_kg,
+                equipment,
+                ..
+            } => format!(
+                "order {id} created: {work_master} v{work_master_version}, {planned_kg} kg{}",
+                equipment
+                    .as_ref()
+                    .map(|e| format!(" on {e}"))
+                    .unwrap_or_default()
+            ),
+            E::LotHeld { lot, from } => format!("lot {lot}: {from} → held"),
+            E::LotReleased {
+                lot,
+                from,
+                signature,
+                deviation,
+                released_over,
+            } => format!(
+                "lot {lot}: {from} → released{}, {}{}",
+                under(deviation),
+                signed(signature),
+                if released_over.is_empty() {
+                    String::new()
+                } else {
+                    format!("; released over: {}", released_over.join("; "))
+                }
+            ),
+            E::LotsReleased {
+                lots,
+                signature,
+                deviation,
+            } => format!(
+                "{} lots: → released{}, {} ({})",
+                lots.len(),
+                under(deviation),
+                signed(signature),
+                lots.iter()
+                    .map(|l| format!("{} from {}", l.lot, l.from))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            E::LotRejected {
+                lot,
+                from,
+                signature,
+            } => format!("lot {lot}: {from} → rejected, {}", signed(signature)),
+            E::NonconformanceRaised {
+                id,
+                lot,
+                severity,
+                lot_disposition_before,
+                description,
+                ..
+            } => format!(
+                "{id} opened on {lot} ({severity}; lot {lot_disposition_before} → held): {description}"
+            ),
+            E::NonconformanceClosed {
+                id,
+                decision,
+                signature,
+                ..
+            } => format!("{id}: open → closed, decision {decision}, {}", signed(signature)),
+            E::ResultRecorded {
+                lot,
+                property,
+                value,
+                unit,
+                previous,
+                ..
+            } => format!(
+                "{lot}: {property} {value} {unit}{}",
+                previous
+                    .map(|p| format!(" (was {p})"))
+                    .unwrap_or_default()
+            ),
+            E::ResultsRecorded { lot, results, .. } => format!(
+                "{lot}: {}",
+                results
+                    .iter()
+                    .map(|r| format!(
+                        "{} {} {}{}",
+                        r.property,
+                        r.value,
+                        r.unit,
+                        r.previous
+                            .map(|p| format!(" (was {p})"))
+                            .unwrap_or_default()
+                    ))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            E::EquipmentStateSet {
+                equipment,
+                state,
+                cause,
+                ..
+            } => format!(
+                "{equipment} → {state}{}",
+                cause
+                    .as_ref()
+                    .map(|c| format!(" ({c})"))
+                    .unwrap_or_default()
+            ),
+            E::UserCreated { id, roles, .. } => format!(
+                "user {id} created, roles {}",
+                roles
+                    .iter()
+                    .map(|r| r.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            E::UserRolesSet { id, roles, active } => format!(
+                "user {id}: roles {}{}",
+                roles
+                    .iter()
+                    .map(|r| r.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if *active { "" } else { ", deactivated" }
+            ),
+            E::PasswordChanged { id } => format!("user {id} changed the password"),
+            E::PasswordReset { id } => {
+                format!("password of {id} reset by an administrator (change at next login)")
+            }
+            E::LotMoved { lot, from, to } => format!(
+                "lot {lot}: {} → {to}",
+                from.as_deref().unwrap_or("(no location)")
+            ),
+            E::LotShipped {
+                lot,
+                customer,
+                quantity_kg,
+                ..
+            } => format!("lot {lot}: {quantity_kg} kg shipped to {customer}"),
+            E::MaterialConsumed {
+                order,
+                lot,
+                quantity_kg,
+                ..
+            } => format!("order {order} consumed {quantity_kg} kg of {lot}"),
+            E::MaterialProduced {
+                order,
+                lot,
+                quantity_kg,
+                material_use,
+                ..
+            } => format!("order {order} produced {lot}, {quantity_kg} kg ({material_use})"),
+            other => {
+                // Compact JSON for the rest (definitions, splits, merges, continuous records).
+                let text = serde_json::to_string(other).unwrap_or_default();
+                let cut = (0..=160.min(text.len()))
+                    .rev()
+                    .find(|&i| text.is_char_boundary(i))
+                    .unwrap_or(0);
+                if cut < text.len() {
+                    format!("{}…", &text[..cut])
+                } else {
+                    text
+                }
+            }
+        }
+    }
+}
+
 impl EventRecord {
     /// The record as shown to people and exports: a password hash that an event recorded
     /// before credentials left the chain is replaced by `[redacted]`. The stored row (and so

@@ -1047,6 +1047,7 @@ pub async fn decide(
             check_positive_kg("order.planned_kg", *planned_kg)?;
             if let Some(e) = equipment {
                 require_exists(tx, "equipment", "equipment", "order.equipment", e).await?;
+                require_production_unit(tx, "order.equipment", e, work_master, version).await?;
             }
             Ok(Event::OrderCreated {
                 id: id.clone(),
@@ -1089,6 +1090,11 @@ pub async fn decide(
                     ));
                 }
                 require_exists(tx, "equipment", "equipment", "equipment", e).await?;
+                require_production_unit(tx, "equipment", e, &o.work_master, o.work_master_version)
+                    .await?;
+            }
+            if *action == OrderAction::Complete {
+                require_recorded_production(tx, &o.id).await?;
             }
             if *action == OrderAction::Dispatch && equipment.is_none() && o.equipment.is_none() {
                 return Err(MesError::invalid(
@@ -1600,6 +1606,91 @@ pub async fn decide(
             })
         }
     }
+}
+
+/// Refuses equipment that cannot run an order of `work_master`: a storage zone or unit, or a
+/// level above a process cell (ISA-95 Enterprise, Site, Area), or a level other than the one
+/// the work master's process segment runs on.
+async fn require_production_unit(
+    tx: &mut WriteTx<'_>,
+    field: &str,
+    equipment: &str,
+    work_master: &str,
+    version: i64,
+) -> Result<()> {
+    use crate::model::EquipmentLevel as L;
+    let row = sqlx::query(
+        "SELECT e.level AS level, p.equipment_level AS segment_level, w.segment AS segment \
+         FROM equipment e, work_masters w JOIN process_segments p ON p.id = w.segment \
+         WHERE e.id = $1 AND w.id = $2 AND w.version = $3",
+    )
+    .bind(equipment.to_string())
+    .bind(work_master.to_string())
+    .bind(version)
+    .fetch_optional(&mut *tx.tx)
+    .await?;
+    let Some(row) = row else { return Ok(()) };
+    let level: String = sqlx::Row::try_get(&row, "level")?;
+    let level = crate::db::stored(L::parse, "equipment.level", &level)?;
+    let segment: String = sqlx::Row::try_get(&row, "segment")?;
+    let segment_level: Option<String> = sqlx::Row::try_get(&row, "segment_level")?;
+    let segment_level = segment_level
+        .map(|l| crate::db::stored(L::parse, "process_segments.equipment_level", &l))
+        .transpose()?;
+    let runs = !matches!(
+        level,
+        L::StorageZone | L::StorageUnit | L::Enterprise | L::Site | L::Area
+    );
+    match segment_level {
+        Some(wanted) if wanted != level => Err(MesError::invalid(
+            field,
+            format!("'{equipment}' ({level})"),
+            &format!("a {wanted}: process segment {segment} of {work_master} runs on that level"),
+        )),
+        None if !runs => Err(MesError::invalid(
+            field,
+            format!("'{equipment}' ({level})"),
+            "a unit that makes material (not a storage zone or unit, nor an enterprise, site or area)",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Refuses to complete an order with no consumption or no production recorded: a completed
+/// order is a genealogy step, and one without inputs or outputs breaks every trace through it.
+async fn require_recorded_production(tx: &mut WriteTx<'_>, order: &str) -> Result<()> {
+    let rows = sqlx::query(
+        "SELECT direction, CAST(COUNT(*) AS BIGINT) AS n FROM step_lots WHERE step = $1 GROUP BY direction",
+    )
+    .bind(order.to_string())
+    .fetch_all(&mut *tx.tx)
+    .await?;
+    let mut consumed = 0;
+    let mut produced = 0;
+    for row in rows {
+        let direction: String = sqlx::Row::try_get(&row, "direction")?;
+        let n: i64 = sqlx::Row::try_get(&row, "n")?;
+        if direction == "in" {
+            consumed += n;
+        } else {
+            produced += n;
+        }
+    }
+    let missing: Vec<&str> = [("consumption", consumed), ("production", produced)]
+        .into_iter()
+        .filter(|(_, n)| *n == 0)
+        .map(|(what, _)| what)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(MesError::IllegalState {
+        kind: "order",
+        id: order.to_string(),
+        state: format!("running with no {} recorded", missing.join(" and no ")),
+        action: "complete".into(),
+        allowed: "what it consumed and produced is recorded; otherwise abort it".into(),
+    })
 }
 
 async fn running_order(

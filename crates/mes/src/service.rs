@@ -396,10 +396,15 @@ impl Mes {
             }
             if matches!(
                 envelope.command,
-                Command::ReleaseLot { .. } | Command::ReleaseLots { .. }
+                Command::ReleaseLot { .. }
+                    | Command::ReleaseLots { .. }
+                    | Command::OrderAction {
+                        action: crate::model::OrderAction::Complete,
+                        ..
+                    }
             ) {
-                // The release guard reads the genealogy (a drum's heat): this batch's splits
-                // must be written first.
+                // The release guard reads the genealogy (a drum's heat) and completion the
+                // order's inputs and outputs: this batch's edges must be written first.
                 tx.flush_step_lots().await.map_err(wrap)?;
             }
             let event = decide(&mut tx, session, &envelope.command, &recorded_at)
@@ -500,6 +505,51 @@ impl Mes {
     pub async fn audit_trail_of_user(&self, user: &str) -> Result<Vec<EventRecord>> {
         let rows = sqlx::query("SELECT * FROM events WHERE actor = $1 ORDER BY seq")
             .bind(user.to_string())
+            .fetch_all(self.db.pool())
+            .await?;
+        rows.iter()
+            .map(|r| event_record(r).map(EventRecord::redacted))
+            .collect()
+    }
+
+    /// The audit trail searched: events touching `subject` (`lot:H-1`), recorded by `user`,
+    /// recorded in `[from, to)` (RFC 3339), any combination; oldest first, at most `limit`.
+    pub async fn audit_search(
+        &self,
+        subject: Option<&str>,
+        user: Option<&str>,
+        from: Option<&str>,
+        to: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<EventRecord>> {
+        let from = from
+            .map(|t| crate::model::parse_timestamp("from", t))
+            .transpose()?;
+        let to = to
+            .map(|t| crate::model::parse_timestamp("to", t))
+            .transpose()?;
+        if let Some(s) = subject {
+            crate::bounds::check_text("subject", s, 300, false)?;
+        }
+        if let Some(u) = user {
+            crate::model::check_id("user", u)?;
+        }
+        // Fixed SQL with optional filters (a NULL parameter switches its filter off).
+        let sql = if subject.is_some() {
+            "SELECT e.* FROM event_subjects s JOIN events e ON e.seq = s.seq WHERE s.subject = $1 \
+             AND ($2 IS NULL OR e.actor = $2) AND ($3 IS NULL OR e.recorded_at >= $3) \
+             AND ($4 IS NULL OR e.recorded_at < $4) ORDER BY e.seq LIMIT $5"
+        } else {
+            "SELECT e.* FROM events e WHERE ($1 IS NULL OR $1 = '') \
+             AND ($2 IS NULL OR e.actor = $2) AND ($3 IS NULL OR e.recorded_at >= $3) \
+             AND ($4 IS NULL OR e.recorded_at < $4) ORDER BY e.seq LIMIT $5"
+        };
+        let rows = sqlx::query(sql)
+            .bind(subject.unwrap_or("").to_string())
+            .bind(user.map(str::to_string))
+            .bind(from)
+            .bind(to)
+            .bind(limit)
             .fetch_all(self.db.pool())
             .await?;
         rows.iter()

@@ -299,10 +299,14 @@ impl<'a> MesRecorder<'a> {
     }
 
     fn push(&mut self, command: Command) {
+        self.push_envelope(Envelope::from(command));
+    }
+
+    fn push_envelope(&mut self, envelope: Envelope) {
         if self.error.is_some() {
             return;
         }
-        self.buffer.push(Envelope::from(command));
+        self.buffer.push(envelope);
         if self.buffer.len() >= BATCH {
             self.flush();
         }
@@ -480,12 +484,26 @@ impl PlantRecorder for MesRecorder<'_> {
                 at: at.clone(),
             });
         }
-        self.push(Command::OrderAction {
-            order: heat_id(heat),
-            action: OrderAction::Complete,
-            equipment: None,
-            at: at.clone(),
-        });
+        if output.flake_kg > 0.0 || output.residue_kg > 0.0 {
+            self.push(Command::OrderAction {
+                order: heat_id(heat),
+                action: OrderAction::Complete,
+                equipment: None,
+                at: at.clone(),
+            });
+        } else {
+            // A wash heat between grades: the line's changeover, with no material recorded
+            // and no product, so not a completed production order.
+            self.push_envelope(
+                Envelope::from(Command::OrderAction {
+                    order: heat_id(heat),
+                    action: OrderAction::Abort,
+                    equipment: None,
+                    at: at.clone(),
+                })
+                .with_reason("wash heat between grades: changeover, no product"),
+            );
+        }
         if output.flake_kg > 0.0 {
             let drum_kg = output.flake_kg / DRUMS_PER_HEAT as f64;
             self.push(Command::SplitLot {

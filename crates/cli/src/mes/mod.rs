@@ -417,11 +417,20 @@ pub enum AuditCommand {
     /// History of a record: lot:ID, order:ID, equipment:ID, user:ID (what was done to it),
     /// or --by USER (what the user did).
     Trail {
-        /// Record, e.g. lot:H-0001.
+        /// Record, e.g. lot:H-0001, order:H-0001, user:qa1, equipment:line-01.
         subject: Option<String>,
-        /// Everything this user did.
+        /// Only what this user did.
         #[arg(long)]
         by: Option<String>,
+        /// Recorded at or after this time (RFC 3339, e.g. 2026-12-01T00:00:00Z).
+        #[arg(long)]
+        from: Option<String>,
+        /// Recorded before this time (RFC 3339).
+        #[arg(long)]
+        to: Option<String>,
+        /// At most this many events.
+        #[arg(long, default_value_t = 10_000)]
+        limit: i64,
         #[arg(long)]
         json: bool,
     },
@@ -910,25 +919,39 @@ async fn dispatch(mes: &Mes, args: &MesArgs) -> Result<ExitCode> {
                 t.load_preset(UTF8_FULL_CONDENSED)
                     .set_header(["element", "in kg", "out kg", "loss kg", "loss %"]);
                 for (element, f) in &b.elements {
-                    let pct = if f.in_kg > 0.0 {
-                        100.0 * f.loss_kg / f.in_kg
-                    } else {
-                        0.0
+                    let (loss, pct) = match f.loss_kg {
+                        None => ("unknown".to_string(), "—".to_string()),
+                        Some(loss) if loss < 0.0 => (
+                            format!("gain {:.3}", -loss),
+                            format!("{:.2}", 100.0 * loss / f.in_kg.max(f64::MIN_POSITIVE)),
+                        ),
+                        Some(loss) => (
+                            format!("{loss:.3}"),
+                            format!("{:.2}", 100.0 * loss / f.in_kg.max(f64::MIN_POSITIVE)),
+                        ),
                     };
                     t.add_row(vec![
                         Cell::new(element),
                         Cell::new(format!("{:.3}", f.in_kg)).set_alignment(CellAlignment::Right),
                         Cell::new(format!("{:.3}", f.out_kg)).set_alignment(CellAlignment::Right),
-                        Cell::new(format!("{:.3}", f.loss_kg)).set_alignment(CellAlignment::Right),
-                        Cell::new(format!("{pct:.2}")).set_alignment(CellAlignment::Right),
+                        Cell::new(loss).set_alignment(CellAlignment::Right),
+                        Cell::new(pct).set_alignment(CellAlignment::Right),
                     ]);
                 }
                 println!("step {step}: {:.3} kg in, {:.3} kg out", b.in_kg, b.out_kg);
                 println!("{t}");
                 if !b.lots_without_chemistry.is_empty() {
                     println!(
-                        "lots without chemistry (not counted): {}",
+                        "losses unknown: no chemistry for {} (record their assay or certificate)",
                         b.lots_without_chemistry.join(", ")
+                    );
+                }
+                if b.elements
+                    .values()
+                    .any(|f| f.loss_kg.is_some_and(|l| l < 0.0))
+                {
+                    println!(
+                        "a gain is the outputs' assay reading more than the inputs' certificates: within the analytical error when small"
                     );
                 }
             }
@@ -949,12 +972,26 @@ async fn dispatch(mes: &Mes, args: &MesArgs) -> Result<ExitCode> {
             }
             Err(e) => return Err(e.into()),
         },
-        MesCommand::Audit(AuditCommand::Trail { subject, by, json }) => {
-            let records = match (subject, by) {
-                (Some(s), None) => mes.audit_trail(s).await?,
-                (None, Some(u)) => mes.audit_trail_of_user(u).await?,
-                _ => bail!("give a record (e.g. lot:H-0001) or --by USER, not both"),
-            };
+        MesCommand::Audit(AuditCommand::Trail {
+            subject,
+            by,
+            from,
+            to,
+            limit,
+            json,
+        }) => {
+            if subject.is_none() && by.is_none() && from.is_none() && to.is_none() {
+                bail!("give a record (e.g. lot:H-0001), --by USER, --from/--to, or a combination");
+            }
+            let records = mes
+                .audit_search(
+                    subject.as_deref(),
+                    by.as_deref(),
+                    from.as_deref(),
+                    to.as_deref(),
+                    *limit,
+                )
+                .await?;
             if *json {
                 println!("{}", serde_json::to_string_pretty(&records)?);
             } else {
@@ -965,18 +1002,14 @@ async fn dispatch(mes: &Mes, args: &MesArgs) -> Result<ExitCode> {
                     "user",
                     "event",
                     "reason",
-                    "details",
+                    "what happened",
                 ]);
                 for r in &records {
-                    let mut details = r.payload.clone();
-                    if details.len() > 100 {
-                        let cut = (0..=100)
-                            .rev()
-                            .find(|&i| details.is_char_boundary(i))
-                            .unwrap_or(0);
-                        details.truncate(cut);
-                        details.push('…');
-                    }
+                    let details =
+                        match serde_json::from_str::<lodestone_mes::event::Event>(&r.payload) {
+                            Ok(event) => event.summary(),
+                            Err(_) => r.payload.clone(),
+                        };
                     t.add_row(vec![
                         Cell::new(r.seq),
                         Cell::new(&r.recorded_at),

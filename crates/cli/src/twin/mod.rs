@@ -34,8 +34,8 @@ pub struct BottleneckArgs {
     /// Days to simulate per run (default: the file's).
     #[arg(long)]
     days: Option<f64>,
-    /// Replications per configuration.
-    #[arg(long, default_value_t = 5)]
+    /// Replications per configuration (1 or more).
+    #[arg(long, default_value_t = 5, value_parser = at_least_one)]
     replications: usize,
     /// Demand multiplier so that the plant, not the order book, limits output.
     #[arg(long, default_value_t = 2.0)]
@@ -50,6 +50,16 @@ pub struct BottleneckArgs {
     json: bool,
 }
 
+/// A count of replications: a whole number, at least 1 (0 would silently run one).
+fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!(
+            "'{text}' is not allowed; expected a whole number of replications, 1 or more (2 or more for confidence intervals)"
+        )),
+    }
+}
+
 /// Arguments of `lodestone twin run`.
 #[derive(Args)]
 pub struct RunArgs {
@@ -58,8 +68,8 @@ pub struct RunArgs {
     /// Days to simulate after the warm-up (default: the file's).
     #[arg(long)]
     days: Option<f64>,
-    /// Replications with seeds seed, seed+1, … (≥ 2 for confidence intervals).
-    #[arg(long, default_value_t = 10)]
+    /// Replications with seeds seed, seed+1, … (1 or more; ≥ 2 for confidence intervals).
+    #[arg(long, default_value_t = 10, value_parser = at_least_one)]
     replications: usize,
     /// First seed (default: the file's).
     #[arg(long)]
