@@ -24,7 +24,9 @@ pub mod charts;
 pub mod constants;
 mod error;
 pub mod rules;
+pub mod sigma;
 pub mod svg;
+pub mod table;
 pub mod timeweighted;
 
 pub use capability::{
@@ -39,7 +41,9 @@ pub use charts::{
 pub use constants::{c4, d2, d3, factors, ChartFactors, SigmaConvention};
 pub use error::SpcError;
 pub use rules::{RuleFamily, Rules, ZoneLimits};
+pub use sigma::StdDevMethod;
 pub use svg::{render_cusum_svg, render_svg, SvgOptions};
+pub use table::{SampleTable, TableOptions};
 pub use timeweighted::{
     cusum_chart, ewma_chart, CusumChart, CusumOptions, CusumPoint, EwmaOptions,
 };
