@@ -10,6 +10,9 @@
 //!   range (MR), p, np, c, u; phase I (limits estimated, optionally without excluded
 //!   subgroups) and phase II (monitored against the fixed limits); historical centre/σ.
 //! - [`timeweighted`] — EWMA and CUSUM (qcc's standardised tabular form).
+//! - [`sigma`] — σ estimators by qcc's names (UWAVE-R, UWAVE-SD, MVLUE-R, MVLUE-SD, RMSDF;
+//!   MR, SD), checked per chart.
+//! - [`table`] — samples, labels and phases from CSV text; a label column is never a value.
 //! - [`rules`] — Western Electric 1–4 and Nelson 1–8 run rules, qcc semantics.
 //! - [`capability`](mod@capability) — Cp, Cpl, Cpu, Cpk, Cpm with confidence intervals, Pp family,
 //!   expected and observed fractions out of specification.
