@@ -193,3 +193,95 @@ fn options_that_do_not_apply_are_refused_by_name() {
         assert!(e.contains(expected), "{all:?}: {e}");
     }
 }
+
+#[test]
+fn mes_results_are_charted_and_listed_by_lot() {
+    // 35 lots of primer paint with qcc's viscosity values, recorded through `mes exec`.
+    let dir = tempfile::tempdir().unwrap();
+    let mes = |args: &[&str]| {
+        Command::new(BIN)
+            .arg("mes")
+            .args(args)
+            .env("LODESTONE_DB", dir.path().join("paint.db"))
+            .env("LODESTONE_USER", "admin")
+            .env("LODESTONE_PASSWORD", "admin-password")
+            .output()
+            .expect("run lodestone")
+    };
+    let out = mes(&["init", "--name", "Ada Admin"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut commands = vec![
+        serde_json::json!({"command": "define-material-class", "id": "coating", "name": "coating", "receipt": "certificate"}),
+        serde_json::json!({"command": "define-material-definition", "id": "primer", "name": "primer", "class": "coating"}),
+    ];
+    let text = std::fs::read_to_string(data("viscosity.csv")).unwrap();
+    for line in text.lines().filter(|l| !l.starts_with('#')).skip(1) {
+        let cells: Vec<&str> = line.split(',').collect();
+        let n: u32 = cells[0].parse().unwrap();
+        let lot = format!("V-{n:02}");
+        commands.push(serde_json::json!({"command": "receive-lot", "lot": lot, "definition": "primer", "quantity_kg": 200.0}));
+        commands.push(serde_json::json!({
+            "command": "record-result", "lot": lot, "property": "viscosity",
+            "value": cells[1].parse::<f64>().unwrap(), "unit": "cSt",
+            "at": format!("2026-11-{:02}T{:02}:00:00Z", 1 + n / 24, n % 24),
+        }));
+    }
+    let file = dir.path().join("lots.json");
+    std::fs::write(&file, serde_json::Value::Array(commands).to_string()).unwrap();
+    let out = mes(&["exec", file.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Phase I = the first 20 lots, V-04 excluded by lot id: qcc vignette (viscosity[-4,])
+    // centre 33.98947, σ 0.4117415; violations by lot id.
+    let out = mes(&[
+        "spc",
+        "--definition",
+        "primer",
+        "--property",
+        "viscosity",
+        "--phase1",
+        "20",
+        "--exclude",
+        "V-04",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("labels are lot ids")
+            && text.contains("excluded from the limits (still charted): V-04")
+            && text.contains("33.989474")
+            && text.contains("0.411742")
+            && text.contains("V-04: 1"),
+        "{text}"
+    );
+    let out = mes(&[
+        "spc",
+        "--definition",
+        "primer",
+        "--property",
+        "viscosity",
+        "--chart",
+        "cusum",
+        "--phase1",
+        "20",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    // [python] reference of qcc's cusum(viscosity[trial], newdata = viscosity[!trial]).
+    assert!(
+        text.contains(
+            "V-30: upper, V-31: upper, V-32: upper, V-33: upper, V-34: upper, V-35: upper"
+        ),
+        "{text}"
+    );
+}
