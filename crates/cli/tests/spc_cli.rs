@@ -125,19 +125,27 @@ fn ewma_and_cusum_of_pistonrings() {
         text.contains("37: upper, 38: upper, 39: upper, 40: upper"),
         "{text}"
     );
-    // Phase II with a known centre and σ, all 40 subgroups monitored ([python]: 35–40).
+    // Phase II with a known centre and σ, all 40 subgroups monitored ([python]: 35–40);
+    // given both, phase II is the default on a file without a phase column.
+    let f = tempfile::NamedTempFile::new().unwrap();
+    let no_phase: String = std::fs::read_to_string(p)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| l.rsplit_once(',').unwrap().0.to_string() + "\n")
+        .collect();
+    std::fs::write(f.path(), no_phase).unwrap();
     let text = ok(&[
         "--csv",
-        p,
+        f.path().to_str().unwrap(),
         "--chart",
         "ewma",
-        "--phase1",
-        "0",
         "--center",
         "74",
         "--std-dev",
         "0.01",
     ]);
+    assert!(text.contains("(0 phase I, 40 phase II)"), "{text}");
     assert!(
         text.contains("35: 1, 36: 1, 37: 1, 38: 1, 39: 1, 40: 1")
             && text.contains("known centre and σ given"),

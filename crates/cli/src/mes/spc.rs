@@ -36,7 +36,8 @@ pub struct SpcArgs {
     #[arg(long, default_value_t = 1)]
     subgroup_size: usize,
     /// Number of leading samples that set the limits (phase I); the rest are monitored
-    /// against them (phase II). Default: the CSV's phase column, else all.
+    /// against them (phase II). Default: the CSV's phase column; else none when --center and
+    /// --std-dev are both given; else all.
     #[arg(long)]
     phase1: Option<usize>,
     /// Chart: auto (I-MR for single values, X̄-R otherwise), i-mr, xbar-r, xbar-s, ewma,
@@ -357,6 +358,8 @@ pub async fn run_spc(mes: Option<&Mes>, args: &SpcArgs) -> Result<ExitCode> {
         ),
         (Some(n), _) => n,
         (None, Some(n)) => n,
+        // A known centre and σ leave nothing to estimate: every sample is monitored (phase II).
+        (None, None) if args.center.is_some() && args.std_dev.is_some() => 0,
         (None, None) => groups.len(),
     };
     let (p1, p2) = groups.split_at(phase1);
