@@ -274,7 +274,7 @@ proptest! {
                 let _ = spc::ewma_chart(one, two, &EwmaOptions::default(), &ChartOptions::default());
             }
         } else if let Err(e) = spc::table::parse_csv(&text, "fuzz.csv", &opts) {
-            prop_assert!(e.to_string().starts_with("fuzz.csv: line "));
+            prop_assert!(e.to_string().starts_with("fuzz.csv: "), "{}", e);
         }
     }
 }

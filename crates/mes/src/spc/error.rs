@@ -248,11 +248,11 @@ pub enum SpcError {
         example: String,
     },
     /// A CSV file that cannot be read as samples.
-    #[error("{file}: line {line}{column}: {reason}")]
+    #[error("{file}{at}{column}: {reason}", at = line_text(*line))]
     Csv {
         /// File (or source) name.
         file: String,
-        /// 1-based line.
+        /// 1-based line (0 when the problem is the file as a whole).
         line: usize,
         /// ", column 'NAME'" or empty.
         column: String,
@@ -265,4 +265,12 @@ pub enum SpcError {
         /// What is wrong.
         reason: String,
     },
+}
+
+fn line_text(line: usize) -> String {
+    if line == 0 {
+        String::new()
+    } else {
+        format!(": line {line}")
+    }
 }
