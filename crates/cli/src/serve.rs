@@ -4,9 +4,12 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::Args;
+use lodestone_server::auth::{SessionPolicy, Sessions};
+use lodestone_server::limits::Limits;
 use lodestone_server::{demo, AppState};
 
 /// Arguments of `lodestone serve`.
@@ -37,6 +40,46 @@ pub struct ServeArgs {
     /// Minutes without a request after which a login session ends (default 480: a shift).
     #[arg(long, default_value_t = 480, value_parser = clap::value_parser!(u64).range(1..=10_080))]
     session_idle_min: u64,
+    /// Hours after login at which a session ends however much it is used (default 12).
+    #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u64).range(1..=168))]
+    session_lifetime_h: u64,
+    /// The server is reached over HTTPS through a TLS-terminating reverse proxy: the session
+    /// cookie is marked `Secure` (docs/security.md).
+    #[arg(long)]
+    behind_tls: bool,
+    /// Connections served at once; more wait in the listen backlog. Keep it below the
+    /// process's open-file limit (`ulimit -n`).
+    #[arg(long, default_value_t = 512, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    max_connections: u64,
+    /// Seconds a client has to send a request's headers; also how long an idle keep-alive
+    /// connection stays open.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    header_timeout_s: u64,
+    /// Seconds a client has to send a request's body.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    body_timeout_s: u64,
+    /// Seconds a request may take (not the event stream or the computations); past it 503.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    request_timeout_s: u64,
+    /// Largest request body, KiB (the login body is capped at 4 KiB).
+    #[arg(long, default_value_t = 2048, value_parser = clap::value_parser!(u64).range(16..=1_048_576))]
+    max_body_kib: u64,
+    /// SX simulations and alloy charges running at once; beyond it 503 with Retry-After.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=256))]
+    max_computations: u64,
+    /// Seconds one SX simulation or alloy charge may take before it is stopped.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    compute_timeout_s: u64,
+    /// Audit-chain checks (`/api/audit/verify`) running at once; beyond it 503.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=64))]
+    max_chain_checks: u64,
+    /// Seconds one audit-chain check may take before it is stopped.
+    #[arg(long, default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    chain_check_timeout_s: u64,
+    /// Password checks (logins) running at once, each an argon2 verification (tens of ms of
+    /// CPU, 19 MiB) on a request thread; a login waits up to 2 s for a slot, then 503.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=256))]
+    max_logins: u64,
     /// Print the API's OpenAPI 3.1 document (JSON) and exit, e.g. to generate a client;
     /// needs no database.
     #[arg(long, conflicts_with_all = ["db", "demo"])]
@@ -116,14 +159,24 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
             .with_context(|| format!("opening the MES {url}"))?;
         (mes, None)
     };
-    let state = Arc::new(AppState {
-        mes,
-        sessions: lodestone_server::auth::Sessions::with_idle_limit(
-            std::time::Duration::from_secs(args.session_idle_min * 60),
-        ),
-        metrics: Default::default(),
-        demo,
+    let sessions = Sessions::new(SessionPolicy {
+        idle: Duration::from_secs(args.session_idle_min * 60),
+        lifetime: Duration::from_secs(args.session_lifetime_h * 3600),
+        secure_cookie: args.behind_tls,
     });
+    let limits = Limits {
+        max_connections: args.max_connections as usize,
+        header_timeout: Duration::from_secs(args.header_timeout_s),
+        body_timeout: Duration::from_secs(args.body_timeout_s),
+        request_timeout: Duration::from_secs(args.request_timeout_s),
+        max_body_bytes: args.max_body_kib as usize * 1024,
+        max_computations: args.max_computations as usize,
+        compute_timeout: Duration::from_secs(args.compute_timeout_s),
+        max_chain_checks: args.max_chain_checks as usize,
+        chain_check_timeout: Duration::from_secs(args.chain_check_timeout_s),
+        max_logins: args.max_logins as usize,
+    };
+    let state = Arc::new(AppState::new(mes, sessions, demo, limits));
     println!("Lodestone is serving http://{address}/");
     if state.demo.is_some() {
         println!("demo logins (user / password):");

@@ -107,11 +107,22 @@ pub enum Event {
         bill_kg_per_kg: BTreeMap<String, f64>,
         parameters: BTreeMap<String, String>,
     },
+    /// Events recorded before credentials moved out of the chain carry the password hash;
+    /// audit outputs redact it ([`EventRecord::redacted`]). New ones never do.
     UserCreated {
         id: String,
         name: String,
         roles: Vec<Role>,
-        password_hash: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        password_hash: Option<String>,
+    },
+    /// The user changed their own password (the hash is kept outside the chain).
+    PasswordChanged {
+        id: String,
+    },
+    /// An administrator set a new password; the user must change it at the next login.
+    PasswordReset {
+        id: String,
     },
     UserRolesSet {
         id: String,
@@ -301,6 +312,8 @@ impl Event {
             Event::ProcessSegmentDefined { .. } => "process-segment-defined",
             Event::WorkMasterDefined { .. } => "work-master-defined",
             Event::UserCreated { .. } => "user-created",
+            Event::PasswordChanged { .. } => "password-changed",
+            Event::PasswordReset { .. } => "password-reset",
             Event::UserRolesSet { .. } => "user-roles-set",
             Event::LotReceived { .. } => "lot-received",
             Event::LotSplit { .. } => "lot-split",
@@ -338,7 +351,10 @@ impl Event {
             Event::MaterialDefinitionDefined(d) => vec![format!("material-definition:{}", d.id)],
             Event::ProcessSegmentDefined { id, .. } => vec![format!("process-segment:{id}")],
             Event::WorkMasterDefined { id, .. } => vec![format!("work-master:{id}")],
-            Event::UserCreated { id, .. } | Event::UserRolesSet { id, .. } => {
+            Event::UserCreated { id, .. }
+            | Event::UserRolesSet { id, .. }
+            | Event::PasswordChanged { id }
+            | Event::PasswordReset { id } => {
                 vec![format!("user:{id}")]
             }
             Event::LotReceived { lot: l, .. }
@@ -422,6 +438,21 @@ pub struct EventRecord {
 }
 
 impl EventRecord {
+    /// The record as shown to people and exports: a password hash that an event recorded
+    /// before credentials left the chain is replaced by `[redacted]`. The stored row (and so
+    /// the chain) is unchanged; verification reads the stored rows, never this.
+    pub fn redacted(mut self) -> EventRecord {
+        if self.kind == "user-created" && self.payload.contains("\"password_hash\"") {
+            if let Ok(mut value) = serde_json::from_str::<serde_json::Value>(&self.payload) {
+                if let Some(hash) = value.get_mut("password_hash") {
+                    *hash = serde_json::Value::String("[redacted]".into());
+                }
+                self.payload = value.to_string();
+            }
+        }
+        self
+    }
+
     /// The hash of this row's contents chained to `prev_hash`.
     pub fn compute_hash(&self) -> String {
         chain_hash(

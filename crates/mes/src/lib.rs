@@ -11,6 +11,7 @@
 //! - `twin_recorder` — records a twin run as MES commands (the twin's recorder seam).
 //! - `oee` — overall equipment effectiveness from state events and counts.
 
+pub mod bounds;
 pub mod command;
 pub mod db;
 pub mod error;

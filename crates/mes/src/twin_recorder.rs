@@ -70,7 +70,8 @@ pub fn plant_commands(plant: &Plant) -> Vec<Command> {
         })
     };
     let l = &plant.lines;
-    let cycle = l.charge.mean_s() + l.melt.mean_s() + l.cast.mean_s() + l.cool.mean_s();
+    // The twin's own OEE uses the same ideal cycle.
+    let cycle = lodestone_twin::model::ideal_cycle_s(plant);
     let mut commands = vec![
         eq("site", EquipmentLevel::Site, None, None),
         eq("alloy", EquipmentLevel::Area, Some("site"), None),
@@ -550,10 +551,13 @@ impl PlantRecorder for MesRecorder<'_> {
     fn line_state(&mut self, at_s: f64, line: usize, state: LineState) {
         let at = self.at(at_s);
         let state = match state {
-            LineState::Producing | LineState::Washing => EquipmentState::Running,
+            LineState::Producing => EquipmentState::Running,
+            // A wash heat between grades makes no product: a changeover.
+            LineState::Washing => EquipmentState::Changeover,
             LineState::Starved => EquipmentState::Starved,
             LineState::Down => EquipmentState::UnplannedDown,
             LineState::Maintenance => EquipmentState::PlannedDown,
+            LineState::NoOrders => EquipmentState::NotScheduled,
         };
         self.push(Command::SetEquipmentState {
             equipment: line_id(line),

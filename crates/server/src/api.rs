@@ -429,12 +429,14 @@ pub struct OeeQuery {
     pub to: String,
 }
 
-/// `GET /api/oee/{unit}`.
+/// `GET /api/oee/{unit}`: utilisation, availability, performance, quality, OEE and TEEP by the
+/// definition of docs/mes.md ("OEE"), with warnings when a figure is suspect.
 #[utoipa::path(
     get,
     path = "/api/oee/{unit}",
     tag = "performance",
     summary = "OEE of a unit over a period",
+    description = "Utilisation (planned production time / calendar time; no-orders time and planned downtime are its losses), availability, performance against the unit's ideal_cycle_s (reported unclamped, with a warning when clearly above 1), quality of the product's units counting the lab's verdicts (residues and by-products are not units), OEE = A × P × Q and TEEP. Definition and worked example: docs/mes.md, \"OEE\".",
     params(("unit" = String, Path, description = "Equipment id"), OeeQuery),
     responses((status = 200, description = "OEE of a unit over a period", body = UnitOee), (status = 400, response = ProblemDetails), (status = 401, response = ProblemDetails), (status = 403, response = ProblemDetails), (status = 404, response = ProblemDetails), (status = 422, response = ProblemDetails), (status = 500, response = ProblemDetails)),
     security(("bearer" = []), ("cookie" = []))
@@ -454,11 +456,27 @@ pub async fn oee(
     path = "/api/audit/verify",
     tag = "audit",
     summary = "Re-checks the whole hash chain of the audit trail",
-    responses((status = 200, description = "Re-checks the whole hash chain of the audit trail", body = ChainReport), (status = 401, response = ProblemDetails), (status = 403, response = ProblemDetails), (status = 500, response = ProblemDetails)),
+    description = "At most `--max-chain-checks` checks run at once (503 with Retry-After beyond); a check is stopped after `--chain-check-timeout-s` (503), and when the client disconnects. The hashing runs off the request threads.",
+    responses((status = 200, description = "Re-checks the whole hash chain of the audit trail", body = ChainReport), (status = 401, response = ProblemDetails), (status = 403, response = ProblemDetails), (status = 500, response = ProblemDetails), (status = 503, response = ProblemDetails)),
     security(("bearer" = []), ("cookie" = []))
 )]
 pub async fn verify(State(state): State<Shared>, _: Authed) -> Result<Json<ChainReport>, Problem> {
-    Ok(Json(state.mes.verify_chain().await?))
+    let checker = state.clone();
+    let report = crate::limits::run_async(
+        &state,
+        crate::limits::Kind::ChainCheck,
+        "audit verify",
+        move || async move { checker.mes.verify_chain().await },
+    )
+    .await?
+    // Stopped: only when the answer is no longer wanted.
+    .ok_or_else(|| {
+        Problem::busy(
+            "audit verify: stopped (--chain-check-timeout-s)",
+            crate::limits::BUSY_RETRY_S,
+        )
+    })?;
+    Ok(Json(report?))
 }
 
 /// `GET /api/audit/{subject}`: the trail of `lot:ID`, `order:ID`, `equipment:ID`, ….
@@ -487,21 +505,50 @@ pub async fn audit(
     tag = "commands",
     summary = "Executes one MES command as the session's user",
     request_body = Envelope,
-    responses((status = 201, description = "Recorded", body = Receipt), (status = 200, description = "Seen before (same client_id): the first outcome, nothing changed", body = Receipt), (status = 400, response = ProblemDetails), (status = 401, response = ProblemDetails), (status = 403, response = ProblemDetails), (status = 404, response = ProblemDetails), (status = 409, response = ProblemDetails), (status = 415, response = ProblemDetails), (status = 422, response = ProblemDetails), (status = 500, response = ProblemDetails)),
+    responses((status = 201, description = "Recorded", body = Receipt), (status = 200, description = "Seen before (same client_id): the first outcome, nothing changed", body = Receipt), (status = 400, response = ProblemDetails), (status = 401, response = ProblemDetails), (status = 403, response = ProblemDetails), (status = 404, response = ProblemDetails), (status = 409, response = ProblemDetails), (status = 413, response = ProblemDetails), (status = 415, response = ProblemDetails), (status = 422, response = ProblemDetails), (status = 429, response = ProblemDetails), (status = 500, response = ProblemDetails), (status = 503, response = ProblemDetails)),
     security(("bearer" = []), ("cookie" = []))
 )]
 pub async fn command(
     State(state): State<Shared>,
     Authed(session): Authed,
     JsonBody(envelope): JsonBody<Envelope>,
-) -> Result<(StatusCode, Json<Receipt>), Problem> {
-    let receipt = state.mes.execute(&session, envelope).await?;
+) -> Result<axum::response::Response, Problem> {
+    use axum::response::IntoResponse;
+    // An e-signature re-enters the user's password: a guess at it counts like a failed login,
+    // and a locked id may not sign.
+    let signs = signs_as(&envelope, &session.user);
+    if signs {
+        if let Some(wait) = state.sessions.locked_for(&session.user) {
+            return Ok(crate::auth::locked_response(&session.user, wait));
+        }
+    }
+    let receipt = match state.mes.execute(&session, envelope).await {
+        Ok(receipt) => receipt,
+        Err(e @ lodestone_mes::MesError::Signature(_)) if signs => {
+            let mut problem = Problem::from(e);
+            if state.sessions.record_failure(&session.user) {
+                problem.detail.push_str(&format!(
+                    "; {} failed logins or e-signatures: user '{}' is locked for {} min",
+                    crate::auth::Sessions::MAX_FAILURES,
+                    session.user,
+                    crate::auth::Sessions::LOCKOUT.as_secs() / 60
+                ));
+            }
+            return Err(problem);
+        }
+        Err(e) => return Err(e.into()),
+    };
     let status = if receipt.duplicate {
         StatusCode::OK
     } else {
         StatusCode::CREATED
     };
-    Ok((status, Json(receipt)))
+    Ok((status, Json(receipt)).into_response())
+}
+
+/// Whether `envelope` carries an e-signature by `user` (any command's `signature` field).
+fn signs_as(envelope: &Envelope, user: &str) -> bool {
+    serde_json::to_value(&envelope.command).is_ok_and(|v| v["signature"]["user"] == user)
 }
 
 /// Query of `GET /api/spc`.

@@ -4,7 +4,7 @@
 //! the session's roles on every command.
 
 use std::collections::HashMap;
-use std::sync::RwLock;
+use std::sync::{Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use axum::extract::{FromRequestParts, State};
@@ -23,12 +23,41 @@ use crate::Shared;
 /// Cookie that carries the session token for the dashboard (and its event stream).
 pub const COOKIE_NAME: &str = "lodestone_token";
 
-/// Logged-in sessions by token (in memory: a restart logs everyone out). A session unused for
-/// longer than its idle limit ends (default [`Sessions::DEFAULT_IDLE`], a shift).
+/// How sessions end and how their cookie is marked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionPolicy {
+    /// A session unused for this long ends.
+    pub idle: Duration,
+    /// A session ends this long after its login, however much it is used.
+    pub lifetime: Duration,
+    /// Mark the cookie `Secure` (the browser sends it over HTTPS only): set when the server is
+    /// reached through a TLS-terminating proxy.
+    pub secure_cookie: bool,
+}
+
+impl Default for SessionPolicy {
+    fn default() -> Self {
+        SessionPolicy {
+            idle: Sessions::DEFAULT_IDLE,
+            lifetime: Sessions::DEFAULT_LIFETIME,
+            secure_cookie: false,
+        }
+    }
+}
+
+/// Logged-in sessions by token (in memory: a restart logs everyone out). A session ends when
+/// unused for longer than its idle limit (default [`Sessions::DEFAULT_IDLE`], a shift) or
+/// when its absolute lifetime has passed (default [`Sessions::DEFAULT_LIFETIME`]).
 pub struct Sessions {
-    map: RwLock<HashMap<String, (Session, Instant)>>,
-    idle: Duration,
-    failures: std::sync::Mutex<HashMap<String, Failures>>,
+    map: RwLock<HashMap<String, Entry>>,
+    policy: SessionPolicy,
+    failures: Mutex<HashMap<String, Failures>>,
+}
+
+struct Entry {
+    session: Session,
+    created: Instant,
+    used: Instant,
 }
 
 /// Failed logins of one user id: after [`Sessions::MAX_FAILURES`] within
@@ -40,9 +69,15 @@ struct Failures {
     locked_until: Option<Instant>,
 }
 
+impl Failures {
+    fn locked(&self, now: Instant) -> bool {
+        self.locked_until.is_some_and(|t| t > now)
+    }
+}
+
 impl Default for Sessions {
     fn default() -> Self {
-        Sessions::with_idle_limit(Sessions::DEFAULT_IDLE)
+        Sessions::new(SessionPolicy::default())
     }
 }
 
@@ -50,38 +85,74 @@ impl Sessions {
     /// Idle limit of the default sessions: 8 hours, one shift.
     pub const DEFAULT_IDLE: Duration = Duration::from_secs(8 * 3600);
 
-    /// Failed logins of one user id that lock it.
+    /// Absolute lifetime of the default sessions: 12 hours, a long shift with its handover.
+    pub const DEFAULT_LIFETIME: Duration = Duration::from_secs(12 * 3600);
+
+    /// Failed logins (or failed e-signature passwords) of one user id that lock it.
     pub const MAX_FAILURES: u32 = 5;
 
     /// The window the failures are counted in, and how long the lock lasts: 15 minutes.
     pub const LOCKOUT: Duration = Duration::from_secs(15 * 60);
 
-    /// Sessions that end after `idle` without a request.
-    pub fn with_idle_limit(idle: Duration) -> Self {
+    /// Most user ids whose failures are remembered at once. Ids are at most 128 bytes, so the
+    /// map stays under a few MiB whatever is sent; beyond it the oldest unlocked entry (or,
+    /// when all are locked, the oldest) is forgotten.
+    pub const MAX_TRACKED_IDS: usize = 10_000;
+
+    /// Most sessions of one user at once: a further login ends the user's least recently used
+    /// session, so logging in in a loop cannot grow the server's memory.
+    pub const MAX_SESSIONS_PER_USER: usize = 16;
+
+    /// Sessions under `policy`.
+    pub fn new(policy: SessionPolicy) -> Self {
         Sessions {
             map: RwLock::new(HashMap::new()),
-            idle,
+            policy,
             failures: Default::default(),
         }
     }
 
+    /// Sessions that end after `idle` without a request (default lifetime and cookie).
+    pub fn with_idle_limit(idle: Duration) -> Self {
+        Sessions::new(SessionPolicy {
+            idle,
+            ..SessionPolicy::default()
+        })
+    }
+
+    /// The policy these sessions follow.
+    pub fn policy(&self) -> SessionPolicy {
+        self.policy
+    }
+
     /// How long logins of `user` stay refused, if the id is locked.
-    fn locked_for(&self, user: &str) -> Option<Duration> {
+    pub fn locked_for(&self, user: &str) -> Option<Duration> {
         let failures = self.failures.lock().ok()?;
         let until = failures.get(user)?.locked_until?;
         until.checked_duration_since(Instant::now())
     }
 
     /// Counts a failed login of `user`; true when this failure locks the id.
-    fn record_failure(&self, user: &str) -> bool {
+    pub fn record_failure(&self, user: &str) -> bool {
         let Ok(mut failures) = self.failures.lock() else {
             return false;
         };
         let now = Instant::now();
         // Forget ids whose window and lock have both passed, so the map stays small.
-        failures.retain(|_, f| {
-            now.duration_since(f.first) < Self::LOCKOUT || f.locked_until.is_some_and(|t| t > now)
-        });
+        failures.retain(|_, f| now.duration_since(f.first) < Self::LOCKOUT || f.locked(now));
+        if !failures.contains_key(user) && failures.len() >= Self::MAX_TRACKED_IDS {
+            // Full: forget the oldest id that is not locked (a flood of fresh ids must not
+            // unlock a locked one), else the oldest.
+            let victim = failures
+                .iter()
+                .filter(|(_, f)| !f.locked(now))
+                .min_by_key(|(_, f)| f.first)
+                .or_else(|| failures.iter().min_by_key(|(_, f)| f.first))
+                .map(|(k, _)| k.clone());
+            if let Some(victim) = victim {
+                failures.remove(&victim);
+            }
+        }
         let f = failures.entry(user.to_string()).or_insert(Failures {
             count: 0,
             first: now,
@@ -109,24 +180,54 @@ impl Sessions {
         }
     }
 
+    /// User ids whose failures are remembered now.
+    pub fn tracked_ids(&self) -> usize {
+        self.failures.lock().map(|f| f.len()).unwrap_or(0)
+    }
+
+    fn live(&self, entry: &Entry, now: Instant) -> bool {
+        now.duration_since(entry.used) <= self.policy.idle
+            && now.duration_since(entry.created) <= self.policy.lifetime
+    }
+
     fn insert(&self, token: String, session: Session) {
         if let Ok(mut map) = self.map.write() {
             // Sweep ended sessions at each login, so the map does not grow without bound.
-            let idle = self.idle;
-            map.retain(|_, (_, used)| used.elapsed() <= idle);
-            map.insert(token, (session, Instant::now()));
+            let now = Instant::now();
+            map.retain(|_, entry| self.live(entry, now));
+            let mut own: Vec<(Instant, String)> = map
+                .iter()
+                .filter(|(_, e)| e.session.user == session.user)
+                .map(|(token, e)| (e.used, token.clone()))
+                .collect();
+            if own.len() >= Self::MAX_SESSIONS_PER_USER {
+                own.sort();
+                for (_, token) in &own[..=own.len() - Self::MAX_SESSIONS_PER_USER] {
+                    map.remove(token);
+                }
+            }
+            map.insert(
+                token,
+                Entry {
+                    session,
+                    created: now,
+                    used: now,
+                },
+            );
         }
     }
 
     fn get(&self, token: &str) -> Option<Session> {
         let mut map = self.map.write().ok()?;
-        let (session, used) = map.get_mut(token)?;
-        if used.elapsed() > self.idle {
+        let now = Instant::now();
+        let entry = map.get(token)?;
+        if !self.live(entry, now) {
             map.remove(token);
             return None;
         }
-        *used = Instant::now();
-        Some(session.clone())
+        let entry = map.get_mut(token)?;
+        entry.used = now;
+        Some(entry.session.clone())
     }
 
     fn remove(&self, token: &str) {
@@ -134,6 +235,68 @@ impl Sessions {
             map.remove(token);
         }
     }
+
+    /// The `Set-Cookie` value that carries `token` (empty: clears the cookie).
+    fn cookie(&self, token: &str) -> String {
+        let secure = if self.policy.secure_cookie {
+            "; Secure"
+        } else {
+            ""
+        };
+        if token.is_empty() {
+            format!("{COOKIE_NAME}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0{secure}")
+        } else {
+            // A session cookie (no Max-Age): the browser forgets it when closed; the server
+            // ends the session itself.
+            format!("{COOKIE_NAME}={token}; HttpOnly; SameSite=Strict; Path=/{secure}")
+        }
+    }
+}
+
+/// Longest login id, bytes (as the MES's ids).
+pub const MAX_LOGIN_ID_BYTES: usize = 128;
+
+/// A login id as the MES allows ids: 1 to 128 bytes of printable characters without leading
+/// or trailing spaces. Checked before any lookup or lockout bookkeeping; the error echoes at
+/// most the first 40 characters of what was sent.
+pub fn check_login_id(user: &str) -> Result<(), Problem> {
+    if user.is_empty()
+        || user.len() > MAX_LOGIN_ID_BYTES
+        || user.trim() != user
+        || user.chars().any(char::is_control)
+    {
+        let shown: String = user.chars().take(40).collect();
+        let more = if shown.len() < user.len() {
+            format!("… ({} bytes)", user.len())
+        } else {
+            String::new()
+        };
+        return Err(Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!(
+                "user: '{}'{more} is not allowed; expected a login id of 1 to {MAX_LOGIN_ID_BYTES} bytes of printable characters without leading or trailing spaces",
+                shown.escape_debug()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// 429 for a locked user id, with `Retry-After`.
+pub fn locked_response(user: &str, wait: Duration) -> Response {
+    let minutes = wait.as_secs().div_ceil(60);
+    let mut response = Problem::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        format!(
+            "user '{user}' is locked after {} failed logins or e-signatures; try again in {minutes} min, or ask an admin",
+            Sessions::MAX_FAILURES
+        ),
+    )
+    .into_response();
+    if let Ok(value) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
+        response.headers_mut().insert(RETRY_AFTER, value);
+    }
+    response
 }
 
 /// Login request.
@@ -155,6 +318,8 @@ pub struct Me {
     pub name: String,
     /// Roles.
     pub roles: Vec<Role>,
+    /// An administrator reset the password: change it before anything else.
+    pub must_change_password: bool,
 }
 
 /// Login answer.
@@ -171,6 +336,7 @@ fn me_of(session: &Session) -> Me {
         user: session.user.clone(),
         name: session.name.clone(),
         roles: session.roles.clone(),
+        must_change_password: session.must_change_password,
     }
 }
 
@@ -192,29 +358,21 @@ fn new_token() -> Result<String, Problem> {
     tag = "session",
     summary = "Logs in: a bearer token, also set as the `lodestone_token` cookie",
     request_body = LoginRequest,
-    responses((status = 200, description = "Logs in: a bearer token, also set as the `lodestone_token` cookie", body = LoginResponse), (status = 400, response = ProblemDetails), (status = 401, response = ProblemDetails), (status = 415, response = ProblemDetails), (status = 422, response = ProblemDetails), (status = 429, response = ProblemDetails), (status = 500, response = ProblemDetails))
+    responses((status = 200, description = "Logs in: a bearer token, also set as the `lodestone_token` cookie", body = LoginResponse), (status = 400, response = ProblemDetails), (status = 401, response = ProblemDetails), (status = 413, response = ProblemDetails), (status = 415, response = ProblemDetails), (status = 422, response = ProblemDetails), (status = 429, response = ProblemDetails), (status = 500, response = ProblemDetails), (status = 503, response = ProblemDetails))
 )]
 pub async fn login(
     State(state): State<Shared>,
     JsonBody(request): JsonBody<LoginRequest>,
 ) -> Result<Response, Problem> {
+    check_login_id(&request.user)?;
     if let Some(wait) = state.sessions.locked_for(&request.user) {
-        let minutes = wait.as_secs().div_ceil(60);
-        let mut response = Problem::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            format!(
-                "user '{}' is locked after {} failed logins; try again in {minutes} min, or ask an admin",
-                request.user,
-                Sessions::MAX_FAILURES
-            ),
-        )
-        .into_response();
-        if let Ok(value) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
-            response.headers_mut().insert(RETRY_AFTER, value);
-        }
-        return Ok(response);
+        return Ok(locked_response(&request.user, wait));
     }
-    let session = match state.mes.login(&request.user, &request.password).await {
+    // A bounded number of argon2 checks at once: an unauthenticated flood of logins gets 503
+    // instead of starving every other request.
+    let outcome =
+        crate::limits::run_login(&state, state.mes.login(&request.user, &request.password)).await?;
+    let session = match outcome {
         Ok(session) => session,
         Err(e @ MesError::AuthenticationFailed(_)) => {
             let mut problem = Problem::from(e);
@@ -236,8 +394,8 @@ pub async fn login(
         token: token.clone(),
         me: me_of(&session),
     };
-    state.sessions.insert(token.clone(), session);
-    let cookie = format!("{COOKIE_NAME}={token}; HttpOnly; SameSite=Strict; Path=/");
+    let cookie = state.sessions.cookie(&token);
+    state.sessions.insert(token, session);
     Ok(([(SET_COOKIE, cookie)], Json(body)).into_response())
 }
 
@@ -253,7 +411,7 @@ pub async fn logout(State(state): State<Shared>, headers: HeaderMap) -> Response
     if let Some(token) = token_of(&headers) {
         state.sessions.remove(&token);
     }
-    let cookie = format!("{COOKIE_NAME}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
+    let cookie = state.sessions.cookie("");
     ([(SET_COOKIE, cookie)], StatusCode::NO_CONTENT).into_response()
 }
 
@@ -304,7 +462,10 @@ impl FromRequestParts<Shared> for Authed {
         let current =
             lodestone_mes::projection::find_user(state.mes.db().pool(), &session.user).await?;
         match current {
-            Some((user, _)) if user.active => session.roles = user.roles,
+            Some((user, credential)) if user.active => {
+                session.roles = user.roles;
+                session.must_change_password = credential.must_change;
+            }
             _ => {
                 state.sessions.remove(&token);
                 return Err(Problem::new(
@@ -316,13 +477,29 @@ impl FromRequestParts<Shared> for Authed {
                 ));
             }
         }
+        // After an administrator's reset, nothing but the password change (a command, which the
+        // MES refuses unless it is change-password) and who-am-I until it is changed.
+        if session.must_change_password
+            && !matches!(
+                parts.uri.path(),
+                "/api/commands" | "/api/me" | "/api/logout"
+            )
+        {
+            return Err(Problem::new(
+                StatusCode::FORBIDDEN,
+                format!(
+                    "user '{}' must change the password an administrator set before doing anything else: POST /api/commands {{\"command\": \"change-password\", \"current_password\": …, \"new_password\": …}}",
+                    session.user
+                ),
+            ));
+        }
         // Every route reads records; commands are checked again, permission by permission, by
         // the MES.
         if !session.roles.iter().any(|r| r.grants(Permission::Read)) {
             return Err(Problem::new(
                 StatusCode::FORBIDDEN,
                 format!(
-                    "user '{}' has no role that may read plant records (roles: operator, qa, planner, engineer, admin)",
+                    "user '{}' has no role that may read plant records (roles: operator, qa, qa-manager, planner, engineer, admin)",
                     session.user
                 ),
             ));
@@ -340,6 +517,7 @@ mod tests {
             user: "qa".into(),
             name: "Quinn QA".into(),
             roles: vec![Role::Qa],
+            must_change_password: false,
         }
     }
 
@@ -359,6 +537,96 @@ mod tests {
         assert_eq!(sessions.map.read().unwrap().len(), 2);
         sessions.remove("t2");
         assert!(sessions.get("t2").is_none());
+    }
+
+    #[test]
+    fn a_session_ends_after_its_absolute_lifetime_however_much_it_is_used() {
+        let sessions = Sessions::new(SessionPolicy {
+            idle: Duration::from_secs(3600),
+            lifetime: Duration::from_millis(300),
+            secure_cookie: false,
+        });
+        sessions.insert("t1".into(), session());
+        for _ in 0..2 {
+            std::thread::sleep(Duration::from_millis(100));
+            assert!(sessions.get("t1").is_some(), "within its lifetime");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        assert!(
+            sessions.get("t1").is_none(),
+            "past its lifetime, though used"
+        );
+    }
+
+    #[test]
+    fn a_user_has_at_most_max_sessions_and_a_new_login_ends_the_least_recently_used() {
+        let sessions = Sessions::default();
+        for i in 0..Sessions::MAX_SESSIONS_PER_USER {
+            sessions.insert(format!("t{i}"), session());
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        // t0 is used again, so t1 is now the least recently used.
+        assert!(sessions.get("t0").is_some());
+        sessions.insert("new".into(), session());
+        assert_eq!(
+            sessions.map.read().unwrap().len(),
+            Sessions::MAX_SESSIONS_PER_USER
+        );
+        assert!(sessions.get("t1").is_none());
+        assert!(sessions.get("t0").is_some() && sessions.get("new").is_some());
+        let mut admin = session();
+        admin.user = "admin".into();
+        sessions.insert("a".into(), admin);
+        assert_eq!(
+            sessions.map.read().unwrap().len(),
+            Sessions::MAX_SESSIONS_PER_USER + 1,
+            "other users unaffected"
+        );
+    }
+
+    #[test]
+    fn the_cookie_is_secure_behind_tls() {
+        let plain = Sessions::default();
+        assert!(!plain.cookie("abc").contains("Secure"));
+        let tls = Sessions::new(SessionPolicy {
+            secure_cookie: true,
+            ..SessionPolicy::default()
+        });
+        assert!(
+            tls.cookie("abc").ends_with("; Secure"),
+            "{}",
+            tls.cookie("abc")
+        );
+        assert!(tls.cookie("").contains("Max-Age=0; Secure"));
+    }
+
+    #[test]
+    fn login_ids_are_checked_and_the_error_does_not_echo_a_huge_id() {
+        assert!(check_login_id("qa").is_ok());
+        assert!(check_login_id(&"a".repeat(128)).is_ok());
+        for bad in ["", " qa", "qa ", "q\0a", "q\na", &"a".repeat(129)] {
+            let e = check_login_id(bad).unwrap_err();
+            assert_eq!(e.status, StatusCode::UNPROCESSABLE_ENTITY, "{bad:?}");
+            assert!(e.detail.starts_with("user: "), "{}", e.detail);
+        }
+        let huge = "x".repeat(1_500_000);
+        let e = check_login_id(&huge).unwrap_err();
+        assert!(e.detail.len() < 300, "{}", e.detail.len());
+        assert!(e.detail.contains("1500000 bytes"), "{}", e.detail);
+    }
+
+    #[test]
+    fn the_lockout_map_is_bounded_and_a_flood_does_not_unlock_a_locked_id() {
+        let sessions = Sessions::default();
+        for _ in 0..Sessions::MAX_FAILURES {
+            sessions.record_failure("qa");
+        }
+        assert!(sessions.locked_for("qa").is_some());
+        for i in 0..Sessions::MAX_TRACKED_IDS + 500 {
+            sessions.record_failure(&format!("guess-{i}"));
+        }
+        assert_eq!(sessions.tracked_ids(), Sessions::MAX_TRACKED_IDS);
+        assert!(sessions.locked_for("qa").is_some(), "still locked");
     }
 
     #[test]

@@ -11,19 +11,21 @@
 //! - `sx` — the SX case viewer (the cascade simulator on a posted case).
 //! - `demo` — a fresh plant database with the twin running in accelerated real time.
 //! - `metrics` — request counts and latencies in the Prometheus text format.
+//! - `limits` — connection, body, time and computation limits; security headers.
 //! - `web` — the dashboard: HTML, JS and CSS compiled into the binary.
 
 pub mod alloy;
 pub mod api;
 pub mod auth;
 pub mod demo;
+pub mod limits;
 pub mod metrics;
 pub mod problem;
 pub mod sx;
 pub mod web;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::http::header::CONTENT_TYPE;
 use axum::routing::get;
@@ -43,6 +45,29 @@ pub struct AppState {
     pub metrics: metrics::Metrics,
     /// The running demo plant, if any.
     pub demo: Option<demo::Demo>,
+    /// Connection, body, time and computation limits.
+    pub limits: limits::Limits,
+    /// Admission to the computations, by [`AppState::limits`].
+    pub gate: limits::Gate,
+}
+
+impl AppState {
+    /// State over `mes` with `sessions`, the running `demo` if any, and `limits`.
+    pub fn new(
+        mes: Mes,
+        sessions: auth::Sessions,
+        demo: Option<demo::Demo>,
+        limits: limits::Limits,
+    ) -> Self {
+        AppState {
+            mes,
+            sessions,
+            metrics: Default::default(),
+            demo,
+            gate: limits::Gate::new(&limits),
+            limits,
+        }
+    }
 }
 
 /// Shared application state.
@@ -146,23 +171,84 @@ pub fn router(state: Shared) -> Router {
     .fallback(problem::no_such_route)
     .layer(axum::middleware::from_fn_with_state(
         state.clone(),
+        limits::bodies_and_time,
+    ))
+    .layer(axum::middleware::from_fn_with_state(
+        state.clone(),
         metrics::track,
     ))
+    .layer(axum::middleware::from_fn(limits::control_characters))
+    .layer(axum::middleware::from_fn(limits::security_headers))
     .with_state(state)
 }
 
-/// Serves `state` on `listener` until `shutdown` resolves; requests in flight finish first.
+/// How long a shutdown waits for requests in flight (the event streams never finish).
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Serves `state` on `listener` until `shutdown` resolves; requests in flight get
+/// [`SHUTDOWN_GRACE`] to finish. At most [`limits::Limits::max_connections`] connections are
+/// served at once (more wait in the listen backlog); a client has
+/// [`limits::Limits::header_timeout`] to send each request's headers — also the longest an
+/// idle keep-alive connection stays open — and hyper buffers at most
+/// [`limits::MAX_HEADER_BUFFER_BYTES`] of them.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: Shared,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        router(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use hyper_util::service::TowerToHyperService;
+
+    let limits = state.limits.clone();
+    let app = router(state);
+    let connections = Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
+        .max_header_size(limits::MAX_HEADER_BUFFER_BYTES)
+        .max_buf_size(limits::MAX_HEADER_BUFFER_BYTES)
+        .keep_alive(true);
+    tokio::pin!(shutdown);
+    loop {
+        let permit = tokio::select! {
+            permit = connections.clone().acquire_owned() => match permit {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait for connections to close
+                    // rather than spin.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let connection =
+            builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "connection ended");
+            }
+            drop(permit);
+        });
+    }
+    drop(listener);
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(SHUTDOWN_GRACE) => {}
+    }
+    Ok(())
 }
 
 #[cfg(test)]

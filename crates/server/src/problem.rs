@@ -1,6 +1,8 @@
 //! Errors as RFC 9457 problem details (`application/problem+json`), with the HTTP status that
 //! says what went wrong: 400 malformed, 401 not logged in, 403 not allowed or bad signature,
-//! 404 unknown record, 409 state conflict, 422 a value not allowed, 500 the server's fault.
+//! 404 unknown record, 409 state conflict, 413 too large, 422 a value not allowed, 429 locked
+//! out, 500 the server's fault, 503 busy (the database, or every computation slot; with
+//! `Retry-After`).
 
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts};
@@ -20,6 +22,8 @@ pub struct Problem {
     pub title: String,
     /// What happened, naming the field, value and what is allowed.
     pub detail: String,
+    /// Seconds after which a retry may succeed (`Retry-After`), for 503 and 429.
+    pub retry_after_s: Option<u64>,
 }
 
 impl Problem {
@@ -30,6 +34,15 @@ impl Problem {
             kind: "about:blank".into(),
             title: status.canonical_reason().unwrap_or("Error").into(),
             detail: detail.into(),
+            retry_after_s: None,
+        }
+    }
+
+    /// 503 with `Retry-After`: the server is busy, not the request wrong.
+    pub fn busy(detail: impl Into<String>, retry_after_s: u64) -> Self {
+        Problem {
+            retry_after_s: Some(retry_after_s),
+            ..Problem::new(StatusCode::SERVICE_UNAVAILABLE, detail)
         }
     }
 
@@ -62,6 +75,7 @@ pub struct ProblemDetails {
 
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
+        let retry_after = self.retry_after_s;
         let body = serde_json::to_vec(&ProblemDetails {
             kind: self.kind,
             title: self.title,
@@ -69,17 +83,62 @@ impl IntoResponse for Problem {
             detail: self.detail,
         })
         .unwrap_or_default();
-        (
+        let mut response = (
             self.status,
             [(header::CONTENT_TYPE, "application/problem+json")],
             body,
         )
-            .into_response()
+            .into_response();
+        if let Some(seconds) = retry_after {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                header::HeaderValue::from(seconds.max(1)),
+            );
+        }
+        response
+    }
+}
+
+/// Seconds a client is asked to wait when the database is busy.
+pub const DATABASE_BUSY_RETRY_S: u64 = 2;
+
+/// Whether `e` says the database is busy rather than the request wrong: SQLite's
+/// `SQLITE_BUSY`/`SQLITE_LOCKED` (any extended code), PostgreSQL's lock timeout (55P03),
+/// serialization failure (40001), deadlock (40P01) or statement timeout (57014), and a pool
+/// with no free connection.
+pub fn database_busy(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut => true,
+        sqlx::Error::Database(db) => {
+            let code = db.code();
+            let code = code.as_deref().unwrap_or("");
+            // SQLite reports the (extended) result code as a number: the primary code is its
+            // low byte.
+            let sqlite_busy = code.parse::<i64>().is_ok_and(|n| matches!(n & 0xff, 5 | 6));
+            sqlite_busy
+                || matches!(code, "55P03" | "40001" | "40P01" | "57014")
+                || db.message().contains("database is locked")
+        }
+        _ => false,
+    }
+}
+
+fn database_problem(e: &sqlx::Error, detail: String) -> Problem {
+    if database_busy(e) {
+        Problem::busy(
+            format!("the database is busy ({detail}); retry shortly"),
+            DATABASE_BUSY_RETRY_S,
+        )
+    } else {
+        Problem::new(StatusCode::INTERNAL_SERVER_ERROR, detail)
     }
 }
 
 impl From<MesError> for Problem {
     fn from(e: MesError) -> Self {
+        if let MesError::Database(db) = &e {
+            return database_problem(db, e.to_string());
+        }
         let status = match &e {
             MesError::Invalid { .. } | MesError::File(_) => StatusCode::UNPROCESSABLE_ENTITY,
             MesError::InBatch { .. } => StatusCode::UNPROCESSABLE_ENTITY,
@@ -87,6 +146,7 @@ impl From<MesError> for Problem {
             MesError::AlreadyExists { .. }
             | MesError::IllegalState { .. }
             | MesError::ReleaseRefused { .. }
+            | MesError::ClientIdReused { .. }
             | MesError::InsufficientQuantity { .. }
             | MesError::DrawRefused { .. } => StatusCode::CONFLICT,
             MesError::PermissionDenied { .. } | MesError::Signature(_) => StatusCode::FORBIDDEN,
@@ -102,7 +162,7 @@ impl From<MesError> for Problem {
 
 impl From<sqlx::Error> for Problem {
     fn from(e: sqlx::Error) -> Self {
-        Problem::new(StatusCode::INTERNAL_SERVER_ERROR, format!("database: {e}"))
+        database_problem(&e, format!("database: {e}"))
     }
 }
 

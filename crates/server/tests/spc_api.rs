@@ -100,12 +100,12 @@ async fn paint_plant(path: &str) -> Mes {
 async fn spc_offers_ewma_cusum_phase_two_and_exclusion_by_lot() {
     let dir = tempfile::tempdir().unwrap();
     let mes = paint_plant(dir.path().join("paint.db").to_str().unwrap()).await;
-    let state = Arc::new(AppState {
+    let state = Arc::new(AppState::new(
         mes,
-        sessions: Default::default(),
-        metrics: Default::default(),
-        demo: None,
-    });
+        Default::default(),
+        None,
+        Default::default(),
+    ));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(lodestone_server::serve(

@@ -12,6 +12,7 @@ use crate::cascade::{Cascade, Phase};
 use crate::error::SxError;
 use crate::model::{EquilibriumModel, Speciation, TransferLaw};
 use nalgebra::{DMatrix, DVector};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Controls of the steady-state solver.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -88,6 +89,8 @@ struct Problem<'a> {
     q_org: Vec<f64>,
     onward_aq: Vec<f64>,
     onward_org: Vec<f64>,
+    /// When set, the iteration stops as if its iteration budget were spent.
+    cancel: Option<&'a AtomicBool>,
 }
 
 #[derive(Clone)]
@@ -123,6 +126,20 @@ pub fn solve(
     options: &SolverOptions,
 ) -> Result<StageSolution, SxError> {
     let problem = Problem::new(cascade, model)?;
+    problem.run(options)
+}
+
+/// [`solve`] that stops between iterations once `cancel` is set (a caller's deadline or a
+/// client gone away), returning the last state as not converged. The solver only reads the
+/// flag: no clocks or I/O here.
+pub fn solve_cancellable(
+    cascade: &Cascade,
+    model: &dyn EquilibriumModel,
+    options: &SolverOptions,
+    cancel: &AtomicBool,
+) -> Result<StageSolution, SxError> {
+    let mut problem = Problem::new(cascade, model)?;
+    problem.cancel = Some(cancel);
     problem.run(options)
 }
 
@@ -248,6 +265,7 @@ impl<'a> Problem<'a> {
             q_org,
             onward_aq,
             onward_org,
+            cancel: None,
         })
     }
 
@@ -680,6 +698,7 @@ impl<'a> Problem<'a> {
             q_org: pick(&self.q_org),
             onward_aq: pick(&self.onward_aq),
             onward_org: pick(&self.onward_org),
+            cancel: self.cancel,
         };
         let coarse_options = SolverOptions {
             max_iterations: (stats.iterations + NESTED_COARSE_BUDGET).min(options.max_iterations),
@@ -703,7 +722,7 @@ impl<'a> Problem<'a> {
     }
 
     /// The same problem with another model of the same species and unknowns.
-    fn with_model<'b>(&self, model: &'b dyn EquilibriumModel) -> Problem<'b> {
+    fn with_model<'b>(&'b self, model: &'b dyn EquilibriumModel) -> Problem<'b> {
         Problem {
             model,
             n_stages: self.n_stages,
@@ -717,7 +736,13 @@ impl<'a> Problem<'a> {
             q_org: self.q_org.clone(),
             onward_aq: self.onward_aq.clone(),
             onward_org: self.onward_org.clone(),
+            cancel: self.cancel,
         }
+    }
+
+    /// Whether the caller asked the iteration to stop.
+    fn cancelled(&self) -> bool {
+        self.cancel.is_some_and(|c| c.load(Ordering::Relaxed))
     }
 
     /// Continuation in the separation: solve the cascade with every element alike (λ = 0, the
@@ -830,7 +855,7 @@ impl<'a> Problem<'a> {
             {
                 return Ok(Outcome::Converged);
             }
-            if stats.iterations >= options.max_iterations {
+            if stats.iterations >= options.max_iterations || self.cancelled() {
                 return Ok(Outcome::Exhausted);
             }
             if attempt_iteration >= limit {
@@ -930,7 +955,7 @@ impl<'a> Problem<'a> {
                 }
             }
             self.evaluate(&st.spec, &mut st.r, Some(&mut st.jac));
-            if stats.iterations >= options.max_iterations {
+            if stats.iterations >= options.max_iterations || self.cancelled() {
                 return Ok(false);
             }
             stats.iterations += 1;
@@ -1389,4 +1414,26 @@ fn max_abs(x: &[f64]) -> f64 {
             m.max(v.abs())
         }
     })
+}
+
+#[cfg(test)]
+mod cancel_tests {
+    use super::*;
+    use crate::Case;
+
+    #[test]
+    fn a_set_cancel_flag_stops_the_solve_and_a_clear_one_changes_nothing() {
+        let case = Case::from_toml(include_str!("../../../examples/sx/xu-nd-pr.toml")).unwrap();
+        let flag = AtomicBool::new(false);
+        let free = solve(&case.cascade, case.model.as_ref(), &case.solver).unwrap();
+        let clear =
+            solve_cancellable(&case.cascade, case.model.as_ref(), &case.solver, &flag).unwrap();
+        assert!(free.convergence.converged);
+        assert_eq!(free.convergence, clear.convergence);
+        flag.store(true, Ordering::Relaxed);
+        let stopped =
+            solve_cancellable(&case.cascade, case.model.as_ref(), &case.solver, &flag).unwrap();
+        assert!(!stopped.convergence.converged);
+        assert_eq!(stopped.convergence.iterations, 0);
+    }
 }

@@ -64,7 +64,7 @@ pub enum MesCommand {
     #[command(subcommand)]
     User(UserCommand),
     /// Record a unit's operating state (running, idle, starved, blocked, unplanned_down, setup,
-    /// changeover, planned_down, break) — the basis of OEE.
+    /// changeover, planned_down, break, not_scheduled) — the basis of OEE.
     State {
         /// Unit.
         equipment: String,
@@ -321,10 +321,16 @@ pub enum UserCommand {
         id: String,
         #[arg(long)]
         name: String,
-        /// Role (repeat): operator, qa, planner, engineer, admin.
+        /// Role (repeat): operator, qa, qa-manager, planner, engineer, admin.
         #[arg(long = "role", required = true)]
         roles: Vec<String>,
     },
+    /// Change your own password (the current one is LODESTONE_PASSWORD; the new one from
+    /// LODESTONE_NEW_PASSWORD, or asked). 10–256 characters, not the user id, not a common one.
+    Passwd,
+    /// Set a new password for a user (admin); the user must change it at the next login. The
+    /// temporary password comes from LODESTONE_NEW_PASSWORD, or is asked.
+    Reset { id: String },
     /// Replace a user's roles, or deactivate the user.
     Roles {
         id: String,
@@ -696,6 +702,22 @@ async fn dispatch(mes: &Mes, args: &MesArgs) -> Result<ExitCode> {
                     roles: parse_roles(roles)?,
                     password: password_for(id, "LODESTONE_NEW_PASSWORD", "Initial password")?,
                 },
+                UserCommand::Passwd => Command::ChangePassword {
+                    current_password: password_for(
+                        &args.user,
+                        "LODESTONE_PASSWORD",
+                        "Current password",
+                    )?,
+                    new_password: password_for(
+                        &args.user,
+                        "LODESTONE_NEW_PASSWORD",
+                        "New password",
+                    )?,
+                },
+                UserCommand::Reset { id } => Command::ResetPassword {
+                    id: id.clone(),
+                    new_password: password_for(id, "LODESTONE_NEW_PASSWORD", "Temporary password")?,
+                },
                 UserCommand::Roles {
                     id,
                     roles,
@@ -717,7 +739,7 @@ async fn dispatch(mes: &Mes, args: &MesArgs) -> Result<ExitCode> {
             let state: lodestone_mes::model::EquipmentState =
                 serde_json::from_value(serde_json::Value::String(state.clone())).map_err(|_| {
                     anyhow::anyhow!(
-                        "state: '{state}' is not allowed; expected running, idle, starved, blocked, unplanned_down, setup, changeover, planned_down or break"
+                        "state: '{state}' is not allowed; expected running, idle, starved, blocked, unplanned_down, setup, changeover, planned_down, break or not_scheduled"
                     )
                 })?;
             execute(

@@ -670,9 +670,21 @@ pub async fn run_oee(mes: &Mes, args: &OeeArgs) -> Result<ExitCode> {
     }
     let o = &r.oee;
     println!("OEE of {} from {} to {}", r.equipment, r.from, r.to);
+    let h = |s: f64| s / 3600.0;
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED)
         .set_header(["factor", "value", "from"]);
+    t.add_row(vec![
+        Cell::new("utilisation"),
+        Cell::new(format!("{:.2} %", 100.0 * o.utilisation)),
+        Cell::new(format!(
+            "planned {:.1} h of {:.1} h ({:.1} h no orders, {:.1} h planned down)",
+            h(o.planned_production_time_s),
+            h(o.total_time_s),
+            h(o.not_scheduled_s),
+            h(o.planned_downtime_s)
+        )),
+    ]);
     t.add_row(vec![
         Cell::new("availability"),
         Cell::new(format!("{:.2} %", 100.0 * o.availability)),
@@ -692,14 +704,25 @@ pub async fn run_oee(mes: &Mes, args: &OeeArgs) -> Result<ExitCode> {
     t.add_row(vec![
         Cell::new("quality"),
         Cell::new(format!("{:.2} %", 100.0 * o.quality)),
-        Cell::new(format!("{} good of {}", o.good_count, o.total_count)),
+        Cell::new(format!(
+            "{} good of {} ({} rejected in the record, {} by lab results)",
+            o.good_count, o.total_count, r.rejected_by_record, r.rejected_by_results
+        )),
     ]);
     t.add_row(vec![
         Cell::new("OEE"),
         Cell::new(format!("{:.2} %", 100.0 * o.oee)),
         Cell::new("A × P × Q"),
     ]);
+    t.add_row(vec![
+        Cell::new("TEEP"),
+        Cell::new(format!("{:.2} %", 100.0 * o.teep)),
+        Cell::new("utilisation × OEE"),
+    ]);
     println!("{t}");
+    for w in &o.warnings {
+        println!("warning: {w}");
+    }
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED)
         .set_header(["availability loss", "s"]);
