@@ -158,11 +158,12 @@ pub enum MesCommand {
     /// nonconformances, certificates of analysis.
     #[command(subcommand)]
     Quality(QualityCommand),
-    /// Control chart (I-MR, X̄-R, X̄-S) with run rules and capability, of lab results in the
-    /// MES (--definition, --property) or of a CSV file; SVG with --svg.
+    /// Control chart (I-MR, X̄-R, X̄-S with run rules and capability; EWMA; CUSUM) of lab
+    /// results in the MES (--definition, --property) or of a CSV file; SVG with --svg.
     ///
     /// Example: lodestone mes spc --definition N52-flake --property Nd --phase1 25 --svg nd.svg
-    Spc(spc::SpcArgs),
+    /// Example: lodestone mes spc --csv lab.csv --chart ewma --lambda 0.2 --exclude 3,7
+    Spc(Box<spc::SpcArgs>),
     /// OEE of a unit over a window, from its recorded states and production.
     Oee(spc::OeeArgs),
     /// The audit trail: verify the hash chain, or list a record's or a user's history.
