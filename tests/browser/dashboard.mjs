@@ -211,6 +211,25 @@ try {
   await operator.waitForSelector("#lot-facts .held");
   assert.equal(await operator.isHidden("#release-box"), true);
   console.log("ok operator cannot release");
+
+  // An administrator resets the operator's password: at the next login the operator is shown
+  // only the password change, and after it the plant.
+  const adminLogin = await fetch(url + "api/login", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ user: "admin", password: "lodestone-admin" }) });
+  const adminToken = (await adminLogin.json()).token;
+  const reset = await fetch(url + "api/commands", { method: "POST", headers: { "content-type": "application/json", authorization: "Bearer " + adminToken }, body: JSON.stringify({ command: "reset-password", id: "operator", new_password: "temporary-pass-1" }) });
+  assert.equal(reset.status, 201, await reset.text());
+  const fresh = await browser.newPage();
+  await fresh.goto(url);
+  await fresh.fill("input[name=user]", "operator");
+  await fresh.fill("#login input[name=password]", "temporary-pass-1");
+  await fresh.click("#login button");
+  await fresh.waitForSelector("#password-view:not([hidden])", { timeout: 10000 });
+  await fresh.fill("#password-form input[name=current]", "temporary-pass-1");
+  await fresh.fill("#password-form input[name=new]", "operator-own-choice");
+  await fresh.fill("#password-form input[name=repeat]", "operator-own-choice");
+  await fresh.click("#password-form button");
+  await fresh.waitForSelector("#overview-view:not([hidden])", { timeout: 10000 });
+  console.log("ok a reset password is changed at the next login before anything else");
 } catch (e) {
   failed = true;
   console.error(e);

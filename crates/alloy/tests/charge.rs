@@ -352,3 +352,59 @@ fn correction_after_assay_trims_back_into_the_band_at_least_cost() {
     // Nothing is needed from Pr beyond keeping it inside its band after dilution.
     assert!(c.charged_kg < 20.0, "{:?}", c.lines);
 }
+
+#[test]
+fn a_value_outside_its_band_never_prints_as_a_limit() {
+    use lodestone_alloy::spec::CheckLine;
+    // Issue 12: NCR texts read "Dy 1.510 outside 1.490–1.510" for a value of 1.5102.
+    let line = CheckLine {
+        item: "Dy".into(),
+        measured: 1.5102,
+        aim: Some(1.50),
+        allowed: "1.49–1.51".into(),
+        min: Some(1.49),
+        max: Some(1.51),
+        pass: false,
+    };
+    assert_eq!(line.measured_text(), "1.5102");
+    let inside = CheckLine {
+        measured: 1.5049,
+        pass: true,
+        ..line.clone()
+    };
+    assert_eq!(inside.measured_text(), "1.50");
+    let total = CheckLine {
+        item: "total RE".into(),
+        measured: 29.7981,
+        min: Some(29.8),
+        max: Some(30.2),
+        ..line
+    };
+    assert_eq!(total.measured_text(), "29.798");
+}
+
+#[test]
+fn rare_earths_are_judged_on_the_total_as_gb_t_29655_writes_it() {
+    use lodestone_alloy::{check_assay, Grade};
+    use lodestone_chem::Element::{Fe, Nd, Pr, B};
+    // N52-like aims: Nd 23.10 + Pr 6.90 = 30.00 wt% total RE, grade 045001 (±0.20 on the
+    // total RE, ±0.02 on B; GB/T 29655-2013 table, research/alloy.md §1.4).
+    let grade: Grade = toml::from_str(
+        "name = \"N52\"\naim_wt_pct = { Nd = 23.10, Pr = 6.90, B = 0.92 }\n",
+    )
+    .unwrap();
+    // Pr 0.15 above its aim and Nd 0.15 below: the old per-element split (Pr ±0.046) failed
+    // this heat; the standard judges the total, 30.00, which passes.
+    let assay = [(Nd, 22.95), (Pr, 7.05), (B, 0.93), (Fe, 69.07)].into_iter().collect();
+    let lines = check_assay(&grade, &assay);
+    assert!(lines.iter().all(|l| l.pass), "{lines:?}");
+    // Total RE 29.79: fails, and the line says so with the value shown beyond the limit.
+    let assay = [(Nd, 22.95), (Pr, 6.84), (B, 0.93), (Fe, 69.28)].into_iter().collect();
+    let failed: Vec<_> = check_assay(&grade, &assay)
+        .into_iter()
+        .filter(|l| !l.pass)
+        .collect();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(failed[0].item, "total RE");
+    assert_eq!(failed[0].measured_text(), "29.79");
+}

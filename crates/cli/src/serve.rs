@@ -183,6 +183,8 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
         for (user, name, _, password) in demo::USERS {
             println!("  {user:9} / {password:19} {name}");
         }
+        let (twin, twin_password) = demo::TWIN_USER;
+        println!("  {twin:9} / {twin_password:19} the plant twin's own account (admin; it records the plant)");
         println!(
             "the plant runs at {} simulated seconds per real second; Ctrl-C stops it",
             args.speed

@@ -57,7 +57,7 @@ pub const USERS: [(&str, &str, &[Role], &str); 5] = [
     ),
 ];
 /// The twin's own account (it records as the plant).
-const TWIN_USER: (&str, &str) = ("twin", "twin-demo-password");
+pub const TWIN_USER: (&str, &str) = ("twin", "twin-demo-password");
 
 /// The running demo.
 pub struct Demo {

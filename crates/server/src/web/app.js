@@ -22,7 +22,7 @@ function text(value) { return value === null || value === undefined ? "—" : St
 function cell(row, value, cls) { const td = row.insertCell(); td.textContent = text(value); if (cls) td.className = cls; return td; }
 function lotLink(row, id) { const td = row.insertCell(); const a = document.createElement("a"); a.href = "#/lot/" + encodeURIComponent(id); a.textContent = id; td.appendChild(a); }
 function show(view) {
-  for (const v of ["login-view", "overview-view", "model-view", "lot-view", "orders-view", "quality-view", "spc-view", "batching-view", "sx-view", "audit-view"]) $(v).hidden = v !== view;
+  for (const v of ["login-view", "password-view", "overview-view", "model-view", "lot-view", "orders-view", "quality-view", "spc-view", "batching-view", "sx-view", "audit-view"]) $(v).hidden = v !== view;
   $("nav").hidden = view === "login-view";
 }
 
@@ -341,6 +341,23 @@ $("verify-chain").addEventListener("click", async () => {
   catch (err) { $("audit-summary").textContent = "Chain check failed: " + err.message; }
 });
 
+function passwordPage(why) {
+  show("password-view");
+  $("password-why").textContent = why;
+  $("password-form").onsubmit = async (e) => {
+    e.preventDefault();
+    const form = new FormData(e.target);
+    if (form.get("new") !== form.get("repeat")) { $("password-msg").textContent = "The two new passwords differ."; return; }
+    try {
+      await api("/api/commands", { method: "POST", body: JSON.stringify({ command: "change-password", current_password: form.get("current"), new_password: form.get("new") }) });
+      e.target.reset();
+      me = await api("/api/me");
+      $("password-msg").textContent = "Password changed.";
+      if (location.hash === "#/password") location.hash = "#/"; else route();
+    } catch (err) { $("password-msg").textContent = err.message; }
+  };
+}
+
 async function route() {
   if (!me) {
     try { me = await api("/api/me"); } catch { return; }
@@ -348,7 +365,10 @@ async function route() {
   $("who").textContent = me.name + " (" + me.roles.join(", ") + ")";
   const hash = location.hash || "#/";
   try {
-    if (hash.startsWith("#/lot/")) await lotPage(decodeURIComponent(hash.slice(6)));
+    // After an administrator's reset the server refuses everything but the change.
+    if (me.must_change_password) passwordPage("An administrator set your password: choose your own before you continue.");
+    else if (hash === "#/password") passwordPage("");
+    else if (hash.startsWith("#/lot/")) await lotPage(decodeURIComponent(hash.slice(6)));
     else if (hash === "#/orders") await ordersPage();
     else if (hash === "#/model") await modelPage();
     else if (hash === "#/quality") await qualityPage();
