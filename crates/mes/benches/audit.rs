@@ -17,6 +17,8 @@
 //!
 //! Before divan's table, one full check per backend is timed and its rate printed on stderr
 //! (`[mes-bench] audit …`), since a full check of 1.5 M events is too slow for many samples.
+//! With `LODESTONE_MES_BENCH_DEEP=1` the deep check (replay and compare every projection) is
+//! timed once as well.
 
 mod common;
 
@@ -317,4 +319,19 @@ fn report(fx: &Fixture) {
         incremental.hashed,
         incremental_s * 1e3
     );
+    if std::env::var("LODESTONE_MES_BENCH_DEEP").is_ok_and(|v| v == "1") {
+        let started = Instant::now();
+        let deep = fx
+            .rt
+            .block_on(fx.mes.verify_projections())
+            .expect("deep check");
+        assert!(deep.consistent(), "{deep:?}");
+        let rows: i64 = deep.tables.iter().map(|t| t.rows).sum();
+        eprintln!(
+            "[mes-bench] audit {}: deep check (replay of {} events, {rows} projection rows compared) in {:.1} s",
+            fx.backend,
+            deep.events,
+            started.elapsed().as_secs_f64()
+        );
+    }
 }
