@@ -772,8 +772,10 @@ fn number(v: f64) -> String {
     }
 }
 
-/// A temporary SQLite file (and its WAL files), removed when dropped.
+/// A private temporary directory (mode 0700: the replay holds every user's password hash)
+/// with the replay's SQLite file, removed when dropped.
 struct Scratch {
+    dir: std::path::PathBuf,
     path: std::path::PathBuf,
 }
 
@@ -782,21 +784,30 @@ impl Scratch {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
-        let path = std::env::temp_dir().join(format!(
-            "lodestone-replay-{}-{nanos}.db",
-            std::process::id()
-        ));
-        Ok(Scratch { path })
+        let dir =
+            std::env::temp_dir().join(format!("lodestone-replay-{}-{nanos}", std::process::id()));
+        let mut builder = std::fs::DirBuilder::new();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            builder.mode(0o700);
+        }
+        builder.create(&dir).map_err(|e| {
+            MesError::File(format!(
+                "cannot create a scratch directory {} for the replay: {e}",
+                dir.display()
+            ))
+        })?;
+        Ok(Scratch {
+            path: dir.join("replay.db"),
+            dir,
+        })
     }
 }
 
 impl Drop for Scratch {
     fn drop(&mut self) {
-        for suffix in ["", "-wal", "-shm"] {
-            let mut p = self.path.clone().into_os_string();
-            p.push(suffix);
-            let _ = std::fs::remove_file(p);
-        }
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
