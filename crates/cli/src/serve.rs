@@ -170,11 +170,15 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
             .with_context(|| format!("opening the MES {url}"))?;
         (mes, None)
     };
-    let sessions = Sessions::new(SessionPolicy {
-        idle: Duration::from_secs(args.session_idle_min * 60),
-        lifetime: Duration::from_secs(args.session_lifetime_h * 3600),
-        secure_cookie: args.behind_tls,
-    });
+    // In the database: a restart keeps logins, and servers on one database share them.
+    let sessions = Sessions::in_database(
+        SessionPolicy {
+            idle: Duration::from_secs(args.session_idle_min * 60),
+            lifetime: Duration::from_secs(args.session_lifetime_h * 3600),
+            secure_cookie: args.behind_tls,
+        },
+        mes.db().pool().clone(),
+    );
     let limits = Limits {
         max_connections: args.max_connections as usize,
         header_timeout: Duration::from_secs(args.header_timeout_s),

@@ -70,6 +70,11 @@ impl Backend {
                         "receipt policy",
                         include_str!("../migrations/common/0005_receipt_policy.sql"),
                     ),
+                    (
+                        7,
+                        "sessions",
+                        include_str!("../migrations/common/0007_sessions.sql"),
+                    ),
                 ]
             };
         }
