@@ -389,17 +389,20 @@ fn rare_earths_are_judged_on_the_total_as_gb_t_29655_writes_it() {
     use lodestone_chem::Element::{Fe, Nd, Pr, B};
     // N52-like aims: Nd 23.10 + Pr 6.90 = 30.00 wt% total RE, grade 045001 (±0.20 on the
     // total RE, ±0.02 on B; GB/T 29655-2013 table, research/alloy.md §1.4).
-    let grade: Grade = toml::from_str(
-        "name = \"N52\"\naim_wt_pct = { Nd = 23.10, Pr = 6.90, B = 0.92 }\n",
-    )
-    .unwrap();
+    let grade: Grade =
+        toml::from_str("name = \"N52\"\naim_wt_pct = { Nd = 23.10, Pr = 6.90, B = 0.92 }\n")
+            .unwrap();
     // Pr 0.15 above its aim and Nd 0.15 below: the old per-element split (Pr ±0.046) failed
     // this heat; the standard judges the total, 30.00, which passes.
-    let assay = [(Nd, 22.95), (Pr, 7.05), (B, 0.93), (Fe, 69.07)].into_iter().collect();
+    let assay = [(Nd, 22.95), (Pr, 7.05), (B, 0.93), (Fe, 69.07)]
+        .into_iter()
+        .collect();
     let lines = check_assay(&grade, &assay);
     assert!(lines.iter().all(|l| l.pass), "{lines:?}");
     // Total RE 29.79: fails, and the line says so with the value shown beyond the limit.
-    let assay = [(Nd, 22.95), (Pr, 6.84), (B, 0.93), (Fe, 69.28)].into_iter().collect();
+    let assay = [(Nd, 22.95), (Pr, 6.84), (B, 0.93), (Fe, 69.28)]
+        .into_iter()
+        .collect();
     let failed: Vec<_> = check_assay(&grade, &assay)
         .into_iter()
         .filter(|l| !l.pass)

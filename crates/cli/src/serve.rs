@@ -80,6 +80,17 @@ pub struct ServeArgs {
     /// CPU, 19 MiB) on a request thread; a login waits up to 2 s for a slot, then 503.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=256))]
     max_logins: u64,
+    /// Sign audit checkpoints with this key file (`lodestone mes audit keygen`; keep it off
+    /// the database host) and append them to --checkpoint-file every --checkpoint-every-min.
+    #[arg(long, requires = "checkpoint_file")]
+    checkpoint_key: Option<PathBuf>,
+    /// File the audit checkpoints are appended to (keep it off the database host); check
+    /// them with `lodestone mes audit verify --checkpoints FILE --key FILE`.
+    #[arg(long, requires = "checkpoint_key")]
+    checkpoint_file: Option<PathBuf>,
+    /// Minutes between audit checkpoints (the first is written at start).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=1440))]
+    checkpoint_every_min: u64,
     /// Print the API's OpenAPI 3.1 document (JSON) and exit, e.g. to generate a client;
     /// needs no database.
     #[arg(long, conflicts_with_all = ["db", "demo"])]
@@ -159,11 +170,15 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
             .with_context(|| format!("opening the MES {url}"))?;
         (mes, None)
     };
-    let sessions = Sessions::new(SessionPolicy {
-        idle: Duration::from_secs(args.session_idle_min * 60),
-        lifetime: Duration::from_secs(args.session_lifetime_h * 3600),
-        secure_cookie: args.behind_tls,
-    });
+    // In the database: a restart keeps logins, and servers on one database share them.
+    let sessions = Sessions::in_database(
+        SessionPolicy {
+            idle: Duration::from_secs(args.session_idle_min * 60),
+            lifetime: Duration::from_secs(args.session_lifetime_h * 3600),
+            secure_cookie: args.behind_tls,
+        },
+        mes.db().pool().clone(),
+    );
     let limits = Limits {
         max_connections: args.max_connections as usize,
         header_timeout: Duration::from_secs(args.header_timeout_s),
@@ -175,6 +190,19 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
         max_chain_checks: args.max_chain_checks as usize,
         chain_check_timeout: Duration::from_secs(args.chain_check_timeout_s),
         max_logins: args.max_logins as usize,
+    };
+    let checkpoints = match (&args.checkpoint_key, &args.checkpoint_file) {
+        (Some(key), Some(file)) => {
+            let key =
+                lodestone_mes::audit::CheckpointKey::from_file(key).context("--checkpoint-key")?;
+            let policy = lodestone_server::checkpoint::CheckpointPolicy {
+                key,
+                file: file.clone(),
+                every: Duration::from_secs(args.checkpoint_every_min * 60),
+            };
+            Some(lodestone_server::checkpoint::spawn(mes.clone(), policy))
+        }
+        _ => None,
     };
     let state = Arc::new(AppState::new(mes, sessions, demo, limits));
     println!("Lodestone is serving http://{address}/");
@@ -212,6 +240,9 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
         }
     };
     lodestone_server::serve(listener, state.clone(), shutdown).await?;
+    if let Some(task) = checkpoints {
+        task.abort();
+    }
     // Requests have finished; the twin writes what it buffered before the database closes.
     if let Some(demo) = &state.demo {
         let events = demo.stop()?;

@@ -417,3 +417,61 @@ fn oee_and_spc_read_the_record() {
     );
     assert!(e.contains("no results of 'Nd'"), "{e}");
 }
+
+#[test]
+fn audit_checkpoints_are_written_and_checked_from_the_command_line() {
+    let plant = plant_with_a_heat();
+    let admin = |args: &[&str]| plant.ok("admin", "admin-password", args);
+    let key = plant.dir.path().join("audit.key");
+    let file = plant.dir.path().join("plant.ckpt");
+    let (key_arg, file_arg) = (key.to_str().unwrap(), file.to_str().unwrap());
+    admin(&["audit", "keygen", "--out", key_arg]);
+    // A second keygen never overwrites the key.
+    plant.refused(
+        "admin",
+        "admin-password",
+        &["audit", "keygen", "--out", key_arg],
+    );
+    let written = admin(&["audit", "checkpoint", "--key", key_arg, "--out", file_arg]);
+    assert!(
+        written.starts_with("audit checkpoint: {\"seq\":"),
+        "{written}"
+    );
+    let verify = admin(&[
+        "audit",
+        "verify",
+        "--checkpoints",
+        file_arg,
+        "--key",
+        key_arg,
+        "--from-checkpoint",
+        "--deep",
+    ]);
+    assert!(verify.contains("(0 hashed in this check)"), "{verify}");
+    assert!(verify.contains("1 checkpoint(s) hold"), "{verify}");
+    assert!(verify.contains("projections equal a replay"), "{verify}");
+    // A checkpoint moved back (as if to match a shortened chain) fails its signature: exit 1.
+    let line = std::fs::read_to_string(&file).unwrap();
+    let seq = line.split(['"', ':', ',']).nth(3).unwrap().to_string();
+    let moved = line.replacen(
+        &format!("\"seq\":{seq}"),
+        &format!("\"seq\":{}", seq.parse::<i64>().unwrap() - 1),
+        1,
+    );
+    std::fs::write(&file, moved).unwrap();
+    let out = plant.mes(
+        "admin",
+        "admin-password",
+        &[
+            "audit",
+            "verify",
+            "--checkpoints",
+            file_arg,
+            "--key",
+            key_arg,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("CHECKPOINT REFUSED"), "{stderr}");
+}

@@ -80,6 +80,11 @@ impl Backend {
                         "client commands",
                         include_str!("../migrations/common/0007_client_commands.sql"),
                     ),
+                    (
+                        8,
+                        "sessions",
+                        include_str!("../migrations/common/0008_sessions.sql"),
+                    ),
                 ]
             };
         }

@@ -6,11 +6,14 @@
 //! - `handle` — checks a command against current state and decides its event; permissions.
 //! - `projection` — current-state tables, updated from events and rebuildable by replay.
 //! - `db` — the storage seam: SQL shared by both databases, differences in [`db::Backend`].
-//! - `service` — [`Mes`]: open, log in, execute, query, verify the chain.
+//! - `service` — [`Mes`]: open, log in, execute, query.
+//! - `audit` — verify the chain, signed checkpoints kept outside the database, projections
+//!   against a replay.
 //! - `spc` — control charts, run rules and capability with R qcc 3.0 semantics.
 //! - `twin_recorder` — records a twin run as MES commands (the twin's recorder seam).
 //! - `oee` — overall equipment effectiveness from state events and counts.
 
+pub mod audit;
 pub mod bounds;
 pub mod command;
 pub mod db;

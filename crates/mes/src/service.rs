@@ -7,7 +7,7 @@ use sqlx::Row;
 use crate::command::{Command, Envelope};
 use crate::db::{event_record, Db};
 use crate::error::{MesError, Result};
-use crate::event::{Event, EventRecord, GENESIS_HASH};
+use crate::event::{Event, EventRecord};
 use crate::handle::{decide, explain_draw, verify_password, Session};
 use crate::model::{now, JobOrder, MaterialLot, Role};
 use crate::projection::{apply, find_lot, find_order, find_user, lot_from_row, order_from_row};
@@ -219,7 +219,7 @@ pub struct Mes {
 }
 
 /// Projection tables, cleared and refilled by [`Mes::rebuild_projections`].
-const PROJECTION_TABLES: &[&str] = &[
+pub(crate) const PROJECTION_TABLES: &[&str] = &[
     "users",
     "equipment",
     "equipment_states",
@@ -565,70 +565,6 @@ impl Mes {
             .fetch_all(self.db.pool())
             .await?;
         rows.iter().map(event_record).collect()
-    }
-
-    /// Recomputes every event's hash and link; the first mismatch is an error naming the
-    /// event. Also checks that no event was removed from the end (the chain head).
-    pub async fn verify_chain(&self) -> Result<ChainReport> {
-        const PAGE: i64 = 5000;
-        // The head first: a batch writes its events and moves the head in one transaction, so
-        // every event up to the head read here is stored, while events a writer adds during
-        // the check (beyond it) are left for the next check.
-        let head = sqlx::query("SELECT seq, hash FROM chain_head WHERE id = 1")
-            .fetch_one(self.db.pool())
-            .await?;
-        let head_seq: i64 = head.try_get("seq")?;
-        let head_hash: String = head.try_get("hash")?;
-        let mut prev_hash = GENESIS_HASH.to_string();
-        let mut expected_seq = 1;
-        'pages: loop {
-            let page = self.events_after(expected_seq - 1, PAGE).await?;
-            let n = page.len() as i64;
-            for record in page {
-                if record.seq > head_seq {
-                    break 'pages;
-                }
-                if record.seq != expected_seq {
-                    return Err(MesError::ChainBroken {
-                        seq: expected_seq,
-                        reason: format!(
-                            "event {expected_seq} is missing (next stored is {})",
-                            record.seq
-                        ),
-                    });
-                }
-                if record.prev_hash != prev_hash {
-                    return Err(MesError::ChainBroken {
-                        seq: record.seq,
-                        reason: "its link to the previous event does not match".into(),
-                    });
-                }
-                if record.compute_hash() != record.hash {
-                    return Err(MesError::ChainBroken {
-                        seq: record.seq,
-                        reason: "its contents do not match its hash (the row was edited)".into(),
-                    });
-                }
-                prev_hash = record.hash;
-                expected_seq += 1;
-            }
-            if n < PAGE {
-                break;
-            }
-        }
-        if head_seq != expected_seq - 1 || head_hash != prev_hash {
-            return Err(MesError::ChainBroken {
-                seq: head_seq,
-                reason: format!(
-                    "the chain head says {head_seq} events but {} are stored (events removed from the end?)",
-                    expected_seq - 1
-                ),
-            });
-        }
-        Ok(ChainReport {
-            events: expected_seq - 1,
-            head_hash: prev_hash,
-        })
     }
 
     /// Clears the projection tables and replays every event into them.

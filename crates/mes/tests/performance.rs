@@ -154,7 +154,7 @@ async fn a_recorded_shift_gives_the_published_oee() {
 async fn a_recorded_week_of_heats_gives_the_worked_example() {
     use lodestone_mes::command::{ResultValue, SignatureInput};
     use lodestone_mes::model::SignatureMeaning;
-    use lodestone_mes::model::{SamplingPlan, Severity, SpecLimit};
+    use lodestone_mes::model::{Disposition, SamplingPlan, Severity, SpecLimit};
     let at = |s: i64| {
         let t = chrono::DateTime::parse_from_rfc3339("2026-12-07T00:00:00Z").unwrap()
             + chrono::Duration::seconds(s);
@@ -183,6 +183,11 @@ async fn a_recorded_week_of_heats_gives_the_worked_example() {
             Command::DefineMaterialDefinition(MaterialDefinition {
                 id: "residue".into(),
                 name: "Dross and skull".into(),
+                class: "alloy".into(),
+            }),
+            Command::DefineMaterialDefinition(MaterialDefinition {
+                id: "charge".into(),
+                name: "Weighed charge".into(),
                 class: "alloy".into(),
             }),
             Command::DefineProcessSegment {
@@ -236,6 +241,26 @@ async fn a_recorded_week_of_heats_gives_the_worked_example() {
             }
             t += h * H;
         }
+        // What the heats melt (a completed order needs its consumption on record).
+        commands.push(Command::ReceiveLot {
+            lot: "CHARGE-1".into(),
+            definition: "charge".into(),
+            quantity_kg: 72.0 * 600.0,
+            supplier_lot: None,
+            location: None,
+            composition_wt_pct: Default::default(),
+            disposition: Some(Disposition::Held),
+            at: at(0),
+        });
+        commands.push(Command::ReleaseLot {
+            lot: "CHARGE-1".into(),
+            signature: Some(SignatureInput {
+                user: "admin".into(),
+                password: "admin-password".into(),
+                meaning: SignatureMeaning::Approval,
+            }),
+            deviation: None,
+        });
         // 24, 24, 9 and 15 heats in the four running spells, each finishing inside its spell.
         let mut heat = 0;
         for ((start, len), n) in running.into_iter().zip([24, 24, 9, 15]) {
@@ -258,6 +283,12 @@ async fn a_recorded_week_of_heats_gives_the_worked_example() {
                         at: at(done - 60),
                     });
                 }
+                commands.push(Command::Consume {
+                    order: order.clone(),
+                    lot: "CHARGE-1".into(),
+                    quantity_kg: 600.0,
+                    at: at(done - 30),
+                });
                 for (lot, kg, material_use, definition) in [
                     (order.clone(), 590.0, None, None),
                     (

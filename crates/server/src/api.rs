@@ -450,13 +450,15 @@ pub async fn oee(
     Ok(Json(state.mes.oee(&unit, &q.from, &q.to).await?))
 }
 
-/// `GET /api/audit/verify`: re-checks the whole hash chain.
+/// `GET /api/audit/verify`: re-checks the whole hash chain and that no event lies past its
+/// head. Signed checkpoints (what finds a chain rewritten by the database's owner) are checked
+/// by `lodestone mes audit verify --checkpoints FILE --key FILE`, where the key is.
 #[utoipa::path(
     get,
     path = "/api/audit/verify",
     tag = "audit",
     summary = "Re-checks the whole hash chain of the audit trail",
-    description = "At most `--max-chain-checks` checks run at once (503 with Retry-After beyond); a check is stopped after `--chain-check-timeout-s` (503), and when the client disconnects. The hashing runs off the request threads.",
+    description = "Every event's hash and link, the head, and that no event is stored past the head (500 naming the event otherwise). A chain rewritten by the database's owner (tail deleted, events forged or re-hashed) still links up: checkpoints signed with a key kept off the server find that (`lodestone mes audit verify --checkpoints FILE --key FILE`; docs/security.md). At most `--max-chain-checks` checks run at once (503 with Retry-After beyond); a check is stopped after `--chain-check-timeout-s` (503), and when the client disconnects. The hashing runs off the request threads.",
     responses((status = 200, description = "Re-checks the whole hash chain of the audit trail", body = ChainReport), (status = 401, response = ProblemDetails), (status = 403, response = ProblemDetails), (status = 500, response = ProblemDetails), (status = 503, response = ProblemDetails)),
     security(("bearer" = []), ("cookie" = []))
 )]

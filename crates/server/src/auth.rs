@@ -45,11 +45,14 @@ impl Default for SessionPolicy {
     }
 }
 
-/// Logged-in sessions by token (in memory: a restart logs everyone out). A session ends when
+/// Logged-in sessions by token: in memory ([`Sessions::new`]: a restart logs everyone out), or
+/// in the MES database ([`Sessions::in_database`]: a restart keeps them, and server processes on
+/// one database share them; only the SHA-256 of each token is stored). A session ends when
 /// unused for longer than its idle limit (default [`Sessions::DEFAULT_IDLE`], a shift) or
 /// when its absolute lifetime has passed (default [`Sessions::DEFAULT_LIFETIME`]).
 pub struct Sessions {
     map: RwLock<HashMap<String, Entry>>,
+    store: Option<sqlx::AnyPool>,
     policy: SessionPolicy,
     failures: Mutex<HashMap<String, Failures>>,
 }
@@ -103,13 +106,122 @@ impl Sessions {
     /// session, so logging in in a loop cannot grow the server's memory.
     pub const MAX_SESSIONS_PER_USER: usize = 16;
 
-    /// Sessions under `policy`.
+    /// Sessions under `policy`, in memory.
     pub fn new(policy: SessionPolicy) -> Self {
         Sessions {
             map: RwLock::new(HashMap::new()),
+            store: None,
             policy,
             failures: Default::default(),
         }
+    }
+
+    /// Sessions under `policy`, in the `sessions` table of the MES database at `pool`.
+    pub fn in_database(policy: SessionPolicy, pool: sqlx::AnyPool) -> Self {
+        Sessions {
+            store: Some(pool),
+            ..Sessions::new(policy)
+        }
+    }
+
+    /// Starts a session for `token`.
+    pub async fn open(&self, token: String, session: Session) -> Result<(), Problem> {
+        let Some(pool) = &self.store else {
+            self.insert(token, session);
+            return Ok(());
+        };
+        let now = wall_ms();
+        let mut tx = pool.begin().await.map_err(MesError::from)?;
+        // Sweep ended sessions at each login, so the table does not grow without bound.
+        sqlx::query("DELETE FROM sessions WHERE used_at_ms < $1 OR created_at_ms < $2")
+            .bind(now - millis(self.policy.idle))
+            .bind(now - millis(self.policy.lifetime))
+            .execute(&mut *tx)
+            .await
+            .map_err(MesError::from)?;
+        let own = sqlx::query(
+            "SELECT token_sha256 FROM sessions WHERE user_id = $1 ORDER BY used_at_ms DESC",
+        )
+        .bind(session.user.clone())
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(MesError::from)?;
+        for row in own.iter().skip(Self::MAX_SESSIONS_PER_USER - 1) {
+            let old: String = sqlx::Row::try_get(row, "token_sha256").map_err(MesError::from)?;
+            sqlx::query("DELETE FROM sessions WHERE token_sha256 = $1")
+                .bind(old)
+                .execute(&mut *tx)
+                .await
+                .map_err(MesError::from)?;
+        }
+        sqlx::query(
+            "INSERT INTO sessions (token_sha256, user_id, created_at_ms, used_at_ms) VALUES ($1, $2, $3, $3)",
+        )
+        .bind(token_digest(&token))
+        .bind(session.user)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(MesError::from)?;
+        tx.commit().await.map_err(MesError::from)?;
+        Ok(())
+    }
+
+    /// The live session of `token`, marking it used. From the database, the session carries
+    /// the user id only: the caller reads the user's name and roles as they are now.
+    pub async fn find(&self, token: &str) -> Result<Option<Session>, Problem> {
+        let Some(pool) = &self.store else {
+            return Ok(self.get(token));
+        };
+        let digest = token_digest(token);
+        let row = sqlx::query(
+            "SELECT user_id, created_at_ms, used_at_ms FROM sessions WHERE token_sha256 = $1",
+        )
+        .bind(digest.clone())
+        .fetch_optional(pool)
+        .await
+        .map_err(MesError::from)?;
+        let Some(row) = row else { return Ok(None) };
+        let get = |c: &str| sqlx::Row::try_get::<i64, _>(&row, c).map_err(MesError::from);
+        let (created, used) = (get("created_at_ms")?, get("used_at_ms")?);
+        let user: String = sqlx::Row::try_get(&row, "user_id").map_err(MesError::from)?;
+        let now = wall_ms();
+        if now - used > millis(self.policy.idle) || now - created > millis(self.policy.lifetime) {
+            self.close(token).await?;
+            return Ok(None);
+        }
+        // One write per session per interval, not per request; the idle limit is then met to
+        // within a quarter of itself (at most a minute).
+        if now - used >= (millis(self.policy.idle) / 4).min(60_000) {
+            sqlx::query("UPDATE sessions SET used_at_ms = $1 WHERE token_sha256 = $2")
+                .bind(now)
+                .bind(digest)
+                .execute(pool)
+                .await
+                .map_err(MesError::from)?;
+        }
+        // Name, roles and a forced password change are read from the user on every request.
+        Ok(Some(Session {
+            user,
+            name: String::new(),
+            roles: Vec::new(),
+            must_change_password: false,
+        }))
+    }
+
+    /// Ends the session of `token`.
+    pub async fn close(&self, token: &str) -> Result<(), Problem> {
+        match &self.store {
+            None => self.remove(token),
+            Some(pool) => {
+                sqlx::query("DELETE FROM sessions WHERE token_sha256 = $1")
+                    .bind(token_digest(token))
+                    .execute(pool)
+                    .await
+                    .map_err(MesError::from)?;
+            }
+        }
+        Ok(())
     }
 
     /// Sessions that end after `idle` without a request (default lifetime and cookie).
@@ -251,6 +363,27 @@ impl Sessions {
             format!("{COOKIE_NAME}={token}; HttpOnly; SameSite=Strict; Path=/{secure}")
         }
     }
+}
+
+/// Milliseconds since 1970 (sessions in the database outlive the process, so not `Instant`).
+fn wall_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 2)
+}
+
+/// What the database keeps of a token: its SHA-256, so a copy of the database (a backup, a
+/// replica) holds no usable token.
+fn token_digest(token: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Longest login id, bytes (as the MES's ids).
@@ -395,7 +528,7 @@ pub async fn login(
         me: me_of(&session),
     };
     let cookie = state.sessions.cookie(&token);
-    state.sessions.insert(token, session);
+    state.sessions.open(token, session).await?;
     Ok(([(SET_COOKIE, cookie)], Json(body)).into_response())
 }
 
@@ -409,7 +542,9 @@ pub async fn login(
 )]
 pub async fn logout(State(state): State<Shared>, headers: HeaderMap) -> Response {
     if let Some(token) = token_of(&headers) {
-        state.sessions.remove(&token);
+        if let Err(problem) = state.sessions.close(&token).await {
+            return problem.into_response();
+        }
     }
     let cookie = state.sessions.cookie("");
     ([(SET_COOKIE, cookie)], StatusCode::NO_CONTENT).into_response()
@@ -455,7 +590,8 @@ impl FromRequestParts<Shared> for Authed {
         let token = token_of(&parts.headers).ok_or_else(Problem::unauthorized)?;
         let mut session = state
             .sessions
-            .get(&token)
+            .find(&token)
+            .await?
             .ok_or_else(Problem::unauthorized)?;
         // Roles as they are now, not as they were at login: an admin's change of roles or
         // deactivation takes effect on the user's next request.
@@ -464,10 +600,11 @@ impl FromRequestParts<Shared> for Authed {
         match current {
             Some((user, credential)) if user.active => {
                 session.roles = user.roles;
+                session.name = user.name;
                 session.must_change_password = credential.must_change;
             }
             _ => {
-                state.sessions.remove(&token);
+                state.sessions.close(&token).await?;
                 return Err(Problem::new(
                     StatusCode::UNAUTHORIZED,
                     format!(

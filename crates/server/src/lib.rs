@@ -9,6 +9,7 @@
 //! - `problem` — errors as RFC 9457 `application/problem+json` with the right status.
 //! - `alloy` — the batching calculator (the alloy optimiser on a posted plan).
 //! - `sx` — the SX case viewer (the cascade simulator on a posted case).
+//! - `checkpoint` — signed audit checkpoints appended to a file every few minutes.
 //! - `demo` — a fresh plant database with the twin running in accelerated real time.
 //! - `metrics` — request counts and latencies in the Prometheus text format.
 //! - `limits` — connection, body, time and computation limits; security headers.
@@ -17,6 +18,7 @@
 pub mod alloy;
 pub mod api;
 pub mod auth;
+pub mod checkpoint;
 pub mod demo;
 pub mod limits;
 pub mod metrics;

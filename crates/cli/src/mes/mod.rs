@@ -7,6 +7,7 @@ mod trace;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Cell, CellAlignment, Table};
+use lodestone_mes::audit::{read_checkpoints, CheckpointKey};
 use lodestone_mes::command::{LotQuantity, SignatureInput};
 use lodestone_mes::genealogy::Direction;
 use lodestone_mes::model::{OrderAction, SignatureMeaning};
@@ -413,8 +414,49 @@ pub enum QualityCommand {
 /// Audit subcommands.
 #[derive(Subcommand)]
 pub enum AuditCommand {
-    /// Recompute every event's hash and link; exit 1 if the chain is broken.
-    Verify,
+    /// Recompute every event's hash and link; with --checkpoints and --key, also check every
+    /// signed checkpoint against the chain (finds truncation, a deleted tail, forged or
+    /// re-hashed events up to the last checkpoint); exit 1 if anything does not hold.
+    ///
+    /// Example: lodestone mes audit verify --checkpoints /mnt/audit/plant.ckpt --key /etc/lodestone/audit.key --from-checkpoint
+    Verify {
+        /// Checkpoint file written by `audit checkpoint` (one signed line per checkpoint).
+        #[arg(long, requires = "key")]
+        checkpoints: Option<PathBuf>,
+        /// Key file the checkpoints were signed with (keep it off the database host).
+        #[arg(long, requires = "checkpoints")]
+        key: Option<PathBuf>,
+        /// Hash only the events after the newest checkpoint (routine use on a large chain;
+        /// run a full check now and then).
+        #[arg(long, requires = "checkpoints")]
+        from_checkpoint: bool,
+        /// Also replay every event into a scratch database and compare the projection tables
+        /// (users and roles, lots, orders, …) row by row with this database.
+        #[arg(long)]
+        deep: bool,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Verify the chain (from the newest checkpoint in --out, or fully), sign its head with
+    /// --key and append the checkpoint to --out; the line is also printed.
+    ///
+    /// Example: lodestone mes audit checkpoint --key /etc/lodestone/audit.key --out /mnt/audit/plant.ckpt
+    Checkpoint {
+        /// Key file (at least 32 bytes; `audit keygen` writes one).
+        #[arg(long)]
+        key: PathBuf,
+        /// Checkpoint file to append to (created if missing); keep it off the database host.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Write a new random checkpoint key (32 bytes, hex) to a file that must not exist yet,
+    /// readable by its owner only.
+    Keygen {
+        /// Key file to create.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// History of a record: lot:ID, order:ID, equipment:ID, user:ID (what was done to it),
     /// or --by USER (what the user did).
     Trail {
@@ -515,6 +557,14 @@ async fn run_async(args: MesArgs) -> Result<ExitCode> {
         println!(
             "created MES database {} with administrator '{}'",
             args.db, args.user
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let MesCommand::Audit(AuditCommand::Keygen { out }) = &args.command {
+        CheckpointKey::generate_file(out)?;
+        println!(
+            "wrote a new checkpoint key to {} (keep it off the database host)",
+            out.display()
         );
         return Ok(ExitCode::SUCCESS);
     }
@@ -960,19 +1010,31 @@ async fn dispatch(mes: &Mes, args: &MesArgs) -> Result<ExitCode> {
         MesCommand::Quality(cmd) => return quality_command(mes, args, &session, cmd).await,
         MesCommand::Spc(spc_args) => return spc::run_spc(Some(mes), spc_args).await,
         MesCommand::Oee(oee_args) => return spc::run_oee(mes, oee_args).await,
-        MesCommand::Audit(AuditCommand::Verify) => match mes.verify_chain().await {
-            Ok(report) => {
-                println!(
-                    "audit chain intact: {} events, head {}",
-                    report.events, report.head_hash
-                );
+        MesCommand::Audit(AuditCommand::Verify {
+            checkpoints,
+            key,
+            from_checkpoint,
+            deep,
+            json,
+        }) => return audit_verify(mes, checkpoints, key, *from_checkpoint, *deep, *json).await,
+        MesCommand::Audit(AuditCommand::Checkpoint { key, out }) => {
+            let key = CheckpointKey::from_file(key)?;
+            match mes.write_checkpoint(&key, out).await {
+                Ok(cp) => println!("audit checkpoint: {}", cp.to_line()),
+                Err(e @ lodestone_mes::MesError::ChainBroken { .. }) => {
+                    eprintln!("AUDIT CHAIN BROKEN, no checkpoint written: {e}");
+                    return Ok(ExitCode::from(1));
+                }
+                Err(e @ lodestone_mes::MesError::Invalid { .. }) => {
+                    eprintln!("CHECKPOINT REFUSED, no checkpoint written: {e}");
+                    return Ok(ExitCode::from(1));
+                }
+                Err(e) => return Err(e.into()),
             }
-            Err(e @ lodestone_mes::MesError::ChainBroken { .. }) => {
-                eprintln!("AUDIT CHAIN BROKEN: {e}");
-                return Ok(ExitCode::from(1));
-            }
-            Err(e) => return Err(e.into()),
-        },
+        }
+        MesCommand::Audit(AuditCommand::Keygen { .. }) => {
+            unreachable!("handled before opening")
+        }
         MesCommand::Audit(AuditCommand::Trail {
             subject,
             by,
@@ -1033,6 +1095,102 @@ async fn dispatch(mes: &Mes, args: &MesArgs) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `mes audit verify`: exit 1 when the chain, a checkpoint or (with --deep) a projection table
+/// does not hold; exit 2 on unusable arguments.
+async fn audit_verify(
+    mes: &Mes,
+    checkpoints: &Option<PathBuf>,
+    key: &Option<PathBuf>,
+    from_checkpoint: bool,
+    deep: bool,
+    json: bool,
+) -> Result<ExitCode> {
+    let key = key.as_deref().map(CheckpointKey::from_file).transpose()?;
+    let checkpoints = match checkpoints {
+        Some(path) => read_checkpoints(path)?,
+        None => Vec::new(),
+    };
+    if from_checkpoint && checkpoints.is_empty() {
+        bail!("--from-checkpoint: the checkpoint file holds no checkpoint yet; run a full check (without --from-checkpoint)");
+    }
+    let report = match mes.audit(&checkpoints, key.as_ref(), from_checkpoint).await {
+        Ok(report) => report,
+        Err(e @ lodestone_mes::MesError::ChainBroken { .. }) => {
+            eprintln!("AUDIT CHAIN BROKEN: {e}");
+            return Ok(ExitCode::from(1));
+        }
+        // The key and the file were read above: what is left is a signature that fails.
+        Err(e @ lodestone_mes::MesError::Invalid { .. }) => {
+            eprintln!("CHECKPOINT REFUSED: {e}");
+            return Ok(ExitCode::from(1));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let projections = match deep {
+        true => Some(mes.verify_projections().await?),
+        false => None,
+    };
+    let consistent = projections.as_ref().is_none_or(|p| p.consistent());
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "chain": report,
+                "projections": projections,
+            }))?
+        );
+    } else {
+        println!(
+            "audit chain intact: {} events, head {} ({} hashed in this check)",
+            report.events, report.head_hash, report.hashed
+        );
+        match &report.last_checkpoint {
+            Some(cp) => println!(
+                "{} checkpoint(s) hold; the newest ({}, event {}) proves events 1–{} unchanged; \
+                 {} later event(s) are covered by no checkpoint yet",
+                report.checkpoints,
+                cp.at,
+                cp.seq,
+                cp.seq,
+                report.events - cp.seq
+            ),
+            None => println!(
+                "no checkpoints checked: a chain rewritten by the database's owner (tail \
+                 deleted, events forged or re-hashed) would pass; use --checkpoints and --key"
+            ),
+        }
+        if let Some(p) = &projections {
+            for t in &p.tables {
+                if t.differences == 0 {
+                    continue;
+                }
+                eprintln!(
+                    "PROJECTION DIFFERS: table {} ({} rows): {} row(s) differ from a replay of the {} events (an edited row counts twice: as found and as expected)",
+                    t.table, t.rows, t.differences, p.events
+                );
+                for row in &t.only_in_database {
+                    eprintln!("  in the database, not in the replay: {row}");
+                }
+                for row in &t.only_in_replay {
+                    eprintln!("  in the replay, not in the database: {row}");
+                }
+            }
+            if consistent {
+                println!(
+                    "projections equal a replay of the {} events ({} tables)",
+                    p.events,
+                    p.tables.len()
+                );
+            }
+        }
+    }
+    Ok(if consistent {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 async fn lot_command(

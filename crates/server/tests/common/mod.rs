@@ -232,7 +232,17 @@ async fn plant(mes: &Mes) {
 
 /// Serves `mes` on a loopback port with `limits` and `policy`.
 pub async fn serve(mes: Mes, limits: Limits, policy: SessionPolicy) -> Server {
-    let state = Arc::new(AppState::new(mes, Sessions::new(policy), None, limits));
+    serve_state(Arc::new(AppState::new(
+        mes,
+        Sessions::new(policy),
+        None,
+        limits,
+    )))
+    .await
+}
+
+/// Serves `state` on a loopback port.
+pub async fn serve_state(state: Shared) -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
