@@ -304,6 +304,21 @@ fn refusals_name_the_problem_and_signatures_are_required() {
         .map(|r| r["kind"].as_str().unwrap())
         .collect();
     assert_eq!(kinds, ["lot-split", "lot-held", "lot-released"]);
+    // No audit output shows a password hash (issue 14, finding 1): not the users' records, not
+    // what the administrator did, as JSON or as a table.
+    for args in [
+        &["audit", "trail", "user:admin", "--json"][..],
+        &["audit", "trail", "user:qa1", "--json"],
+        &["audit", "trail", "--by", "admin", "--json"],
+        &["audit", "trail", "--by", "admin"],
+        &["audit", "trail", "user:op1"],
+    ] {
+        let out = plant.ok("op1", "op-password", args);
+        assert!(
+            !out.contains("argon2") && !out.contains("password_hash"),
+            "{args:?}: {out}"
+        );
+    }
 }
 
 #[test]

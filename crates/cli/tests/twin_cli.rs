@@ -111,3 +111,25 @@ fn a_bad_plant_file_exits_2_naming_the_field() {
         "{err}"
     );
 }
+
+#[test]
+fn zero_replications_is_an_error_not_one_run() {
+    for sub in ["run", "bottleneck"] {
+        let out = Command::new(BIN)
+            .args([
+                "twin",
+                sub,
+                reference().to_str().unwrap(),
+                "--replications",
+                "0",
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "twin {sub}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("--replications") && err.contains("1 or more"),
+            "twin {sub}: {err}"
+        );
+    }
+}

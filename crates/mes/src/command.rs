@@ -18,9 +18,11 @@ pub struct Envelope {
     /// Client-chosen idempotency key: a retry with the same key is answered with the first
     /// outcome and changes nothing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 128))]
     pub client_id: Option<String>,
     /// Why the change is made (recorded in the audit trail).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_length = 2000))]
     pub reason: Option<String>,
     /// The command.
     #[serde(flatten)]
@@ -157,11 +159,34 @@ pub enum Command {
         #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 128))]
         id: String,
         /// Full name.
+        #[cfg_attr(feature = "openapi", schema(max_length = 200))]
         name: String,
         /// Roles.
         roles: Vec<Role>,
-        /// Initial password (stored only as an argon2 hash).
+        /// Initial password (10–256 characters; stored only as an argon2 hash, outside the
+        /// record).
+        #[cfg_attr(feature = "openapi", schema(min_length = 10, max_length = 256))]
         password: String,
+    },
+    /// Change one's own password: the current one re-entered, the new one meeting the policy
+    /// (10–256 characters, not the user id, not a common password).
+    ChangePassword {
+        /// The current password.
+        #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 256))]
+        current_password: String,
+        /// The new password.
+        #[cfg_attr(feature = "openapi", schema(min_length = 10, max_length = 256))]
+        new_password: String,
+    },
+    /// Set a new password for a user (an administrator): the user must change it at the next
+    /// login before doing anything else.
+    ResetPassword {
+        /// Login id.
+        #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 128))]
+        id: String,
+        /// The temporary password.
+        #[cfg_attr(feature = "openapi", schema(min_length = 10, max_length = 256))]
+        new_password: String,
     },
     /// Change a user's roles or deactivate the user.
     SetUserRoles {
@@ -392,6 +417,7 @@ pub enum Command {
         at: Option<String>,
         /// Downtime reason.
         #[serde(default)]
+        #[cfg_attr(feature = "openapi", schema(max_length = 2000))]
         cause: Option<String>,
     },
     /// Put a lot on QA hold.
@@ -441,6 +467,7 @@ pub enum Command {
         #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 128))]
         definition: String,
         /// Name (e.g. `GB/T 29655 N52 flake`).
+        #[cfg_attr(feature = "openapi", schema(max_length = 200))]
         name: String,
         /// Limits.
         limits: Vec<SpecLimit>,
@@ -496,7 +523,8 @@ pub enum Command {
         /// Lot concerned.
         #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 128))]
         lot: String,
-        /// What is wrong.
+        /// What is wrong (printable text, line breaks allowed).
+        #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 2000))]
         description: String,
         /// How serious.
         severity: Severity,
@@ -524,6 +552,8 @@ impl Command {
             Command::DefineWorkMaster { .. } => "define-work-master",
             Command::CreateUser { .. } => "create-user",
             Command::SetUserRoles { .. } => "set-user-roles",
+            Command::ChangePassword { .. } => "change-password",
+            Command::ResetPassword { .. } => "reset-password",
             Command::ReceiveLot { .. } => "receive-lot",
             Command::SplitLot { .. } => "split-lot",
             Command::MergeLots { .. } => "merge-lots",

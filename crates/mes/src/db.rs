@@ -71,9 +71,19 @@ impl Backend {
                         include_str!("../migrations/common/0005_receipt_policy.sql"),
                     ),
                     (
+                        6,
+                        "credentials",
+                        include_str!("../migrations/common/0006_credentials.sql"),
+                    ),
+                    (
                         7,
+                        "client commands",
+                        include_str!("../migrations/common/0007_client_commands.sql"),
+                    ),
+                    (
+                        8,
                         "sessions",
-                        include_str!("../migrations/common/0007_sessions.sql"),
+                        include_str!("../migrations/common/0008_sessions.sql"),
                     ),
                 ]
             };
@@ -197,6 +207,8 @@ impl Db {
             work_masters: Default::default(),
             latest_results: Default::default(),
             stored_client_ids: Default::default(),
+            client_fingerprints: Default::default(),
+            credentials: Vec::new(),
             head_seq,
             head_hash,
             pending: Vec::new(),
@@ -240,8 +252,14 @@ pub struct WriteTx<'c> {
     pub latest_results: std::collections::HashMap<(String, String), f64>,
     /// Writes deferred to the end of the batch.
     pub deferred: crate::projection::Deferred,
-    /// Client ids of the batch already stored: id → (seq, event kind).
-    pub stored_client_ids: std::collections::HashMap<String, (i64, String)>,
+    /// Client ids of the batch already stored: id → (seq, event kind, fingerprint of the
+    /// command first sent with it, when recorded).
+    pub stored_client_ids: std::collections::HashMap<String, (i64, String, Option<String>)>,
+    /// Fingerprints of the commands sent with this batch's new client ids, written at commit.
+    pub client_fingerprints: std::collections::HashMap<String, (String, i64)>,
+    /// Passwords set in this batch (user, argon2 hash, must change at next login), written at
+    /// commit to the credentials table, outside the chain.
+    pub credentials: Vec<(String, String, bool)>,
     head_seq: i64,
     head_hash: String,
     pending: Vec<(EventRecord, Vec<String>)>,
@@ -332,6 +350,30 @@ impl WriteTx<'_> {
             query.execute(&mut *self.tx).await?;
         }
         self.flush_step_lots().await?;
+        for (client_id, (fingerprint, seq)) in std::mem::take(&mut self.client_fingerprints) {
+            sqlx::query(
+                "INSERT INTO client_commands (client_id, command_sha256, seq) VALUES ($1, $2, $3)",
+            )
+            .bind(client_id)
+            .bind(fingerprint)
+            .bind(seq)
+            .execute(&mut *self.tx)
+            .await?;
+        }
+        for (user, hash, must_change) in std::mem::take(&mut self.credentials) {
+            sqlx::query(
+                "INSERT INTO credentials (user_id, password_hash, must_change, changed_at) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (user_id) DO UPDATE SET \
+                 password_hash = excluded.password_hash, must_change = excluded.must_change, \
+                 changed_at = excluded.changed_at",
+            )
+            .bind(user)
+            .bind(hash)
+            .bind(must_change as i64)
+            .bind(crate::model::now())
+            .execute(&mut *self.tx)
+            .await?;
+        }
         if !self.pending.is_empty() {
             sqlx::query("UPDATE chain_head SET seq = $1, hash = $2 WHERE id = 1")
                 .bind(self.head_seq)

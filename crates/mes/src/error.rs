@@ -70,6 +70,14 @@ pub enum MesError {
         /// What blocks the release, in words.
         reasons: Vec<String>,
     },
+    /// A client id already used for a different command.
+    #[error("client_id '{client_id}' was already used for a different command (event {seq}); a retry must repeat the same command, a new command needs a new client_id")]
+    ClientIdReused {
+        /// The reused id.
+        client_id: String,
+        /// The event its first command recorded.
+        seq: i64,
+    },
     /// More material was asked of a lot than it holds.
     #[error("lot '{lot}' holds {available_kg} kg; cannot take {requested_kg} kg")]
     InsufficientQuantity {

@@ -107,11 +107,22 @@ pub enum Event {
         bill_kg_per_kg: BTreeMap<String, f64>,
         parameters: BTreeMap<String, String>,
     },
+    /// Events recorded before credentials moved out of the chain carry the password hash;
+    /// audit outputs redact it ([`EventRecord::redacted`]). New ones never do.
     UserCreated {
         id: String,
         name: String,
         roles: Vec<Role>,
-        password_hash: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        password_hash: Option<String>,
+    },
+    /// The user changed their own password (the hash is kept outside the chain).
+    PasswordChanged {
+        id: String,
+    },
+    /// An administrator set a new password; the user must change it at the next login.
+    PasswordReset {
+        id: String,
     },
     UserRolesSet {
         id: String,
@@ -301,6 +312,8 @@ impl Event {
             Event::ProcessSegmentDefined { .. } => "process-segment-defined",
             Event::WorkMasterDefined { .. } => "work-master-defined",
             Event::UserCreated { .. } => "user-created",
+            Event::PasswordChanged { .. } => "password-changed",
+            Event::PasswordReset { .. } => "password-reset",
             Event::UserRolesSet { .. } => "user-roles-set",
             Event::LotReceived { .. } => "lot-received",
             Event::LotSplit { .. } => "lot-split",
@@ -338,7 +351,10 @@ impl Event {
             Event::MaterialDefinitionDefined(d) => vec![format!("material-definition:{}", d.id)],
             Event::ProcessSegmentDefined { id, .. } => vec![format!("process-segment:{id}")],
             Event::WorkMasterDefined { id, .. } => vec![format!("work-master:{id}")],
-            Event::UserCreated { id, .. } | Event::UserRolesSet { id, .. } => {
+            Event::UserCreated { id, .. }
+            | Event::UserRolesSet { id, .. }
+            | Event::PasswordChanged { id }
+            | Event::PasswordReset { id } => {
                 vec![format!("user:{id}")]
             }
             Event::LotReceived { lot: l, .. }
@@ -421,7 +437,221 @@ pub struct EventRecord {
     pub hash: String,
 }
 
+fn signed(s: &Signature) -> String {
+    format!("signed by {} ({}), meaning {}", s.name, s.user, s.meaning)
+}
+
+fn under(deviation: &Option<Deviation>) -> String {
+    deviation
+        .as_ref()
+        .map(|d| format!(" UNDER DEVIATION {} ({})", d.reference, d.reason))
+        .unwrap_or_default()
+}
+
+impl Event {
+    /// What happened, in one line for people: state changes as from → to, signatures with the
+    /// signer and meaning, results with the value they supersede. Never a credential.
+    pub fn summary(&self) -> String {
+        use Event as E;
+        match self {
+            E::OrderStateChanged {
+                order,
+                action,
+                from,
+                to,
+                equipment,
+                ..
+            } => format!(
+                "order {order}: {from} → {to} ({action}{})",
+                equipment
+                    .as_ref()
+                    .map(|e| format!(" to {e}"))
+                    .unwrap_or_default()
+            ),
+            E::OrderCreated {
+                id,
+                work_master,
+                work_master_version,
+                planned_kg,
+                equipment,
+                ..
+            } => format!(
+                "order {id} created: {work_master} v{work_master_version}, {planned_kg} kg{}",
+                equipment
+                    .as_ref()
+                    .map(|e| format!(" on {e}"))
+                    .unwrap_or_default()
+            ),
+            E::LotHeld { lot, from } => format!("lot {lot}: {from} → held"),
+            E::LotReleased {
+                lot,
+                from,
+                signature,
+                deviation,
+                released_over,
+            } => format!(
+                "lot {lot}: {from} → released{}, {}{}",
+                under(deviation),
+                signed(signature),
+                if released_over.is_empty() {
+                    String::new()
+                } else {
+                    format!("; released over: {}", released_over.join("; "))
+                }
+            ),
+            E::LotsReleased {
+                lots,
+                signature,
+                deviation,
+            } => format!(
+                "{} lots: → released{}, {} ({})",
+                lots.len(),
+                under(deviation),
+                signed(signature),
+                lots.iter()
+                    .map(|l| format!("{} from {}", l.lot, l.from))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            E::LotRejected {
+                lot,
+                from,
+                signature,
+            } => format!("lot {lot}: {from} → rejected, {}", signed(signature)),
+            E::NonconformanceRaised {
+                id,
+                lot,
+                severity,
+                lot_disposition_before,
+                description,
+                ..
+            } => format!(
+                "{id} opened on {lot} ({severity}; lot {lot_disposition_before} → held): {description}"
+            ),
+            E::NonconformanceClosed {
+                id,
+                decision,
+                signature,
+                ..
+            } => format!("{id}: open → closed, decision {decision}, {}", signed(signature)),
+            E::ResultRecorded {
+                lot,
+                property,
+                value,
+                unit,
+                previous,
+                ..
+            } => format!(
+                "{lot}: {property} {value} {unit}{}",
+                previous
+                    .map(|p| format!(" (was {p})"))
+                    .unwrap_or_default()
+            ),
+            E::ResultsRecorded { lot, results, .. } => format!(
+                "{lot}: {}",
+                results
+                    .iter()
+                    .map(|r| format!(
+                        "{} {} {}{}",
+                        r.property,
+                        r.value,
+                        r.unit,
+                        r.previous
+                            .map(|p| format!(" (was {p})"))
+                            .unwrap_or_default()
+                    ))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            E::EquipmentStateSet {
+                equipment,
+                state,
+                cause,
+                ..
+            } => format!(
+                "{equipment} → {state}{}",
+                cause
+                    .as_ref()
+                    .map(|c| format!(" ({c})"))
+                    .unwrap_or_default()
+            ),
+            E::UserCreated { id, roles, .. } => format!(
+                "user {id} created, roles {}",
+                roles
+                    .iter()
+                    .map(|r| r.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            E::UserRolesSet { id, roles, active } => format!(
+                "user {id}: roles {}{}",
+                roles
+                    .iter()
+                    .map(|r| r.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if *active { "" } else { ", deactivated" }
+            ),
+            E::PasswordChanged { id } => format!("user {id} changed the password"),
+            E::PasswordReset { id } => {
+                format!("password of {id} reset by an administrator (change at next login)")
+            }
+            E::LotMoved { lot, from, to } => format!(
+                "lot {lot}: {} → {to}",
+                from.as_deref().unwrap_or("(no location)")
+            ),
+            E::LotShipped {
+                lot,
+                customer,
+                quantity_kg,
+                ..
+            } => format!("lot {lot}: {quantity_kg} kg shipped to {customer}"),
+            E::MaterialConsumed {
+                order,
+                lot,
+                quantity_kg,
+                ..
+            } => format!("order {order} consumed {quantity_kg} kg of {lot}"),
+            E::MaterialProduced {
+                order,
+                lot,
+                quantity_kg,
+                material_use,
+                ..
+            } => format!("order {order} produced {lot}, {quantity_kg} kg ({material_use})"),
+            other => {
+                // Compact JSON for the rest (definitions, splits, merges, continuous records).
+                let text = serde_json::to_string(other).unwrap_or_default();
+                let cut = (0..=160.min(text.len()))
+                    .rev()
+                    .find(|&i| text.is_char_boundary(i))
+                    .unwrap_or(0);
+                if cut < text.len() {
+                    format!("{}…", &text[..cut])
+                } else {
+                    text
+                }
+            }
+        }
+    }
+}
+
 impl EventRecord {
+    /// The record as shown to people and exports: a password hash that an event recorded
+    /// before credentials left the chain is replaced by `[redacted]`. The stored row (and so
+    /// the chain) is unchanged; verification reads the stored rows, never this.
+    pub fn redacted(mut self) -> EventRecord {
+        if self.kind == "user-created" && self.payload.contains("\"password_hash\"") {
+            if let Ok(mut value) = serde_json::from_str::<serde_json::Value>(&self.payload) {
+                if let Some(hash) = value.get_mut("password_hash") {
+                    *hash = serde_json::Value::String("[redacted]".into());
+                }
+                self.payload = value.to_string();
+            }
+        }
+        self
+    }
+
     /// The hash of this row's contents chained to `prev_hash`.
     pub fn compute_hash(&self) -> String {
         chain_hash(

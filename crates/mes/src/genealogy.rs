@@ -116,8 +116,11 @@ pub struct ElementFlow {
     pub in_kg: f64,
     /// kg out.
     pub out_kg: f64,
-    /// kg lost, in − out.
-    pub loss_kg: f64,
+    /// kg lost, in − out; none when a lot of the step has no chemistry (its share of the
+    /// element is unknown, so a loss would be a guess — once read as a 100 % loss). Negative
+    /// when the outputs' assay reads more than the inputs' certificates: a gain within the
+    /// analytical error, not a loss.
+    pub loss_kg: Option<f64>,
 }
 
 /// One material actual of an order: a lot consumed or produced.
@@ -304,7 +307,7 @@ impl Mes {
                 let flow = balance.elements.entry(element).or_insert(ElementFlow {
                     in_kg: 0.0,
                     out_kg: 0.0,
-                    loss_kg: 0.0,
+                    loss_kg: None,
                 });
                 if incoming {
                     flow.in_kg += kg * wt / 100.0;
@@ -313,8 +316,9 @@ impl Mes {
                 }
             }
         }
+        let complete = balance.lots_without_chemistry.is_empty();
         for flow in balance.elements.values_mut() {
-            flow.loss_kg = flow.in_kg - flow.out_kg;
+            flow.loss_kg = complete.then_some(flow.in_kg - flow.out_kg);
         }
         Ok(balance)
     }

@@ -23,6 +23,8 @@ pub struct Session {
     pub name: String,
     /// Roles held at login.
     pub roles: Vec<Role>,
+    /// An administrator reset the password: nothing but a password change is accepted.
+    pub must_change_password: bool,
 }
 
 impl Session {
@@ -54,7 +56,11 @@ pub fn permission_of(command: &Command) -> Permission {
         | C::DefineMaterialDefinition(_)
         | C::DefineProcessSegment { .. }
         | C::DefineWorkMaster { .. } => Permission::ManageMasterData,
-        C::CreateUser { .. } | C::SetUserRoles { .. } => Permission::ManageUsers,
+        C::CreateUser { .. } | C::SetUserRoles { .. } | C::ResetPassword { .. } => {
+            Permission::ManageUsers
+        }
+        // Anyone logged in may change their own password.
+        C::ChangePassword { .. } => Permission::Read,
         C::CreateOrder { .. } => Permission::PlanOrders,
         C::OrderAction { action, .. } => match action {
             OrderAction::Release | OrderAction::Dispatch | OrderAction::Cancel => {
@@ -91,8 +97,96 @@ pub fn permission_of(command: &Command) -> Permission {
     }
 }
 
-/// Minimum password length for new users.
-pub const MIN_PASSWORD_CHARS: usize = 8;
+/// Minimum password length (NIST SP 800-63B asks at least 8; longer passphrases are the
+/// practical defence against guessing, so Lodestone asks 10).
+pub const MIN_PASSWORD_CHARS: usize = 10;
+
+/// Maximum password length: argon2 hashes any length, but an unbounded one is free work for an
+/// attacker.
+pub const MAX_PASSWORD_CHARS: usize = 256;
+
+/// Passwords refused whatever their length: the most common choices and this product's name.
+const REFUSED_PASSWORDS: &[&str] = &[
+    "password",
+    "password1",
+    "password123",
+    "1234567890",
+    "12345678910",
+    "0123456789",
+    "qwertyuiop",
+    "1q2w3e4r5t",
+    "iloveyou12",
+    "administrator",
+    "letmein123",
+    "changeme12",
+    "change-me-now",
+    "lodestone",
+    "lodestone1",
+    "lodestone123",
+    "welcome123",
+];
+
+/// The password policy: 10–256 characters, not the user id, not one character repeated, not a
+/// well-known password. Errors name the field and never echo the password.
+pub fn check_password(field: &str, user: &str, password: &str) -> Result<()> {
+    let chars = password.chars().count();
+    let refuse = |why: &str| {
+        Err(MesError::invalid(
+            field,
+            format!("a password of {chars} characters"),
+            why,
+        ))
+    };
+    if !(MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&chars) {
+        return refuse(&format!(
+            "{MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS} characters"
+        ));
+    }
+    if password.chars().any(|c| c.is_control()) {
+        return refuse("printable characters only");
+    }
+    let lower = password.to_lowercase();
+    if lower == user.to_lowercase() {
+        return refuse("a password other than the user id");
+    }
+    let first = password.chars().next();
+    if password.chars().all(|c| Some(c) == first) {
+        return refuse("more than one character repeated");
+    }
+    if REFUSED_PASSWORDS.contains(&lower.as_str()) {
+        return refuse("a password that is not among the most common ones");
+    }
+    Ok(())
+}
+
+/// Refuses a change that would leave no active administrator (nobody could manage users or
+/// log in to repair it).
+async fn keep_an_admin(tx: &mut WriteTx<'_>, id: &str, roles: &[Role], active: bool) -> Result<()> {
+    if active && roles.contains(&Role::Admin) {
+        return Ok(());
+    }
+    let rows = sqlx::query("SELECT id, roles FROM users WHERE active = 1 AND id <> $1")
+        .bind(id.to_string())
+        .fetch_all(&mut *tx.tx)
+        .await?;
+    for row in rows {
+        let roles: String = sqlx::Row::try_get(&row, "roles")?;
+        if roles.split(',').any(|r| r == Role::Admin.as_str()) {
+            return Ok(());
+        }
+    }
+    let (user, _) = find_user(&mut *tx.tx, id)
+        .await?
+        .ok_or_else(|| MesError::not_found("user", id))?;
+    if user.active && user.roles.contains(&Role::Admin) {
+        return Err(MesError::invalid(
+            if active { "user.roles" } else { "user.active" },
+            format!("removing '{id}', the last active administrator"),
+            "another active administrator first",
+        ));
+    }
+    Ok(())
+}
 
 /// Hashes a password with argon2id and a random salt (PHC string).
 pub fn hash_password(password: &str) -> Result<String> {
@@ -309,10 +403,10 @@ async fn signature_over(
             input.user, session.user
         )));
     }
-    let (user, hash) = find_user(&mut *tx.tx, &input.user)
+    let (user, credential) = find_user(&mut *tx.tx, &input.user)
         .await?
         .ok_or_else(|| MesError::Signature(format!("unknown signer '{}'", input.user)))?;
-    if !user.active || !verify_password(&input.password, &hash) {
+    if !user.active || !verify_password(&input.password, &credential.password_hash) {
         return Err(MesError::Signature(format!(
             "re-authentication failed for '{}'",
             input.user
@@ -668,29 +762,61 @@ pub async fn decide(
                     "at least one of operator, qa, planner, engineer, admin",
                 ));
             }
-            if password.chars().count() < MIN_PASSWORD_CHARS {
-                return Err(MesError::invalid(
-                    "user.password",
-                    format!("{} characters", password.chars().count()),
-                    &format!("at least {MIN_PASSWORD_CHARS} characters"),
-                ));
-            }
+            check_password("user.password", id, password)?;
+            // The hash goes to the credentials table at commit, never into the record.
+            tx.credentials
+                .push((id.clone(), hash_password(password)?, false));
             Ok(Event::UserCreated {
                 id: id.clone(),
                 name: name.clone(),
                 roles: roles.clone(),
-                password_hash: hash_password(password)?,
+                password_hash: None,
             })
         }
         Command::SetUserRoles { id, roles, active } => {
             if find_user(&mut *tx.tx, id).await?.is_none() {
                 return Err(MesError::not_found("user", id));
             }
+            keep_an_admin(tx, id, roles, *active).await?;
             Ok(Event::UserRolesSet {
                 id: id.clone(),
                 roles: roles.clone(),
                 active: *active,
             })
+        }
+        Command::ChangePassword {
+            current_password,
+            new_password,
+        } => {
+            let (user, credential) = find_user(&mut *tx.tx, &session.user)
+                .await?
+                .ok_or_else(|| MesError::not_found("user", &session.user))?;
+            if !user.active || !verify_password(current_password, &credential.password_hash) {
+                return Err(MesError::AuthenticationFailed(session.user.clone()));
+            }
+            check_password("new_password", &session.user, new_password)?;
+            if verify_password(new_password, &credential.password_hash) {
+                return Err(MesError::invalid(
+                    "new_password",
+                    "the current password",
+                    "a password other than the current one",
+                ));
+            }
+            tx.credentials
+                .push((session.user.clone(), hash_password(new_password)?, false));
+            Ok(Event::PasswordChanged {
+                id: session.user.clone(),
+            })
+        }
+        Command::ResetPassword { id, new_password } => {
+            check_id("id", id)?;
+            if find_user(&mut *tx.tx, id).await?.is_none() {
+                return Err(MesError::not_found("user", id));
+            }
+            check_password("new_password", id, new_password)?;
+            tx.credentials
+                .push((id.clone(), hash_password(new_password)?, true));
+            Ok(Event::PasswordReset { id: id.clone() })
         }
         Command::ReceiveLot {
             lot,
@@ -921,6 +1047,7 @@ pub async fn decide(
             check_positive_kg("order.planned_kg", *planned_kg)?;
             if let Some(e) = equipment {
                 require_exists(tx, "equipment", "equipment", "order.equipment", e).await?;
+                require_production_unit(tx, "order.equipment", e, work_master, version).await?;
             }
             Ok(Event::OrderCreated {
                 id: id.clone(),
@@ -963,6 +1090,11 @@ pub async fn decide(
                     ));
                 }
                 require_exists(tx, "equipment", "equipment", "equipment", e).await?;
+                require_production_unit(tx, "equipment", e, &o.work_master, o.work_master_version)
+                    .await?;
+            }
+            if *action == OrderAction::Complete {
+                require_recorded_production(tx, &o.id).await?;
             }
             if *action == OrderAction::Dispatch && equipment.is_none() && o.equipment.is_none() {
                 return Err(MesError::invalid(
@@ -1474,6 +1606,91 @@ pub async fn decide(
             })
         }
     }
+}
+
+/// Refuses equipment that cannot run an order of `work_master`: a storage zone or unit, or a
+/// level above a process cell (ISA-95 Enterprise, Site, Area), or a level other than the one
+/// the work master's process segment runs on.
+async fn require_production_unit(
+    tx: &mut WriteTx<'_>,
+    field: &str,
+    equipment: &str,
+    work_master: &str,
+    version: i64,
+) -> Result<()> {
+    use crate::model::EquipmentLevel as L;
+    let row = sqlx::query(
+        "SELECT e.level AS level, p.equipment_level AS segment_level, w.segment AS segment \
+         FROM equipment e, work_masters w JOIN process_segments p ON p.id = w.segment \
+         WHERE e.id = $1 AND w.id = $2 AND w.version = $3",
+    )
+    .bind(equipment.to_string())
+    .bind(work_master.to_string())
+    .bind(version)
+    .fetch_optional(&mut *tx.tx)
+    .await?;
+    let Some(row) = row else { return Ok(()) };
+    let level: String = sqlx::Row::try_get(&row, "level")?;
+    let level = crate::db::stored(L::parse, "equipment.level", &level)?;
+    let segment: String = sqlx::Row::try_get(&row, "segment")?;
+    let segment_level: Option<String> = sqlx::Row::try_get(&row, "segment_level")?;
+    let segment_level = segment_level
+        .map(|l| crate::db::stored(L::parse, "process_segments.equipment_level", &l))
+        .transpose()?;
+    let runs = !matches!(
+        level,
+        L::StorageZone | L::StorageUnit | L::Enterprise | L::Site | L::Area
+    );
+    match segment_level {
+        Some(wanted) if wanted != level => Err(MesError::invalid(
+            field,
+            format!("'{equipment}' ({level})"),
+            &format!("a {wanted}: process segment {segment} of {work_master} runs on that level"),
+        )),
+        None if !runs => Err(MesError::invalid(
+            field,
+            format!("'{equipment}' ({level})"),
+            "a unit that makes material (not a storage zone or unit, nor an enterprise, site or area)",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Refuses to complete an order with no consumption or no production recorded: a completed
+/// order is a genealogy step, and one without inputs or outputs breaks every trace through it.
+async fn require_recorded_production(tx: &mut WriteTx<'_>, order: &str) -> Result<()> {
+    let rows = sqlx::query(
+        "SELECT direction, CAST(COUNT(*) AS BIGINT) AS n FROM step_lots WHERE step = $1 GROUP BY direction",
+    )
+    .bind(order.to_string())
+    .fetch_all(&mut *tx.tx)
+    .await?;
+    let mut consumed = 0;
+    let mut produced = 0;
+    for row in rows {
+        let direction: String = sqlx::Row::try_get(&row, "direction")?;
+        let n: i64 = sqlx::Row::try_get(&row, "n")?;
+        if direction == "in" {
+            consumed += n;
+        } else {
+            produced += n;
+        }
+    }
+    let missing: Vec<&str> = [("consumption", consumed), ("production", produced)]
+        .into_iter()
+        .filter(|(_, n)| *n == 0)
+        .map(|(what, _)| what)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(MesError::IllegalState {
+        kind: "order",
+        id: order.to_string(),
+        state: format!("running with no {} recorded", missing.join(" and no ")),
+        action: "complete".into(),
+        allowed: "what it consumed and produced is recorded; otherwise abort it".into(),
+    })
 }
 
 async fn running_order(

@@ -14,6 +14,7 @@
 //! - `oee` — overall equipment effectiveness from state events and counts.
 
 pub mod audit;
+pub mod bounds;
 pub mod command;
 pub mod db;
 pub mod error;

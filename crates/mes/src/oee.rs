@@ -1,14 +1,25 @@
 //! Overall equipment effectiveness (OEE) from equipment state periods and counts.
 //!
-//! Definitions (ISO 22400-2 / the common OEE.com convention):
+//! One definition, used by the MES ([`crate::performance`]) and the plant twin
+//! (`lodestone_twin::model::LineStats`); ISO 22400-2 and Nakajima's six big losses, worked
+//! example in docs/mes.md ("OEE"):
 //!
-//! - planned production time = total time − planned downtime (states
-//!   [`EquipmentState::PlannedDown`] and [`EquipmentState::Break`]: no production planned);
+//! - calendar time = the whole window (`total_time_s`);
+//! - not scheduled = time in [`EquipmentState::NotScheduled`]: nothing to run (no orders). It
+//!   is no availability loss; it is reported as **utilisation** = planned production time /
+//!   calendar time (TEEP's loading), with TEEP = utilisation × OEE;
+//! - planned downtime = [`EquipmentState::PlannedDown`] and [`EquipmentState::Break`];
+//! - planned production time = calendar time − not scheduled − planned downtime;
 //! - run time = time in [`EquipmentState::Running`];
 //! - availability A = run time / planned production time — every other state (idle,
 //!   starved, blocked, unplanned down, setup, changeover) is availability loss;
-//! - performance P = ideal cycle time × total count / run time;
-//! - quality Q = good count / total count;
+//! - performance P = ideal cycle time × total count / run time. The ideal cycle is the unit's
+//!   stated `ideal_cycle_s`. A P above 1 means the stated ideal is slower than the unit
+//!   really runs: it is reported as computed, never clamped, with a warning when it is clearly
+//!   above 1 ([`performance_above_ideal`]: more than [`PERFORMANCE_TOLERANCE`] above after
+//!   discounting the one unit a window's edge can add);
+//! - quality Q = good count / total count, where the count is units of the product only
+//!   (residues and by-products are not units) and a reject is any unit not good first time;
 //! - OEE = A × P × Q = good count × ideal cycle time / planned production time (run time and
 //!   total count cancel). OEE is computed by the right-hand form, with fewer roundings.
 //!
@@ -45,12 +56,21 @@ pub enum EquipmentState {
     PlannedDown,
     /// Scheduled break: excluded from planned production time.
     Break,
+    /// Nothing scheduled (no orders to run): excluded from planned production time and
+    /// reported as the utilisation loss, not as availability loss.
+    NotScheduled,
 }
 
 impl EquipmentState {
     /// True for states outside planned production time.
     pub fn is_planned_downtime(self) -> bool {
         matches!(self, EquipmentState::PlannedDown | EquipmentState::Break)
+    }
+
+    /// True for states outside planned production time: planned downtime and time with
+    /// nothing scheduled.
+    pub fn is_outside_planned_production(self) -> bool {
+        self.is_planned_downtime() || self == EquipmentState::NotScheduled
     }
 }
 
@@ -66,6 +86,7 @@ impl fmt::Display for EquipmentState {
             EquipmentState::Changeover => "changeover",
             EquipmentState::PlannedDown => "planned down",
             EquipmentState::Break => "break",
+            EquipmentState::NotScheduled => "not scheduled",
         })
     }
 }
@@ -199,7 +220,7 @@ pub enum OeeError {
         total_s: f64,
     },
     /// Nothing was planned.
-    #[error("planned production time is zero (total {total_s} s, all planned downtime); OEE is undefined")]
+    #[error("planned production time is zero (total {total_s} s, all planned downtime or not scheduled); OEE is undefined")]
     ZeroPlannedTime {
         /// Total time in the periods.
         total_s: f64,
@@ -245,11 +266,13 @@ pub struct OeeLosses {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Oee {
-    /// Sum of all periods.
+    /// Calendar time: the sum of all periods.
     pub total_time_s: f64,
+    /// Time with nothing scheduled (no orders): the utilisation loss.
+    pub not_scheduled_s: f64,
     /// Planned downtime (planned down, breaks).
     pub planned_downtime_s: f64,
-    /// Total time − planned downtime.
+    /// Total time − not scheduled − planned downtime.
     pub planned_production_time_s: f64,
     /// Time running.
     pub run_time_s: f64,
@@ -261,6 +284,9 @@ pub struct Oee {
     pub good_count: u64,
     /// Reject count.
     pub reject_count: u64,
+    /// Planned production time / calendar time: how much of the window had production
+    /// planned (TEEP's loading). Time with no orders and planned downtime are its losses.
+    pub utilisation: f64,
     /// Run time / planned production time.
     pub availability: f64,
     /// Ideal cycle time × total count / run time (0 when nothing ran and nothing was made;
@@ -270,8 +296,35 @@ pub struct Oee {
     pub quality: f64,
     /// Good × ideal cycle time / planned production time (= A × P × Q).
     pub oee: f64,
+    /// Good × ideal cycle time / calendar time (= utilisation × OEE).
+    pub teep: f64,
+    /// Why a figure is suspect: a performance clearly above 1 ([`performance_above_ideal`]:
+    /// the ideal cycle is slower than the unit really runs). Empty when the figures are sound.
+    pub warnings: Vec<String>,
     /// Loss breakdown.
     pub losses: OeeLosses,
+}
+
+/// How far above 1 a performance may read, after discounting one unit, before it is taken to
+/// mean the ideal cycle is wrong: cycle-to-cycle variation around a stated standard cycle
+/// reads a few tenths of a per cent either way over a month (the reference plant's lines:
+/// 99.1–101.0 %). The twin (`lodestone_twin::model`) uses the same rule.
+pub const PERFORMANCE_TOLERANCE: f64 = 0.02;
+
+/// True when the count is clearly more than the run time allows at the ideal cycle: even
+/// without one unit (a unit finished in the window but started before it is counted whole),
+/// ideal × count exceeds the run time by more than [`PERFORMANCE_TOLERANCE`].
+pub fn performance_above_ideal(ideal_cycle_time_s: f64, total: u64, run_time_s: f64) -> bool {
+    total > 0
+        && ideal_cycle_time_s * (total - 1) as f64 > (1.0 + PERFORMANCE_TOLERANCE) * run_time_s
+}
+
+/// The warning for a performance above 1 (the twin words it the same way).
+pub fn performance_warning(performance: f64, ideal_cycle_time_s: f64) -> String {
+    format!(
+        "performance {:.1} % is above 100 %: the unit made more than its ideal cycle of {ideal_cycle_time_s} s allows, so the ideal cycle is too slow; set the unit's real best cycle (ideal_cycle_s)",
+        100.0 * performance
+    )
 }
 
 /// Turns time-ordered state events into periods; the last lasts until `end_s`.
@@ -356,8 +409,9 @@ pub fn oee(
             .sum()
     };
     let total_time_s = time_in(&|_| true);
+    let not_scheduled_s = time_in(&|s| s == EquipmentState::NotScheduled);
     let planned_downtime_s = time_in(&|s| s.is_planned_downtime());
-    let planned_production_time_s = time_in(&|s| !s.is_planned_downtime());
+    let planned_production_time_s = time_in(&|s| !s.is_outside_planned_production());
     let run_time_s = time_in(&|s| s == EquipmentState::Running);
     if !total_time_s.is_finite() {
         return Err(OeeError::TimeOverflow {
@@ -382,11 +436,15 @@ pub fn oee(
     };
     let quality = if total == 0 { 0.0 } else { good_f / total_f };
     let oee = good_f * ideal_cycle_time_s / planned_production_time_s;
+    let mut warnings = Vec::new();
+    if performance_above_ideal(ideal_cycle_time_s, total, run_time_s) {
+        warnings.push(performance_warning(performance, ideal_cycle_time_s));
+    }
 
     let mut states: Vec<EquipmentState> = periods
         .iter()
         .map(|p| p.state)
-        .filter(|s| *s != EquipmentState::Running && !s.is_planned_downtime())
+        .filter(|s| *s != EquipmentState::Running && !s.is_outside_planned_production())
         .collect();
     states.sort();
     states.dedup();
@@ -400,6 +458,7 @@ pub fn oee(
         .collect();
     Ok(Oee {
         total_time_s,
+        not_scheduled_s,
         planned_downtime_s,
         planned_production_time_s,
         run_time_s,
@@ -407,10 +466,13 @@ pub fn oee(
         total_count: total,
         good_count: good,
         reject_count: rejects,
+        utilisation: planned_production_time_s / total_time_s,
         availability,
         performance,
         quality,
         oee,
+        teep: good_f * ideal_cycle_time_s / total_time_s,
+        warnings,
         losses: OeeLosses {
             availability_by_state,
             availability_loss_s: planned_production_time_s - run_time_s,

@@ -5,10 +5,29 @@ use serde::Serialize;
 use sqlx::Row;
 
 use crate::error::{MesError, Result};
-use crate::model::{parse_timestamp, seconds_between, EquipmentState, Timestamp};
+use crate::model::{parse_timestamp, seconds_between, EquipmentState, SpecLimit, Timestamp};
 use crate::oee::{oee, Oee, ProductionCounts, StatePeriod};
 use crate::projection::parse_equipment_state;
+use crate::quality::specification_from_row;
 use crate::service::Mes;
+
+/// The units of product a unit of equipment ($1) made in [$2, $3): outputs of its steps, produced
+/// or scrapped, of their order's product (any produced or scrapped output of a step without an
+/// order, e.g. a continuous unit's). Residues and by-products of another definition are not
+/// units.
+macro_rules! units_of_equipment {
+    () => {
+        "FROM step_lots sl JOIN steps s ON s.id = sl.step \
+         JOIN lots l ON l.id = sl.lot LEFT JOIN orders o ON o.id = s.order_id \
+         WHERE s.equipment = $1 AND sl.direction = 'out' AND sl.material_use IN ('produced', 'scrap') \
+           AND sl.at >= $2 AND sl.at < $3 AND (o.id IS NULL OR l.definition = o.product)"
+    };
+}
+
+/// 1 when a unit (lot `l` of [`units_of_equipment`]'s `sl`) is a reject by the record: scrapped,
+/// rejected by QA, or with a nonconformance raised on it.
+const RECORD_REJECT: &str = "CASE WHEN sl.material_use = 'scrap' OR l.disposition = 'rejected' \
+    OR EXISTS (SELECT 1 FROM nonconformances n WHERE n.lot = l.id) THEN 1 ELSE 0 END";
 
 /// OEE of a unit over a window, with what it was computed from.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -24,6 +43,11 @@ pub struct UnitOee {
     pub to: Timestamp,
     /// Seconds at the start of the window before the first recorded state, counted as idle.
     pub unrecorded_s: f64,
+    /// Of the rejects: units scrapped, rejected by QA, or with a nonconformance.
+    pub rejected_by_record: u64,
+    /// Of the rejects: units whose latest lab results fail their product's specification
+    /// (and not already counted in `rejected_by_record`).
+    pub rejected_by_results: u64,
     /// The OEE and its losses.
     pub oee: Oee,
 }
@@ -46,10 +70,13 @@ pub struct Measurement {
 }
 
 impl Mes {
-    /// OEE of `equipment` between `from` and `to` (RFC 3339). Availability comes from its state
-    /// events; the count is the lots produced on it in the window (product and scrap outputs of
-    /// its steps); rejects are scrap outputs and rejected lots; the ideal cycle time is the
-    /// unit's `ideal_cycle_s`.
+    /// OEE of `equipment` between `from` and `to` (RFC 3339), by the definition of
+    /// [`crate::oee`] (docs/mes.md, "OEE"). Time comes from its state events (not scheduled and
+    /// planned downtime are outside planned production time); the count is the units of the
+    /// product made on it in the window — lots its steps produced (or scrapped) of their order's
+    /// product, counted when made; residues and by-products of another definition are not
+    /// units. A unit is a reject when it was scrapped, QA rejected it, a nonconformance was
+    /// raised on it, or its latest lab results fail its product's specification. The ideal cycle time is the unit's `ideal_cycle_s`.
     pub async fn oee(&self, equipment: &str, from: &str, to: &str) -> Result<UnitOee> {
         let from = parse_timestamp("from", from)?;
         let to = parse_timestamp("to", to)?;
@@ -127,23 +154,8 @@ impl Mes {
                 },
             );
         }
-        let counts = sqlx::query(
-            "SELECT CAST(COUNT(*) AS BIGINT) AS total, \
-                    CAST(COALESCE(SUM(CASE WHEN sl.material_use = 'scrap' OR l.disposition = 'rejected' THEN 1 ELSE 0 END), 0) AS BIGINT) AS rejects \
-             FROM step_lots sl JOIN steps s ON s.id = sl.step JOIN lots l ON l.id = sl.lot \
-             WHERE s.equipment = $1 AND sl.direction = 'out' AND sl.material_use IN ('produced', 'scrap') \
-               AND sl.at >= $2 AND sl.at < $3",
-        )
-        .bind(equipment.to_string())
-        .bind(from.clone())
-        .bind(to.clone())
-        .fetch_one(pool)
-        .await?;
-        let total: i64 = counts.try_get("total")?;
-        let rejects: i64 = counts.try_get("rejects")?;
-        let counts = ProductionCounts::from_rejects(total as u64, rejects as u64)
-            .map_err(|e| MesError::Corrupt(e.to_string()))?;
-        let oee = oee(&periods, &counts, ideal).map_err(|e| {
+        let counts = self.unit_counts(equipment, &from, &to).await?;
+        let oee = oee(&periods, &counts.0, ideal).map_err(|e| {
             MesError::invalid(
                 "oee",
                 e.to_string(),
@@ -155,8 +167,99 @@ impl Mes {
             from,
             to,
             unrecorded_s,
+            rejected_by_record: counts.1,
+            rejected_by_results: counts.2,
             oee,
         })
+    }
+
+    /// Units of product made on `equipment` in [`from`, `to`) and how many are rejects: (counts,
+    /// rejects by the record, rejects by lab results). One aggregate query: the limits of the
+    /// products' latest specifications are bound into it as a VALUES table, so no lot or result
+    /// row is read back (the Any driver's per-row cost dominated when they were).
+    async fn unit_counts(
+        &self,
+        equipment: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<(ProductionCounts, u64, u64)> {
+        let pool = self.db().pool();
+        // The latest specification of each product made in the window (few rows; binding only
+        // these keeps the query's parameters few whatever the size of the catalogue).
+        let specs = sqlx::query(concat!(
+            "SELECT sp.* FROM specifications sp WHERE sp.definition IN (SELECT l.definition ",
+            units_of_equipment!(),
+            ") AND sp.version = (SELECT MAX(s2.version) FROM specifications s2 WHERE s2.definition = sp.definition)"
+        ))
+        .bind(equipment.to_string())
+        .bind(from.to_string())
+        .bind(to.to_string())
+        .fetch_all(pool)
+        .await?;
+        let mut limits: Vec<(String, SpecLimit)> = Vec::new();
+        for row in &specs {
+            let spec = specification_from_row(row)?;
+            for l in spec.limits {
+                if l.min.is_some() || l.max.is_some() {
+                    limits.push((spec.definition.clone(), l));
+                }
+            }
+        }
+        // The lab's verdict: a unit fails when the latest result of a limited property, in the
+        // limit's unit, is outside the limit (a result in another unit cannot be judged against
+        // it; no result yet is no verdict).
+        let by_results = if limits.is_empty() {
+            "0".to_string()
+        } else {
+            let rows: Vec<String> = (0..limits.len())
+                .map(|i| {
+                    let p = 4 + 5 * i;
+                    format!(
+                        "(${p}, ${}, ${}, CAST(${} AS DOUBLE PRECISION), CAST(${} AS DOUBLE PRECISION))",
+                        p + 1,
+                        p + 2,
+                        p + 3,
+                        p + 4
+                    )
+                })
+                .collect();
+            format!(
+                "SELECT CAST(COUNT(DISTINCT r.lot) AS BIGINT) FROM u \
+                 JOIN results r ON r.lot = u.id \
+                 JOIN (VALUES {}) lim ON lim.column1 = u.definition AND lim.column2 = r.property AND lim.column3 = r.unit \
+                 WHERE u.by_record = 0 AND (r.value < lim.column4 OR r.value > lim.column5) \
+                   AND NOT EXISTS (SELECT 1 FROM results r2 WHERE r2.lot = r.lot AND r2.property = r.property AND r2.seq > r.seq)",
+                rows.join(", ")
+            )
+        };
+        let sql = format!(
+            "WITH u AS MATERIALIZED (SELECT l.id, l.definition, {RECORD_REJECT} AS by_record {}) \
+             SELECT (SELECT CAST(COUNT(*) AS BIGINT) FROM u) AS total, \
+                    (SELECT CAST(COALESCE(SUM(by_record), 0) AS BIGINT) FROM u) AS by_record, \
+                    ({by_results}) AS by_results",
+            units_of_equipment!()
+        );
+        // Only placeholders are formatted in; every value is bound.
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(equipment.to_string())
+            .bind(from.to_string())
+            .bind(to.to_string());
+        for (definition, limit) in limits {
+            query = query
+                .bind(definition)
+                .bind(limit.property)
+                .bind(limit.unit)
+                .bind(limit.min)
+                .bind(limit.max);
+        }
+        let row = query.fetch_one(pool).await?;
+        let total: i64 = row.try_get("total")?;
+        let by_record: i64 = row.try_get("by_record")?;
+        let by_results: i64 = row.try_get("by_results")?;
+        let (total, by_record, by_results) = (total as u64, by_record as u64, by_results as u64);
+        let counts = ProductionCounts::from_rejects(total, by_record + by_results)
+            .map_err(|e| MesError::Corrupt(e.to_string()))?;
+        Ok((counts, by_record, by_results))
     }
 
     /// The latest result of `property` of every lot of `definition`, in time order (a

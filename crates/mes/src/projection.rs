@@ -86,12 +86,25 @@ pub async fn find_order<'e, E: Executor<'e, Database = Any>>(
     row.as_ref().map(order_from_row).transpose()
 }
 
-/// A user with the stored password hash.
+/// A user's password as stored, outside the chain.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredCredential {
+    /// argon2 PHC string (empty when none is stored: no password verifies).
+    pub password_hash: String,
+    /// Set by an administrator's reset: the user must choose a new password.
+    pub must_change: bool,
+}
+
+/// A user with the stored credential.
 pub async fn find_user<'e, E: Executor<'e, Database = Any>>(
     db: E,
     id: &str,
-) -> Result<Option<(User, String)>> {
-    let row = sqlx::query("SELECT * FROM users WHERE id = $1")
+) -> Result<Option<(User, StoredCredential)>> {
+    let row = sqlx::query(
+        "SELECT u.id AS id, u.name AS name, u.roles AS roles, u.active AS active, \
+         COALESCE(c.password_hash, '') AS hash, CAST(COALESCE(c.must_change, 0) AS BIGINT) AS must_change \
+         FROM users u LEFT JOIN credentials c ON c.user_id = u.id WHERE u.id = $1",
+    )
         .bind(id.to_string())
         .fetch_optional(db)
         .await?;
@@ -110,7 +123,10 @@ pub async fn find_user<'e, E: Executor<'e, Database = Any>>(
             roles,
             active: active != 0,
         },
-        row.try_get("password_hash")?,
+        StoredCredential {
+            password_hash: row.try_get("hash")?,
+            must_change: row.try_get::<i64, _>("must_change")? != 0,
+        },
     )))
 }
 
@@ -362,16 +378,30 @@ pub async fn apply(
             roles,
             password_hash,
         } => {
+            // users.password_hash is no longer read: credentials live in their own table.
             sqlx::query(
-                "INSERT INTO users (id, name, roles, password_hash, active) VALUES ($1, $2, $3, $4, 1)",
+                "INSERT INTO users (id, name, roles, password_hash, active) VALUES ($1, $2, $3, '', 1)",
             )
             .bind(id.clone())
             .bind(name.clone())
             .bind(roles_text(roles))
-            .bind(password_hash.clone())
             .execute(&mut *tx)
             .await?;
+            if let Some(hash) = password_hash {
+                // An event from before credentials left the chain: its hash stands only if
+                // no later password was set (a rebuild keeps the credentials table).
+                sqlx::query(
+                    "INSERT INTO credentials (user_id, password_hash, must_change, changed_at) \
+                     VALUES ($1, $2, 0, '1970-01-01T00:00:00.000000Z') ON CONFLICT (user_id) DO NOTHING",
+                )
+                .bind(id.clone())
+                .bind(hash.clone())
+                .execute(&mut *tx)
+                .await?;
+            }
         }
+        // The hash itself is written at commit, outside the chain.
+        Event::PasswordChanged { .. } | Event::PasswordReset { .. } => {}
         Event::UserRolesSet { id, roles, active } => {
             sqlx::query("UPDATE users SET roles = $1, active = $2 WHERE id = $3")
                 .bind(roles_text(roles))

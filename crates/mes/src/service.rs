@@ -129,7 +129,10 @@ async fn prefetch_client_ids(
         .filter_map(|e| e.client_id.as_ref())
         .collect();
     for chunk in ids.chunks(500) {
-        let mut sql = String::from("SELECT client_id, seq, kind FROM events WHERE client_id IN ");
+        let mut sql = String::from(
+            "SELECT e.client_id AS client_id, e.seq AS seq, e.kind AS kind, c.command_sha256 AS fingerprint \
+             FROM events e LEFT JOIN client_commands c ON c.client_id = e.client_id WHERE e.client_id IN ",
+        );
         crate::db::push_placeholders(tx.backend, &mut sql, 1, chunk.len());
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for id in chunk {
@@ -137,11 +140,76 @@ async fn prefetch_client_ids(
         }
         for row in query.fetch_all(&mut *tx.tx).await? {
             let id: String = row.try_get("client_id")?;
-            tx.stored_client_ids
-                .insert(id, (row.try_get("seq")?, row.try_get("kind")?));
+            tx.stored_client_ids.insert(
+                id,
+                (
+                    row.try_get("seq")?,
+                    row.try_get("kind")?,
+                    row.try_get("fingerprint")?,
+                ),
+            );
         }
     }
     Ok(())
+}
+
+/// SHA-256 of a command as JSON with every password blanked (a password must not be kept,
+/// even hashed without salt): what a client id was first used for.
+fn command_fingerprint(command: &Command) -> String {
+    use sha2::{Digest, Sha256};
+    let mut value = serde_json::to_value(command).unwrap_or_default();
+    fn blank(value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (key, v) in map.iter_mut() {
+                    if key.contains("password") {
+                        *v = serde_json::Value::Null;
+                    } else {
+                        blank(v);
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(blank),
+            _ => {}
+        }
+    }
+    blank(&mut value);
+    Sha256::digest(value.to_string().as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The receipt of a retry: the first outcome, when `client_id` was used before (in this batch
+/// or stored) for the same command. A different command with a used id is refused.
+fn find_client_id(
+    tx: &crate::db::WriteTx<'_>,
+    client_id: &str,
+    fingerprint: &str,
+) -> Result<Option<Receipt>> {
+    let (seq, event, first) = if let Some(seq) = tx.pending_client_seq(client_id) {
+        let first = tx
+            .client_fingerprints
+            .get(client_id)
+            .map(|(f, _)| f.clone());
+        (seq, String::new(), first)
+    } else if let Some((seq, kind, first)) = tx.stored_client_ids.get(client_id) {
+        (*seq, kind.clone(), first.clone())
+    } else {
+        return Ok(None);
+    };
+    // Ids used before fingerprints were kept have none: taken as retries, as they were.
+    if first.is_some_and(|f| f != fingerprint) {
+        return Err(MesError::ClientIdReused {
+            client_id: client_id.to_string(),
+            seq,
+        });
+    }
+    Ok(Some(Receipt {
+        seq,
+        event,
+        duplicate: true,
+    }))
 }
 
 /// The MES on one database.
@@ -207,6 +275,7 @@ impl Mes {
             user: id.to_string(),
             name: name.to_string(),
             roles: vec![Role::Admin],
+            must_change_password: false,
         };
         self.execute(
             &session,
@@ -231,12 +300,13 @@ impl Mes {
         static DUMMY_HASH: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
         let found = find_user(self.db.pool(), user).await?;
         match found {
-            Some((u, hash)) if u.active => {
-                if verify_password(password, &hash) {
+            Some((u, credential)) if u.active => {
+                if verify_password(password, &credential.password_hash) {
                     return Ok(Session {
                         user: u.id,
                         name: u.name,
                         roles: u.roles,
+                        must_change_password: credential.must_change,
                     });
                 }
             }
@@ -270,6 +340,31 @@ impl Mes {
         session: &Session,
         envelopes: &[Envelope],
     ) -> Result<Vec<Receipt>> {
+        if session.must_change_password {
+            if let Some((index, envelope)) = envelopes
+                .iter()
+                .enumerate()
+                .find(|(_, e)| !matches!(e.command, Command::ChangePassword { .. }))
+            {
+                return Err(MesError::InBatch {
+                    index,
+                    command: envelope.command.name(),
+                    error: Box::new(MesError::PermissionDenied {
+                        user: session.user.clone(),
+                        roles: "password reset by an administrator".into(),
+                        action: envelope.command.name().to_string(),
+                        permission: "a changed password (change-password first)",
+                    }),
+                });
+            }
+        }
+        if envelopes.len() > crate::bounds::MAX_BATCH_COMMANDS {
+            return Err(MesError::invalid(
+                "commands",
+                format!("{} commands in one batch", envelopes.len()),
+                &format!("at most {}", crate::bounds::MAX_BATCH_COMMANDS),
+            ));
+        }
         let recorded_at = now();
         let mut tx = self.db.begin_write().await?;
         prefetch_client_ids(&mut tx, envelopes).await?;
@@ -282,8 +377,13 @@ impl Mes {
                 command: envelope.command.name(),
                 error: Box::new(e),
             };
-            if let Some(client_id) = &envelope.client_id {
-                if let Some(receipt) = self.find_client_id(&mut tx, client_id).await? {
+            crate::bounds::check_envelope(envelope).map_err(wrap)?;
+            let fingerprint = envelope
+                .client_id
+                .as_ref()
+                .map(|_| command_fingerprint(&envelope.command));
+            if let (Some(client_id), Some(fingerprint)) = (&envelope.client_id, &fingerprint) {
+                if let Some(receipt) = find_client_id(&tx, client_id, fingerprint).map_err(wrap)? {
                     receipts.push(receipt);
                     continue;
                 }
@@ -296,10 +396,15 @@ impl Mes {
             }
             if matches!(
                 envelope.command,
-                Command::ReleaseLot { .. } | Command::ReleaseLots { .. }
+                Command::ReleaseLot { .. }
+                    | Command::ReleaseLots { .. }
+                    | Command::OrderAction {
+                        action: crate::model::OrderAction::Complete,
+                        ..
+                    }
             ) {
-                // The release guard reads the genealogy (a drum's heat): this batch's splits
-                // must be written first.
+                // The release guard reads the genealogy (a drum's heat) and completion the
+                // order's inputs and outputs: this batch's edges must be written first.
                 tx.flush_step_lots().await.map_err(wrap)?;
             }
             let event = decide(&mut tx, session, &envelope.command, &recorded_at)
@@ -312,6 +417,10 @@ impl Mes {
                 envelope.reason.as_deref(),
                 &recorded_at,
             )?;
+            if let (Some(client_id), Some(fingerprint)) = (&envelope.client_id, fingerprint) {
+                tx.client_fingerprints
+                    .insert(client_id.clone(), (fingerprint, seq));
+            }
             match apply(&mut tx.tx, &mut tx.deferred, &event, seq).await {
                 Ok(()) => {}
                 Err(MesError::DrawRefused { lot, requested_kg }) => {
@@ -334,28 +443,6 @@ impl Mes {
             .map_err(|e| batch_error(envelopes, &draw_index, e))?;
         tx.commit().await?;
         Ok(receipts)
-    }
-
-    async fn find_client_id(
-        &self,
-        tx: &mut crate::db::WriteTx<'_>,
-        client_id: &str,
-    ) -> Result<Option<Receipt>> {
-        if let Some(seq) = tx.pending_client_seq(client_id) {
-            return Ok(Some(Receipt {
-                seq,
-                event: String::new(),
-                duplicate: true,
-            }));
-        }
-        Ok(tx
-            .stored_client_ids
-            .get(client_id)
-            .map(|(seq, kind)| Receipt {
-                seq: *seq,
-                event: kind.clone(),
-                duplicate: true,
-            }))
     }
 
     /// A lot.
@@ -409,7 +496,9 @@ impl Mes {
         .bind(subject.to_string())
         .fetch_all(self.db.pool())
         .await?;
-        rows.iter().map(event_record).collect()
+        rows.iter()
+            .map(|r| event_record(r).map(EventRecord::redacted))
+            .collect()
     }
 
     /// Everything a user did, in order.
@@ -418,7 +507,54 @@ impl Mes {
             .bind(user.to_string())
             .fetch_all(self.db.pool())
             .await?;
-        rows.iter().map(event_record).collect()
+        rows.iter()
+            .map(|r| event_record(r).map(EventRecord::redacted))
+            .collect()
+    }
+
+    /// The audit trail searched: events touching `subject` (`lot:H-1`), recorded by `user`,
+    /// recorded in `[from, to)` (RFC 3339), any combination; oldest first, at most `limit`.
+    pub async fn audit_search(
+        &self,
+        subject: Option<&str>,
+        user: Option<&str>,
+        from: Option<&str>,
+        to: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<EventRecord>> {
+        let from = from
+            .map(|t| crate::model::parse_timestamp("from", t))
+            .transpose()?;
+        let to = to
+            .map(|t| crate::model::parse_timestamp("to", t))
+            .transpose()?;
+        if let Some(s) = subject {
+            crate::bounds::check_text("subject", s, 300, false)?;
+        }
+        if let Some(u) = user {
+            crate::model::check_id("user", u)?;
+        }
+        // Fixed SQL with optional filters (a NULL parameter switches its filter off).
+        let sql = if subject.is_some() {
+            "SELECT e.* FROM event_subjects s JOIN events e ON e.seq = s.seq WHERE s.subject = $1 \
+             AND ($2 IS NULL OR e.actor = $2) AND ($3 IS NULL OR e.recorded_at >= $3) \
+             AND ($4 IS NULL OR e.recorded_at < $4) ORDER BY e.seq LIMIT $5"
+        } else {
+            "SELECT e.* FROM events e WHERE ($1 IS NULL OR $1 = '') \
+             AND ($2 IS NULL OR e.actor = $2) AND ($3 IS NULL OR e.recorded_at >= $3) \
+             AND ($4 IS NULL OR e.recorded_at < $4) ORDER BY e.seq LIMIT $5"
+        };
+        let rows = sqlx::query(sql)
+            .bind(subject.unwrap_or("").to_string())
+            .bind(user.map(str::to_string))
+            .bind(from)
+            .bind(to)
+            .bind(limit)
+            .fetch_all(self.db.pool())
+            .await?;
+        rows.iter()
+            .map(|r| event_record(r).map(EventRecord::redacted))
+            .collect()
     }
 
     /// Events after `after_seq`, at most `limit`.

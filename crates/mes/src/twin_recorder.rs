@@ -70,7 +70,8 @@ pub fn plant_commands(plant: &Plant) -> Vec<Command> {
         })
     };
     let l = &plant.lines;
-    let cycle = l.charge.mean_s() + l.melt.mean_s() + l.cast.mean_s() + l.cool.mean_s();
+    // The twin's own OEE uses the same ideal cycle.
+    let cycle = lodestone_twin::model::ideal_cycle_s(plant);
     let mut commands = vec![
         eq("site", EquipmentLevel::Site, None, None),
         eq("alloy", EquipmentLevel::Area, Some("site"), None),
@@ -298,10 +299,14 @@ impl<'a> MesRecorder<'a> {
     }
 
     fn push(&mut self, command: Command) {
+        self.push_envelope(Envelope::from(command));
+    }
+
+    fn push_envelope(&mut self, envelope: Envelope) {
         if self.error.is_some() {
             return;
         }
-        self.buffer.push(Envelope::from(command));
+        self.buffer.push(envelope);
         if self.buffer.len() >= BATCH {
             self.flush();
         }
@@ -479,12 +484,26 @@ impl PlantRecorder for MesRecorder<'_> {
                 at: at.clone(),
             });
         }
-        self.push(Command::OrderAction {
-            order: heat_id(heat),
-            action: OrderAction::Complete,
-            equipment: None,
-            at: at.clone(),
-        });
+        if output.flake_kg > 0.0 || output.residue_kg > 0.0 {
+            self.push(Command::OrderAction {
+                order: heat_id(heat),
+                action: OrderAction::Complete,
+                equipment: None,
+                at: at.clone(),
+            });
+        } else {
+            // A wash heat between grades: the line's changeover, with no material recorded
+            // and no product, so not a completed production order.
+            self.push_envelope(
+                Envelope::from(Command::OrderAction {
+                    order: heat_id(heat),
+                    action: OrderAction::Abort,
+                    equipment: None,
+                    at: at.clone(),
+                })
+                .with_reason("wash heat between grades: changeover, no product"),
+            );
+        }
         if output.flake_kg > 0.0 {
             let drum_kg = output.flake_kg / DRUMS_PER_HEAT as f64;
             self.push(Command::SplitLot {
@@ -550,10 +569,13 @@ impl PlantRecorder for MesRecorder<'_> {
     fn line_state(&mut self, at_s: f64, line: usize, state: LineState) {
         let at = self.at(at_s);
         let state = match state {
-            LineState::Producing | LineState::Washing => EquipmentState::Running,
+            LineState::Producing => EquipmentState::Running,
+            // A wash heat between grades makes no product: a changeover.
+            LineState::Washing => EquipmentState::Changeover,
             LineState::Starved => EquipmentState::Starved,
             LineState::Down => EquipmentState::UnplannedDown,
             LineState::Maintenance => EquipmentState::PlannedDown,
+            LineState::NoOrders => EquipmentState::NotScheduled,
         };
         self.push(Command::SetEquipmentState {
             equipment: line_id(line),

@@ -246,3 +246,122 @@ fn validation_errors_are_clear() {
         Err(OeeError::EndBeforeLastEvent { .. })
     ));
 }
+
+/// The worked example of docs/mes.md ("OEE", a melting line over one week), computed by hand:
+///
+/// calendar 168 h = 604,800 s; no orders 24 h; planned maintenance 16 h
+/// → planned production time 168 − 24 − 16 = 128 h = 460,800 s; utilisation 128/168 = 0.761905.
+/// Availability losses: unplanned down 4 h, changeover (wash heat) 2 h, starved 2 h = 8 h
+/// → run time 120 h = 432,000 s; A = 120/128 = 0.9375.
+/// Ideal cycle 5,800 s (660 + 2,900 + 640 + 1,600, the reference plant's phase means); 72 heats
+/// → 417,600 s of ideal time; P = 417,600/432,000 = 0.966667 (speed loss 14,400 s).
+/// 2 heats out of specification → 70 good; Q = 70/72 = 0.972222 (quality loss 11,600 s).
+/// OEE = 70 × 5,800 / 460,800 = 406,000/460,800 = 0.881076 (= A × P × Q);
+/// TEEP = 406,000/604,800 = 0.671296 (= utilisation × OEE).
+/// 28,800 + 14,400 + 11,600 + 406,000 = 460,800 s: the losses add up to planned production time.
+fn week_periods() -> Vec<StatePeriod> {
+    const H: f64 = 3600.0;
+    [
+        (NotScheduled, 24.0),
+        (Running, 40.0),
+        (UnplannedDown, 4.0),
+        (Running, 40.0),
+        (Changeover, 2.0),
+        (Running, 16.0),
+        (PlannedDown, 16.0),
+        (Starved, 2.0),
+        (Running, 24.0),
+    ]
+    .into_iter()
+    .map(|(state, h)| StatePeriod {
+        state,
+        duration_s: h * H,
+    })
+    .collect()
+}
+
+#[test]
+fn worked_example_of_a_melting_week() {
+    let counts = ProductionCounts::from_rejects(72, 2).unwrap();
+    let r = oee(&week_periods(), &counts, 5_800.0).unwrap();
+    assert_eq!(r.total_time_s, 604_800.0);
+    assert_eq!(r.not_scheduled_s, 86_400.0);
+    assert_eq!(r.planned_downtime_s, 57_600.0);
+    assert_eq!(r.planned_production_time_s, 460_800.0);
+    assert_eq!(r.run_time_s, 432_000.0);
+    assert_eq!(r.utilisation, 128.0 / 168.0);
+    assert_eq!(r.availability, 0.9375);
+    assert_eq!(r.performance, 417_600.0 / 432_000.0);
+    assert_eq!(r.quality, 70.0 / 72.0);
+    assert_eq!(r.oee, 406_000.0 / 460_800.0);
+    assert_eq!(r.teep, 406_000.0 / 604_800.0);
+    assert_eq!(format!("{:.6}", r.utilisation), "0.761905");
+    assert_eq!(format!("{:.6}", r.performance), "0.966667");
+    assert_eq!(format!("{:.6}", r.quality), "0.972222");
+    assert_eq!(format!("{:.6}", r.oee), "0.881076");
+    assert_eq!(format!("{:.6}", r.teep), "0.671296");
+    let product = r.availability * r.performance * r.quality;
+    assert!((product - r.oee).abs() < 1e-15, "{product}");
+    assert!((r.utilisation * r.oee - r.teep).abs() < 1e-15);
+    // No orders is not an availability loss; it is the utilisation loss.
+    let by_state: Vec<(EquipmentState, f64)> = r
+        .losses
+        .availability_by_state
+        .iter()
+        .map(|s| (s.state, s.duration_s))
+        .collect();
+    assert_eq!(
+        by_state,
+        vec![
+            (Starved, 7_200.0),
+            (UnplannedDown, 14_400.0),
+            (Changeover, 7_200.0)
+        ]
+    );
+    let l = &r.losses;
+    assert_eq!(
+        (
+            l.availability_loss_s,
+            l.speed_loss_s,
+            l.quality_loss_s,
+            l.fully_productive_time_s
+        ),
+        (28_800.0, 14_400.0, 11_600.0, 406_000.0)
+    );
+    assert_eq!(
+        l.availability_loss_s + l.speed_loss_s + l.quality_loss_s + l.fully_productive_time_s,
+        r.planned_production_time_s
+    );
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+    assert_eq!(serde_json::to_value(NotScheduled).unwrap(), "not_scheduled");
+}
+
+#[test]
+fn a_performance_above_one_is_reported_with_a_warning_not_clamped() {
+    // The same week with an ideal cycle of 7,200 s: 72 × 7,200 = 518,400 s of ideal time in
+    // 432,000 s of running — P = 1.2, so the stated ideal is slower than the line really runs
+    // (71 × 7,200 = 511,200 s > 1.02 × 432,000 s = 440,640 s: clearly, not by one unit).
+    let counts = ProductionCounts::from_rejects(72, 2).unwrap();
+    let r = oee(&week_periods(), &counts, 7_200.0).unwrap();
+    assert_eq!(r.performance, 1.2);
+    assert_eq!(r.warnings.len(), 1, "{:?}", r.warnings);
+    assert!(
+        r.warnings[0].contains("performance 120.0 % is above 100 %")
+            && r.warnings[0].contains("ideal cycle of 7200 s"),
+        "{}",
+        r.warnings[0]
+    );
+    // 1 % above with 72 units (ideal 6,050 s: P = 435,600/432,000 = 1.0083) is scatter: without
+    // one unit 429,550 s ≤ 1.02 × 432,000 s, so the value stands without a warning.
+    let r = oee(&week_periods(), &counts, 6_050.0).unwrap();
+    assert_eq!(r.performance, 435_600.0 / 432_000.0);
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+    // Only no-orders time: nothing planned, no OEE — said so, not a division by zero.
+    let idle = [StatePeriod {
+        state: NotScheduled,
+        duration_s: 3_600.0,
+    }];
+    let none = ProductionCounts::new(0, 0).unwrap();
+    let err = oee(&idle, &none, 1.0).unwrap_err();
+    assert!(err.to_string().contains("not scheduled"), "{err}");
+}

@@ -450,10 +450,7 @@ fn one_sided_specification() {
 fn ewma_limits_reproduce_qcc_vignette() {
     let (one, two) = pistonrings();
     let opts = ChartOptions::default();
-    let ewma = EwmaOptions {
-        lambda: 0.2,
-        ..EwmaOptions::default()
-    };
+    let ewma = EwmaOptions { lambda: 0.2 };
     let chart = spc::ewma_chart(&one, &[], &ewma, &opts).unwrap();
     printed(chart.center, "74.00118"); // qcc vignette, EWMA chart: centre
     printed(chart.std_dev, "0.009785039"); // qcc vignette, EWMA chart: StdDev

@@ -4,7 +4,8 @@
 use lodestone_mes::oee::{self, EquipmentState, ProductionCounts, StateEvent, StatePeriod};
 use lodestone_mes::spc::{
     self, rules, AttributeSample, CapabilityOptions, ChartOptions, CusumOptions, Dispersion,
-    EwmaOptions, RuleFamily, Rules, SigmaConvention, SpecLimits, Standard, SvgOptions,
+    EwmaOptions, RuleFamily, Rules, SigmaConvention, SpecLimits, Standard, StdDevMethod,
+    SvgOptions,
 };
 use proptest::prelude::*;
 
@@ -47,9 +48,10 @@ fn options() -> impl Strategy<Value = ChartOptions> {
         prop::option::of(value()),
         any::<bool>(),
         prop::collection::vec(0u8..10, 0..4),
+        prop::option::of(prop::sample::select(StdDevMethod::ALL.to_vec())),
     )
         .prop_map(
-            |(nsigmas, exact, exclude, center, std_dev, nelson, enabled)| ChartOptions {
+            |(nsigmas, exact, exclude, center, std_dev, nelson, enabled, method)| ChartOptions {
                 nsigmas,
                 convention: if exact {
                     SigmaConvention::Exact
@@ -66,6 +68,7 @@ fn options() -> impl Strategy<Value = ChartOptions> {
                     },
                     enabled,
                 },
+                std_dev_method: method,
             },
         )
 }
@@ -156,9 +159,9 @@ proptest! {
         shift in prop_oneof![3 => 0.0..3.0f64, 1 => special()],
         head in prop_oneof![3 => 0.0..3.0f64, 1 => special()],
     ) {
-        let e = EwmaOptions { lambda, ..EwmaOptions::default() };
+        let e = EwmaOptions { lambda };
         if let Ok(c) = spc::ewma_chart(&one, &two, &e, &opts) { render(&c); }
-        let cu = CusumOptions { decision_interval: h, se_shift: shift, head_start: head, ..CusumOptions::default() };
+        let cu = CusumOptions { decision_interval: h, se_shift: shift, head_start: head };
         if let Ok(c) = spc::cusum_chart(&one, &two, &cu, &opts) {
             let svg = spc::render_cusum_svg(&c, &SvgOptions::default());
             prop_assert!(svg.ends_with("</svg>\n"));
@@ -218,5 +221,60 @@ proptest! {
             .map(|&(s, t)| StateEvent { state: states[s], start_s: t })
             .collect();
         let _ = oee::oee_from_events(&events, end, &counts, ideal);
+    }
+}
+
+/// A cell of a CSV-like table: numbers, ids, phase flags, specials, quotes and junk.
+fn cell() -> impl Strategy<Value = String> {
+    prop_oneof![
+        4 => (-1000.0..1000.0f64).prop_map(|v| format!("{v}")),
+        2 => (0i64..50).prop_map(|v| v.to_string()),
+        1 => prop::sample::select(vec![
+            "", "NA", "NaN", "inf", "-inf", "I", "II", "TRUE", "FALSE", "batch", "sample",
+            "lot", "id", "phase", "trial", "date", "x1", "\"a,b\"", "\"", "1e999", "-0",
+            "٣", "  7 ", "#", "0x10", "1_000",
+        ])
+        .prop_map(str::to_string),
+        1 => "[ -~]{0,6}",
+    ]
+}
+
+fn csv_text() -> impl Strategy<Value = String> {
+    prop::collection::vec(prop::collection::vec(cell(), 0..6), 0..12).prop_map(|rows| {
+        rows.iter()
+            .map(|r| r.join(","))
+            .collect::<Vec<_>>()
+            .join("\n")
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    /// The CSV reader never panics, and whatever it accepts is consistent: one unique label,
+    /// at least one finite value and a line per sample, phases (if any) for every sample.
+    #[test]
+    fn csv_reader_never_panics(
+        text in prop_oneof![csv_text(), ".{0,200}"],
+        label in prop::option::of(prop::sample::select(vec!["batch", "x1", "a", "nope", ""])),
+    ) {
+        let opts = spc::TableOptions { label_column: label.map(str::to_string) };
+        if let Ok(t) = spc::table::parse_csv(&text, "fuzz.csv", &opts) {
+            let n = t.labels.len();
+            prop_assert!(n > 0 && t.groups.len() == n && t.lines.len() == n);
+            let unique: std::collections::HashSet<&String> = t.labels.iter().collect();
+            prop_assert_eq!(unique.len(), n);
+            prop_assert!(t.groups.iter().all(|g| !g.is_empty() && g.iter().all(|v| v.is_finite())));
+            if let Some(p) = &t.phases {
+                prop_assert_eq!(p.len(), n);
+            }
+            if let Ok(Some(k)) = t.phase_one_count() {
+                let _ = spc::table::resolve_labels(&t.labels, k, &t.labels[..1.min(n)]);
+                let (one, two) = t.groups.split_at(k);
+                let _ = spc::ewma_chart(one, two, &EwmaOptions::default(), &ChartOptions::default());
+            }
+        } else if let Err(e) = spc::table::parse_csv(&text, "fuzz.csv", &opts) {
+            prop_assert!(e.to_string().starts_with("fuzz.csv: "), "{}", e);
+        }
     }
 }

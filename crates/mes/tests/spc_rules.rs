@@ -465,17 +465,11 @@ fn variables_input_errors_name_the_subgroup_and_value() {
     );
 
     for lambda in [0.0, -0.1, 1.5, f64::NAN] {
-        let e = EwmaOptions {
-            lambda,
-            ..EwmaOptions::default()
-        };
+        let e = EwmaOptions { lambda };
         let err = spc::ewma_chart(&[vec![1.0, 2.0]], &[], &e, &opts).unwrap_err();
         assert!(err.to_string().contains("λ must be in (0, 1]"), "{err}");
     }
-    let e = EwmaOptions {
-        lambda: 1.0,
-        ..EwmaOptions::default()
-    };
+    let e = EwmaOptions { lambda: 1.0 };
     assert!(spc::ewma_chart(&[vec![1.0, 2.0], vec![2.0, 4.0]], &[], &e, &opts).is_ok());
     let c = spc::CusumOptions {
         head_start: 5.0,

@@ -429,12 +429,14 @@ pub struct OeeQuery {
     pub to: String,
 }
 
-/// `GET /api/oee/{unit}`.
+/// `GET /api/oee/{unit}`: utilisation, availability, performance, quality, OEE and TEEP by the
+/// definition of docs/mes.md ("OEE"), with warnings when a figure is suspect.
 #[utoipa::path(
     get,
     path = "/api/oee/{unit}",
     tag = "performance",
     summary = "OEE of a unit over a period",
+    description = "Utilisation (planned production time / calendar time; no-orders time and planned downtime are its losses), availability, performance against the unit's ideal_cycle_s (reported unclamped, with a warning when clearly above 1), quality of the product's units counting the lab's verdicts (residues and by-products are not units), OEE = A × P × Q and TEEP. Definition and worked example: docs/mes.md, \"OEE\".",
     params(("unit" = String, Path, description = "Equipment id"), OeeQuery),
     responses((status = 200, description = "OEE of a unit over a period", body = UnitOee), (status = 400, response = ProblemDetails), (status = 401, response = ProblemDetails), (status = 403, response = ProblemDetails), (status = 404, response = ProblemDetails), (status = 422, response = ProblemDetails), (status = 500, response = ProblemDetails)),
     security(("bearer" = []), ("cookie" = []))
@@ -563,6 +565,26 @@ pub struct SpcQuery {
     /// The latest this many results (default 100, 10 to 5,000).
     #[param(minimum = 10, maximum = 5000)]
     pub last: Option<usize>,
+    /// Chart: `i-mr` (default; Nelson rules), `ewma` or `cusum`.
+    pub chart: Option<String>,
+    /// Width of the limits in σ of the statistic (default 3; I-MR and EWMA).
+    pub nsigmas: Option<f64>,
+    /// Known centre (phase II): the limits use it instead of the mean of the lots charted.
+    pub center: Option<f64>,
+    /// Known process σ (phase II); with `center`, every lot is monitored against both.
+    pub std_dev: Option<f64>,
+    /// σ estimate by qcc's name: `MR` (default) or `SD`.
+    pub std_dev_method: Option<String>,
+    /// Lots to leave out of the limits, comma-separated lot ids; they stay on the chart, marked.
+    pub exclude: Option<String>,
+    /// EWMA smoothing constant λ in (0, 1] (default 0.2).
+    pub lambda: Option<f64>,
+    /// CUSUM decision interval h in standard errors (default 5).
+    pub decision_interval: Option<f64>,
+    /// CUSUM shift to detect in standard errors (default 1).
+    pub se_shift: Option<f64>,
+    /// CUSUM head start in [0, h) (default 0).
+    pub head_start: Option<f64>,
 }
 
 /// A rule violation on a chart point.
@@ -570,17 +592,36 @@ pub struct SpcQuery {
 pub struct Violation {
     /// Point index on the chart (0-based).
     pub point: usize,
-    /// The lot measured.
+    /// The lot measured (the sample's label).
     pub lot: String,
     /// The value.
     pub value: f64,
-    /// Rule number (Nelson).
+    /// Rule number (Nelson for I-MR; 1 = beyond the limits for EWMA and CUSUM).
     pub rule: u8,
     /// What the rule says.
     pub rule_text: String,
 }
 
-/// An individuals (I-MR) chart of a property over the latest lots, with Nelson rules.
+/// One lot on the chart.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct SpcPoint {
+    /// The lot (the sample's label).
+    pub lot: String,
+    /// Its measured value.
+    pub value: f64,
+    /// The plotted statistic: the value (I), the EWMA, or the upper CUSUM sum.
+    pub statistic: f64,
+    /// The lower CUSUM sum, plotted negative (CUSUM only).
+    pub lower_sum: Option<f64>,
+    /// Lower control limit at this point (−h for CUSUM).
+    pub lcl: f64,
+    /// Upper control limit at this point (h for CUSUM).
+    pub ucl: f64,
+    /// True if the lot was left out of the limits.
+    pub excluded: bool,
+}
+
+/// A control chart of a property over the latest lots.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct SpcChart {
     /// Material definition.
@@ -589,29 +630,40 @@ pub struct SpcChart {
     pub property: String,
     /// Unit.
     pub unit: String,
+    /// Chart: `i-mr`, `ewma` or `cusum`.
+    pub chart: String,
     /// Points charted.
     pub count: usize,
     /// Centre line.
     pub center: f64,
-    /// Lower and upper control limits.
+    /// Process σ (estimated or known).
+    pub std_dev: f64,
+    /// True if centre and σ were given (phase II) rather than estimated.
+    pub known: bool,
+    /// Lower and upper control limits: the individuals limits; for EWMA those of the last
+    /// point (the asymptotic ones); for CUSUM ∓h in standard errors.
     pub limits: [f64; 2],
-    /// Points breaking a rule.
+    /// Lots left out of the limits.
+    pub excluded: Vec<String>,
+    /// Points breaking a rule, by lot.
     pub violations: Vec<Violation>,
+    /// Every point, oldest first.
+    pub points: Vec<SpcPoint>,
     /// Capability against the material's specification limits for the property, when the MES
     /// has them (Cp, Cpk, Pp, Ppk with 95 % intervals).
     pub capability: Option<lodestone_mes::spc::Capability>,
-    /// The individuals chart as SVG (rule violations marked).
+    /// The chart as SVG (violations marked).
     pub svg: String,
 }
 
-/// `GET /api/spc?definition=&property=&last=`.
+/// `GET /api/spc?definition=&property=&last=&chart=&lambda=…`.
 #[utoipa::path(
     get,
     path = "/api/spc",
     tag = "quality",
-    summary = "Individuals (I-MR) chart of a property with Nelson rules and capability",
+    summary = "Control chart of a property (I-MR with Nelson rules, EWMA or CUSUM) with capability",
     params(SpcQuery),
-    responses((status = 200, description = "Individuals (I-MR) chart of a property with Nelson rules and capability", body = SpcChart), (status = 400, response = ProblemDetails), (status = 401, response = ProblemDetails), (status = 403, response = ProblemDetails), (status = 404, response = ProblemDetails), (status = 422, response = ProblemDetails), (status = 500, response = ProblemDetails)),
+    responses((status = 200, description = "Control chart of a property (I-MR with Nelson rules, EWMA or CUSUM) with capability", body = SpcChart), (status = 400, response = ProblemDetails), (status = 401, response = ProblemDetails), (status = 403, response = ProblemDetails), (status = 404, response = ProblemDetails), (status = 422, response = ProblemDetails), (status = 500, response = ProblemDetails)),
     security(("bearer" = []), ("cookie" = []))
 )]
 pub async fn spc(
@@ -619,7 +671,13 @@ pub async fn spc(
     _: Authed,
     Query(q): Query<SpcQuery>,
 ) -> Result<Json<SpcChart>, Problem> {
-    use lodestone_mes::spc::{self, ChartOptions, Rules, SvgOptions};
+    use lodestone_mes::spc::{
+        self, table, ChartOptions, CusumOptions, EwmaOptions, Rules, Standard, StdDevMethod,
+        SvgOptions,
+    };
+    let invalid = |e: lodestone_mes::spc::SpcError| {
+        Problem::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string())
+    };
     let last = q.last.unwrap_or(100);
     if !(10..=5000).contains(&last) {
         return Err(Problem::new(
@@ -627,6 +685,39 @@ pub async fn spc(
             format!("last: {last} is not allowed; expected 10 to 5000 results"),
         ));
     }
+    let chart_name = q.chart.as_deref().unwrap_or("i-mr");
+    if !["i-mr", "ewma", "cusum"].contains(&chart_name) {
+        return Err(Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("chart: '{chart_name}' is not allowed; expected i-mr, ewma or cusum"),
+        ));
+    }
+    let misplaced = [
+        ("lambda", q.lambda.is_some(), "ewma"),
+        ("decision_interval", q.decision_interval.is_some(), "cusum"),
+        ("se_shift", q.se_shift.is_some(), "cusum"),
+        ("head_start", q.head_start.is_some(), "cusum"),
+    ];
+    for (name, given, chart) in misplaced {
+        if given && chart != chart_name {
+            return Err(Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("{name} does not apply to a {chart_name} chart; it is for chart={chart}"),
+            ));
+        }
+    }
+    if chart_name == "cusum" && q.nsigmas.is_some() {
+        return Err(Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "nsigmas does not apply to a cusum chart; it signals at decision_interval",
+        ));
+    }
+    let method = q
+        .std_dev_method
+        .as_deref()
+        .map(str::parse::<StdDevMethod>)
+        .transpose()
+        .map_err(invalid)?;
     let series = state.mes.measurements(&q.definition, &q.property).await?;
     if series.len() < 3 {
         return Err(Problem::new(
@@ -641,58 +732,143 @@ pub async fn spc(
     }
     let series = &series[series.len().saturating_sub(last)..];
     let values: Vec<f64> = series.iter().map(|m| m.value).collect();
+    let lots: Vec<String> = series.iter().map(|m| m.lot.clone()).collect();
+    // With a known centre and σ every lot is monitored against them (phase II).
+    let known = q.center.is_some() && q.std_dev.is_some();
+    let phase_one = if known { 0 } else { values.len() };
+    let wanted: Vec<String> = q
+        .exclude
+        .as_deref()
+        .map(|e| {
+            e.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    let exclude = table::resolve_labels(&lots, phase_one, &wanted).map_err(invalid)?;
     let options = ChartOptions {
         rules: Rules::nelson(),
+        nsigmas: q.nsigmas.unwrap_or(3.0),
+        exclude: exclude.clone(),
+        standard: Standard {
+            center: q.center,
+            std_dev: q.std_dev,
+        },
+        std_dev_method: method,
         ..ChartOptions::default()
     };
-    let pair = spc::i_mr(&values, &[], &options)
-        .map_err(|e| Problem::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))?;
-    let chart = pair.location;
-    let violations = chart
-        .violations()
-        .into_iter()
-        .filter_map(|(point, rule)| {
-            let m = series.get(point)?;
-            Some(Violation {
-                point,
-                lot: m.lot.clone(),
-                value: m.value,
-                rule,
-                rule_text: chart.rules.family.describe(rule).unwrap_or("").to_string(),
+    let (p1, p2) = values.split_at(phase_one);
+    let groups = |v: &[f64]| v.iter().map(|&x| vec![x]).collect::<Vec<_>>();
+    let svg_options = SvgOptions {
+        title: Some(format!(
+            "{} {} ({}), latest {} lots — {chart_name}",
+            q.definition,
+            q.property,
+            series[0].unit,
+            series.len()
+        )),
+        x_label: "Lot (oldest to newest)".into(),
+        labels: lots.clone(),
+        ..SvgOptions::default()
+    };
+    let violation = |point: usize, rule: u8, text: String| Violation {
+        point,
+        lot: lots[point].clone(),
+        value: values[point],
+        rule,
+        rule_text: text,
+    };
+    let (center, std_dev, limits, violations, points, svg) = if chart_name == "cusum" {
+        let defaults = CusumOptions::default();
+        let cusum = CusumOptions {
+            decision_interval: q.decision_interval.unwrap_or(defaults.decision_interval),
+            se_shift: q.se_shift.unwrap_or(defaults.se_shift),
+            head_start: q.head_start.unwrap_or(defaults.head_start),
+        };
+        let c = spc::cusum_chart(&groups(p1), &groups(p2), &cusum, &options).map_err(invalid)?;
+        let h = c.decision_interval;
+        let mut violations = Vec::new();
+        for p in &c.points {
+            for (crossed, side) in [(p.upper_violation, "upper"), (p.lower_violation, "lower")] {
+                if crossed {
+                    violations.push(violation(
+                        p.index,
+                        1,
+                        format!("the {side} cumulative sum is beyond the decision interval"),
+                    ));
+                }
+            }
+        }
+        let points = c
+            .points
+            .iter()
+            .map(|p| SpcPoint {
+                lot: lots[p.index].clone(),
+                value: values[p.index],
+                statistic: p.upper,
+                lower_sum: Some(p.lower),
+                lcl: -h,
+                ucl: h,
+                excluded: p.excluded,
             })
-        })
-        .collect();
-    let svg = spc::render_svg(
-        &chart,
-        &SvgOptions {
-            title: Some(format!(
-                "{} {} ({}), latest {} lots",
-                q.definition,
-                q.property,
-                series[0].unit,
-                series.len()
-            )),
-            x_label: "Lot (oldest to newest)".into(),
-            ..SvgOptions::default()
-        },
-    );
-    // An individuals chart has one pair of limits for every point.
-    let (lcl, ucl) = chart.constant_limits().ok_or_else(|| {
-        Problem::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "the individuals chart has varying limits",
-        )
-    })?;
+            .collect();
+        let svg = spc::render_cusum_svg(&c, &svg_options);
+        (c.center, c.std_dev, [-h, h], violations, points, svg)
+    } else {
+        let chart = if chart_name == "ewma" {
+            let ewma = EwmaOptions {
+                lambda: q.lambda.unwrap_or(0.2),
+            };
+            spc::ewma_chart(&groups(p1), &groups(p2), &ewma, &options).map_err(invalid)?
+        } else {
+            spc::individuals_chart(p1, p2, &options).map_err(invalid)?
+        };
+        let violations = chart
+            .violations()
+            .into_iter()
+            .map(|(point, rule)| {
+                let text = chart.rules.family.describe(rule).unwrap_or("").to_string();
+                violation(point, rule, text)
+            })
+            .collect();
+        let points = chart
+            .points
+            .iter()
+            .map(|p| SpcPoint {
+                lot: lots[p.index].clone(),
+                value: values[p.index],
+                statistic: p.statistic,
+                lower_sum: None,
+                lcl: p.lcl,
+                ucl: p.ucl,
+                excluded: p.excluded,
+            })
+            .collect();
+        let last_point = chart.points.last().ok_or_else(|| {
+            Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "the chart has no points")
+        })?;
+        let limits = [last_point.lcl, last_point.ucl];
+        let svg = spc::render_svg(&chart, &svg_options);
+        (chart.center, chart.std_dev, limits, violations, points, svg)
+    };
     let spec_limit = state
         .mes
         .specification(&q.definition)
         .await?
         .and_then(|spec| spec.limits.into_iter().find(|l| l.property == q.property));
+    let included: Vec<f64> = values
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !exclude.contains(i))
+        .map(|(_, v)| *v)
+        .collect();
     let capability = spec_limit.and_then(|l| {
         spc::capability(
-            &values,
-            chart.center,
-            chart.std_dev,
+            &included,
+            center,
+            std_dev,
             &spc::SpecLimits {
                 lsl: l.min,
                 usl: l.max,
@@ -706,10 +882,15 @@ pub async fn spc(
         definition: q.definition,
         property: q.property,
         unit: series[0].unit.clone(),
+        chart: chart_name.to_string(),
         count: series.len(),
-        center: chart.center,
-        limits: [lcl, ucl],
+        center,
+        std_dev,
+        known,
+        limits,
+        excluded: exclude.iter().map(|&i| lots[i].clone()).collect(),
         violations,
+        points,
         capability,
         svg,
     }))

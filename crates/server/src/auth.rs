@@ -204,6 +204,7 @@ impl Sessions {
             user,
             name: String::new(),
             roles: Vec::new(),
+            must_change_password: false,
         }))
     }
 
@@ -449,6 +450,8 @@ pub struct Me {
     pub name: String,
     /// Roles.
     pub roles: Vec<Role>,
+    /// An administrator reset the password: change it before anything else.
+    pub must_change_password: bool,
 }
 
 /// Login answer.
@@ -465,6 +468,7 @@ fn me_of(session: &Session) -> Me {
         user: session.user.clone(),
         name: session.name.clone(),
         roles: session.roles.clone(),
+        must_change_password: session.must_change_password,
     }
 }
 
@@ -593,9 +597,10 @@ impl FromRequestParts<Shared> for Authed {
         let current =
             lodestone_mes::projection::find_user(state.mes.db().pool(), &session.user).await?;
         match current {
-            Some((user, _)) if user.active => {
+            Some((user, credential)) if user.active => {
                 session.roles = user.roles;
                 session.name = user.name;
+                session.must_change_password = credential.must_change;
             }
             _ => {
                 state.sessions.close(&token).await?;
@@ -608,13 +613,29 @@ impl FromRequestParts<Shared> for Authed {
                 ));
             }
         }
+        // After an administrator's reset, nothing but the password change (a command, which the
+        // MES refuses unless it is change-password) and who-am-I until it is changed.
+        if session.must_change_password
+            && !matches!(
+                parts.uri.path(),
+                "/api/commands" | "/api/me" | "/api/logout"
+            )
+        {
+            return Err(Problem::new(
+                StatusCode::FORBIDDEN,
+                format!(
+                    "user '{}' must change the password an administrator set before doing anything else: POST /api/commands {{\"command\": \"change-password\", \"current_password\": …, \"new_password\": …}}",
+                    session.user
+                ),
+            ));
+        }
         // Every route reads records; commands are checked again, permission by permission, by
         // the MES.
         if !session.roles.iter().any(|r| r.grants(Permission::Read)) {
             return Err(Problem::new(
                 StatusCode::FORBIDDEN,
                 format!(
-                    "user '{}' has no role that may read plant records (roles: operator, qa, planner, engineer, admin)",
+                    "user '{}' has no role that may read plant records (roles: operator, qa, qa-manager, planner, engineer, admin)",
                     session.user
                 ),
             ));
@@ -632,6 +653,7 @@ mod tests {
             user: "qa".into(),
             name: "Quinn QA".into(),
             roles: vec![Role::Qa],
+            must_change_password: false,
         }
     }
 

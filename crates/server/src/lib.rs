@@ -179,6 +179,7 @@ pub fn router(state: Shared) -> Router {
         state.clone(),
         metrics::track,
     ))
+    .layer(axum::middleware::from_fn(limits::control_characters))
     .layer(axum::middleware::from_fn(limits::security_headers))
     .with_state(state)
 }

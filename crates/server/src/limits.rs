@@ -389,3 +389,50 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
     }
     response
 }
+
+/// The first control character (U+0000–U+001F, U+007F) that a percent-encoded path or query
+/// decodes to, if any. Ids never hold one; PostgreSQL refuses NUL in text where SQLite stores
+/// it, so refusing them here gives both databases one answer.
+fn encoded_control_character(text: &str) -> Option<u8> {
+    let bytes = text.as_bytes();
+    bytes.windows(3).find_map(|w| {
+        if w[0] != b'%' {
+            return None;
+        }
+        let hex = std::str::from_utf8(&w[1..]).ok()?;
+        let value = u8::from_str_radix(hex, 16).ok()?;
+        (value < 0x20 || value == 0x7f).then_some(value)
+    })
+}
+
+/// Middleware: a request whose path or query holds an encoded control character is refused
+/// with 422 before any handler reads it.
+pub async fn control_characters(request: Request, next: Next) -> Response {
+    let uri = request.uri();
+    for (part, text) in [("path", uri.path()), ("query", uri.query().unwrap_or(""))] {
+        if let Some(c) = encoded_control_character(text) {
+            return Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!(
+                    "{part}: the control character U+{c:04X} is not allowed; expected printable text"
+                ),
+            )
+            .into_response();
+        }
+    }
+    next.run(request).await
+}
+
+#[cfg(test)]
+mod control_character_tests {
+    #[test]
+    fn encoded_control_characters_are_found() {
+        assert_eq!(
+            super::encoded_control_character("/api/lots/PN%001"),
+            Some(0)
+        );
+        assert_eq!(super::encoded_control_character("a=%1f"), Some(0x1f));
+        assert_eq!(super::encoded_control_character("/api/lots/PN%201"), None);
+        assert_eq!(super::encoded_control_character("100%"), None);
+    }
+}

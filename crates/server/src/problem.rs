@@ -146,6 +146,7 @@ impl From<MesError> for Problem {
             MesError::AlreadyExists { .. }
             | MesError::IllegalState { .. }
             | MesError::ReleaseRefused { .. }
+            | MesError::ClientIdReused { .. }
             | MesError::InsufficientQuantity { .. }
             | MesError::DrawRefused { .. } => StatusCode::CONFLICT,
             MesError::PermissionDenied { .. } | MesError::Signature(_) => StatusCode::FORBIDDEN,

@@ -679,3 +679,111 @@ async fn the_api_serves_a_postgres_mes() {
     let _ = stop_tx.send(());
     task.await.unwrap().unwrap();
 }
+
+/// Issue 14, finding 1: walks every GET route of the OpenAPI document as each demo role (and
+/// POSTs a command, a login and a refused change) over a running demo plant, and finds no
+/// password hash, no demo password and no session token in any answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_route_shows_a_credential_to_any_role() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = dir.path().join("demo.db").display().to_string();
+    let (mes, demo) = Demo::start(&url, 36_000.0).await.unwrap();
+    let state = Arc::new(AppState::new(
+        mes,
+        Default::default(),
+        Some(demo),
+        Default::default(),
+    ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(lodestone_server::serve(listener, state.clone(), async {
+        let _ = stop_rx.await;
+    }));
+    let mut secrets: Vec<String> = lodestone_server::demo::USERS
+        .iter()
+        .map(|u| u.3.to_string())
+        .collect();
+    secrets.push("twin-demo-password".into());
+    let mut tokens = Vec::new();
+    for (user, _, _, password) in lodestone_server::demo::USERS {
+        tokens.push((user, login(addr, user, password).await));
+    }
+    secrets.extend(tokens.iter().map(|(_, t)| t.clone()));
+    // Some production to look at: heats, drums, orders.
+    let admin = &tokens[0].1;
+    let started = Instant::now();
+    let drum = loop {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let lots = http(addr, "GET", "/api/lots?limit=50", Some(admin), None)
+            .await
+            .json();
+        if let Some(drum) = lots
+            .as_array()
+            .and_then(|l| l.iter().find(|x| x["id"].as_str().unwrap().contains("-D")))
+        {
+            break drum["id"].as_str().unwrap().to_string();
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "no drum yet");
+    };
+    let heat = drum.split("-D").next().unwrap().to_string();
+    let doc = http(addr, "GET", "/api/openapi.json", None, None)
+        .await
+        .json();
+    let mut checked = 0;
+    for (user, token) in &tokens {
+        for (path, operations) in doc["paths"].as_object().unwrap() {
+            if operations.get("get").is_none() || path == "/api/stream" {
+                continue;
+            }
+            let concrete = match path.as_str() {
+                "/api/oee/{unit}" => {
+                    "/api/oee/line-01?from=2026-01-01T00:00:00Z&to=2030-01-01T00:00:00Z".to_string()
+                }
+                "/api/spc" => "/api/spc?definition=N52-flake&property=TRE".to_string(),
+                "/api/orders/{id}" => format!("/api/orders/{heat}"),
+                "/api/specifications/{definition}" => "/api/specifications/N52-flake".to_string(),
+                p => p.replace("{id}", &drum),
+            };
+            let subjects = ["user:admin", "user:twin", "user:qa"];
+            let paths: Vec<String> = if concrete.contains("{subject}") {
+                subjects
+                    .iter()
+                    .map(|s| concrete.replace("{subject}", s))
+                    .collect()
+            } else {
+                vec![concrete]
+            };
+            for path in paths {
+                let r = http(addr, "GET", &path, Some(token), None).await;
+                assert!(r.status < 500, "{user} GET {path}: {}", r.status);
+                assert!(
+                    !r.body.contains("argon2"),
+                    "{user} GET {path} shows a password hash"
+                );
+                for secret in &secrets {
+                    assert!(
+                        !r.body.contains(secret.as_str()),
+                        "{user} GET {path} shows a credential"
+                    );
+                }
+                checked += 1;
+            }
+        }
+    }
+    // A refused password change and a wrong login echo no password either.
+    let r = http(
+        addr,
+        "POST",
+        "/api/commands",
+        Some(&tokens[1].1),
+        Some(&serde_json::json!({"command": "change-password",
+            "current_password": "lodestone-operator", "new_password": "password123"})),
+    )
+    .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(!r.body.contains("password123") && !r.body.contains("lodestone-operator"));
+    assert!(checked >= 5 * 20, "{checked} answers checked");
+    let _ = stop_tx.send(());
+    server.await.unwrap().unwrap();
+}

@@ -14,7 +14,7 @@ use lodestone_alloy::casting::Microstructure;
 
 use crate::engine::{EventQueue, Request, Resource, Seconds, Tally, TimeWeighted};
 use crate::metallurgy::{ChargeStats, LotView, Metallurgy};
-use crate::plant::{staffed_at, AgvDispatch, Duration, Plant};
+use crate::plant::{staffed_at, AgvDispatch, Plant};
 use crate::recorder::{HeatOutput, NoRecorder, PlantRecorder};
 
 const DAY_S: f64 = 86_400.0;
@@ -32,6 +32,8 @@ struct Charge {
     ordered_s: Seconds,
     /// When it was sent to batching.
     dispatched_s: Seconds,
+    /// When it left the furnace (a heat counts in the statistics of the period it finished in).
+    finished_s: Seconds,
 }
 
 /// What a line is doing, for its time breakdown.
@@ -42,20 +44,24 @@ pub enum LineState {
     Producing,
     /// Melting a wash heat between grades.
     Washing,
-    /// Waiting for a charge (starved).
+    /// Waiting for a charge while orders are waiting (starved by batching or transport).
     Starved,
     /// Broken down, under repair.
     Down,
     /// Planned maintenance.
     Maintenance,
+    /// Nothing to run: no order is waiting for any line. Not planned production time, so not
+    /// an availability loss; it is the utilisation loss.
+    NoOrders,
 }
 
-const LINE_STATES: [LineState; 5] = [
+const LINE_STATES: [LineState; 6] = [
     LineState::Producing,
     LineState::Washing,
     LineState::Starved,
     LineState::Down,
     LineState::Maintenance,
+    LineState::NoOrders,
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -69,7 +75,7 @@ enum Phase {
 struct Line {
     state: LineState,
     since_s: Seconds,
-    time_in: [f64; 5],
+    time_in: [f64; 6],
     /// Charges delivered and waiting at the line.
     buffer: VecDeque<Charge>,
     /// A charge is being prepared for this line (batching or transport).
@@ -84,6 +90,8 @@ struct Line {
     maintenance_due: bool,
     heats: u64,
     wash_heats: u64,
+    /// Product heats finished in the measured period that the lab found out of specification.
+    rejected_heats: u64,
     /// Event generation: phase-end events of an interrupted phase are stale.
     generation: u64,
 }
@@ -100,10 +108,11 @@ impl Line {
     }
 
     fn reset_stats(&mut self, now: Seconds) {
-        self.time_in = [0.0; 5];
+        self.time_in = [0.0; 6];
         self.since_s = now;
         self.heats = 0;
         self.wash_heats = 0;
+        self.rejected_heats = 0;
     }
 }
 
@@ -163,7 +172,12 @@ pub struct ResourceStats {
     pub mean_wait_s: f64,
 }
 
-/// One line's time breakdown and OEE.
+/// One line's time breakdown and OEE, by the definition the MES uses (docs/mes.md, "OEE";
+/// ISO 22400-2 / Nakajima): planned production time = calendar time − planned maintenance −
+/// time with no orders; run time = time melting product heats (a wash heat is a changeover,
+/// an availability loss); the ideal cycle is [`ideal_cycle_s`]; units are product heats, and a
+/// heat the lab found out of specification is a reject (wash heats, residue and skull are not
+/// units).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LineStats {
     /// Hours in each state.
@@ -172,14 +186,27 @@ pub struct LineStats {
     pub heats: u64,
     /// Wash heats.
     pub wash_heats: u64,
-    /// Run time / planned time (planned time excludes maintenance).
+    /// Product heats completed in the period that the lab has found out of specification by
+    /// its end (a heat still in the lab then counts as good, as in the MES).
+    pub rejected_heats: u64,
+    /// Calendar time − maintenance − time with no orders, h.
+    pub planned_production_h: f64,
+    /// Planned production time / calendar time: the share of the period the line had work
+    /// planned (time with no orders and maintenance are its losses; TEEP's loading).
+    pub utilisation: f64,
+    /// Run time (producing) / planned production time.
     pub availability: f64,
-    /// Ideal cycle × heats / run time.
+    /// Ideal cycle × heats / run time. Above 1 the ideal cycle is slower than the line really
+    /// ran; it is reported as measured, with a warning when clearly above (the MES's rule).
     pub performance: f64,
-    /// Product heats / all heats (wash heats are not product).
+    /// Good heats / product heats.
     pub quality: f64,
-    /// A × P × Q.
+    /// Good heats × ideal cycle / planned production time (= A × P × Q).
     pub oee: f64,
+    /// Good heats × ideal cycle / calendar time (= utilisation × OEE).
+    pub teep: f64,
+    /// Why a figure is suspect (performance clearly above 1).
+    pub warnings: Vec<String>,
 }
 
 /// What one replication measured (after the warm-up).
@@ -302,12 +329,14 @@ struct Sim<'p, R: PlantRecorder> {
     ideal_cycle_s: f64,
 }
 
-fn ideal(d: &Duration) -> f64 {
-    match *d {
-        Duration::Fixed { s } => s,
-        Duration::Triangular { min_s, .. } => min_s,
-        Duration::Exponential { mean_s } | Duration::Lognormal { mean_s, .. } => mean_s,
-    }
+/// The ideal cycle of a melting line, s: the sum of the mean durations of its phases (charge,
+/// melt, cast, cool) — the standard cycle the lines are sized with. The one source of the ideal
+/// rate: the twin's OEE uses it and `mes::twin_recorder` gives it to the MES as each line's
+/// `ideal_cycle_s`, so both measure performance against the same rate. Normal variation around
+/// the means is not a speed loss; breakdowns within a heat are availability loss.
+pub fn ideal_cycle_s(plant: &Plant) -> f64 {
+    let l = &plant.lines;
+    l.charge.mean_s() + l.melt.mean_s() + l.cast.mean_s() + l.cool.mean_s()
 }
 
 impl<'p, R: PlantRecorder> Sim<'p, R> {
@@ -319,7 +348,7 @@ impl<'p, R: PlantRecorder> Sim<'p, R> {
             .map(|_| Line {
                 state: LineState::Starved,
                 since_s: 0.0,
-                time_in: [0.0; 5],
+                time_in: [0.0; 6],
                 buffer: VecDeque::new(),
                 charge_on_the_way: false,
                 current: None,
@@ -329,6 +358,7 @@ impl<'p, R: PlantRecorder> Sim<'p, R> {
                 maintenance_due: false,
                 heats: 0,
                 wash_heats: 0,
+                rejected_heats: 0,
                 generation: 0,
             })
             .collect();
@@ -381,7 +411,7 @@ impl<'p, R: PlantRecorder> Sim<'p, R> {
             monthly_kg: Vec::new(),
             measure_from_s: 0.0,
             failure,
-            ideal_cycle_s: ideal(&l.charge) + ideal(&l.melt) + ideal(&l.cast) + ideal(&l.cool),
+            ideal_cycle_s: ideal_cycle_s(plant),
         }
     }
 
@@ -447,6 +477,7 @@ impl<'p, R: PlantRecorder> Sim<'p, R> {
                 line,
                 ordered_s: now,
                 dispatched_s: now,
+                finished_s: 0.0,
             });
         }
         self.orders[pick].heats_left -= 1;
@@ -462,6 +493,7 @@ impl<'p, R: PlantRecorder> Sim<'p, R> {
             line,
             ordered_s,
             dispatched_s: now,
+            finished_s: 0.0,
         })
     }
 
@@ -472,6 +504,10 @@ impl<'p, R: PlantRecorder> Sim<'p, R> {
         }
         if let Some(charge) = self.next_charge(line, now) {
             self.lines[line].charge_on_the_way = true;
+            if self.lines[line].state == LineState::NoOrders {
+                // Work arrived: from now on the wait is for the charge.
+                self.set_line_state(line, now, LineState::Starved);
+            }
             self.wip.add(now, 1.0);
             if let Request::Granted(c) = self.batching.request(now, charge) {
                 self.start_batching(c);
@@ -839,7 +875,14 @@ impl<'p, R: PlantRecorder> Sim<'p, R> {
             return;
         }
         let Some(charge) = self.lines[line].buffer.pop_front() else {
-            self.set_line_state(line, now, LineState::Starved);
+            // Starved when a charge is coming or orders wait for one; otherwise nothing is
+            // scheduled (time outside planned production).
+            let state = if self.lines[line].charge_on_the_way || !self.orders.is_empty() {
+                LineState::Starved
+            } else {
+                LineState::NoOrders
+            };
+            self.set_line_state(line, now, state);
             return;
         };
         let state = if charge.wash {
@@ -937,6 +980,8 @@ impl<'p, R: PlantRecorder> Sim<'p, R> {
                     None => {
                         let l = &mut self.lines[line];
                         l.current = None;
+                        let mut charge = charge;
+                        charge.finished_s = now;
                         if charge.wash {
                             l.wash_heats += 1;
                             self.wip.add(now, -1.0);
@@ -1054,6 +1099,9 @@ impl<'p, R: PlantRecorder> Sim<'p, R> {
                 if !report.passed() {
                     // Held for QA: rework or downgrade, not delivered against the order.
                     self.heats_out_of_spec += 1;
+                    if charge.finished_s >= self.measure_from_s {
+                        self.lines[charge.line].rejected_heats += 1;
+                    }
                     self.rejected_kg += kg;
                     let reason = report.failures[0]
                         .split(' ')
@@ -1103,6 +1151,18 @@ impl<'p, R: PlantRecorder> Sim<'p, R> {
         self.metallurgy.stats = ChargeStats::default();
         self.measure_from_s = now;
     }
+}
+
+/// How far above 1 a line's performance may read before the ideal cycle is taken to be wrong
+/// (the MES's `mes::oee::PERFORMANCE_TOLERANCE`).
+pub const PERFORMANCE_TOLERANCE: f64 = 0.02;
+
+/// The warning of a performance above 1, worded as the MES's (`mes::oee::performance_warning`).
+fn performance_warning(performance: f64, ideal_cycle_s: f64) -> String {
+    format!(
+        "performance {:.1} % is above 100 %: the line made more than its ideal cycle of {ideal_cycle_s} s allows, so the ideal cycle is too slow; set the line's real best cycle (the phase means of [lines])",
+        100.0 * performance
+    )
 }
 
 fn resource_stats<J>(r: &Resource<J>, now: Seconds) -> ResourceStats {
@@ -1226,28 +1286,34 @@ impl<'p, R: PlantRecorder> Twin<'p, R> {
                     .collect();
                 let t =
                     |s: LineState| l.time_in[LINE_STATES.iter().position(|x| *x == s).unwrap_or(0)];
-                let planned = (now - warmup_s) - t(LineState::Maintenance);
-                let run = t(LineState::Producing) + t(LineState::Washing);
-                let all_heats = (l.heats + l.wash_heats) as f64;
-                let availability = if planned > 0.0 { run / planned } else { 0.0 };
-                let performance = if run > 0.0 {
-                    (ideal_cycle * all_heats / run).min(1.0)
-                } else {
-                    0.0
-                };
-                let quality = if all_heats > 0.0 {
-                    l.heats as f64 / all_heats
-                } else {
-                    0.0
-                };
+                let calendar = now - warmup_s;
+                let planned = calendar - t(LineState::Maintenance) - t(LineState::NoOrders);
+                let run = t(LineState::Producing);
+                let total = l.heats as f64;
+                let good = l.heats.saturating_sub(l.rejected_heats) as f64;
+                let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
+                let performance = ratio(ideal_cycle * total, run);
+                let mut warnings = Vec::new();
+                // The MES's rule (mes::oee::performance_above_ideal): clearly above 1, even
+                // without the one heat a window's edge can add.
+                if l.heats > 0
+                    && ideal_cycle * (l.heats - 1) as f64 > (1.0 + PERFORMANCE_TOLERANCE) * run
+                {
+                    warnings.push(performance_warning(performance, ideal_cycle));
+                }
                 LineStats {
                     hours,
                     heats: l.heats,
                     wash_heats: l.wash_heats,
-                    availability,
+                    rejected_heats: l.rejected_heats,
+                    planned_production_h: planned / 3600.0,
+                    utilisation: ratio(planned, calendar),
+                    availability: ratio(run, planned),
                     performance,
-                    quality,
-                    oee: availability * performance * quality,
+                    quality: ratio(good, total),
+                    oee: ratio(good * ideal_cycle, planned),
+                    teep: ratio(good * ideal_cycle, calendar),
+                    warnings,
                 }
             })
             .collect();

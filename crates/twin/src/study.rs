@@ -84,18 +84,24 @@ pub fn run_study(plant: &Plant, replications: usize, mut progress: impl FnMut(us
     let line_mean = |r: &Replication, f: fn(&crate::model::LineStats) -> f64| {
         r.lines.iter().map(f).sum::<f64>() / r.lines.len() as f64
     };
-    estimate(
-        "line availability".into(),
-        "",
-        runs.iter()
-            .map(|r| line_mean(r, |l| l.availability))
-            .collect(),
-    );
-    estimate(
-        "line OEE".into(),
-        "",
-        runs.iter().map(|r| line_mean(r, |l| l.oee)).collect(),
-    );
+    // Line OEE by the MES's definition (docs/mes.md, "OEE"); utilisation is the share of time
+    // with work planned, outside OEE.
+    type Factor = fn(&crate::model::LineStats) -> f64;
+    let line_factors: [(&str, Factor); 6] = [
+        ("line utilisation", |l| l.utilisation),
+        ("line availability", |l| l.availability),
+        ("line performance", |l| l.performance),
+        ("line quality", |l| l.quality),
+        ("line OEE", |l| l.oee),
+        ("line TEEP", |l| l.teep),
+    ];
+    for (name, factor) in line_factors {
+        estimate(
+            name.into(),
+            "",
+            runs.iter().map(|r| line_mean(r, factor)).collect(),
+        );
+    }
     estimate(
         "batching utilisation".into(),
         "",

@@ -65,7 +65,7 @@ pub enum MesCommand {
     #[command(subcommand)]
     User(UserCommand),
     /// Record a unit's operating state (running, idle, starved, blocked, unplanned_down, setup,
-    /// changeover, planned_down, break) — the basis of OEE.
+    /// changeover, planned_down, break, not_scheduled) — the basis of OEE.
     State {
         /// Unit.
         equipment: String,
@@ -159,11 +159,12 @@ pub enum MesCommand {
     /// nonconformances, certificates of analysis.
     #[command(subcommand)]
     Quality(QualityCommand),
-    /// Control chart (I-MR, X̄-R, X̄-S) with run rules and capability, of lab results in the
-    /// MES (--definition, --property) or of a CSV file; SVG with --svg.
+    /// Control chart (I-MR, X̄-R, X̄-S with run rules and capability; EWMA; CUSUM) of lab
+    /// results in the MES (--definition, --property) or of a CSV file; SVG with --svg.
     ///
     /// Example: lodestone mes spc --definition N52-flake --property Nd --phase1 25 --svg nd.svg
-    Spc(spc::SpcArgs),
+    /// Example: lodestone mes spc --csv lab.csv --chart ewma --lambda 0.2 --exclude 3,7
+    Spc(Box<spc::SpcArgs>),
     /// OEE of a unit over a window, from its recorded states and production.
     Oee(spc::OeeArgs),
     /// The audit trail: verify the hash chain, or list a record's or a user's history.
@@ -321,10 +322,16 @@ pub enum UserCommand {
         id: String,
         #[arg(long)]
         name: String,
-        /// Role (repeat): operator, qa, planner, engineer, admin.
+        /// Role (repeat): operator, qa, qa-manager, planner, engineer, admin.
         #[arg(long = "role", required = true)]
         roles: Vec<String>,
     },
+    /// Change your own password (the current one is LODESTONE_PASSWORD; the new one from
+    /// LODESTONE_NEW_PASSWORD, or asked). 10–256 characters, not the user id, not a common one.
+    Passwd,
+    /// Set a new password for a user (admin); the user must change it at the next login. The
+    /// temporary password comes from LODESTONE_NEW_PASSWORD, or is asked.
+    Reset { id: String },
     /// Replace a user's roles, or deactivate the user.
     Roles {
         id: String,
@@ -453,11 +460,20 @@ pub enum AuditCommand {
     /// History of a record: lot:ID, order:ID, equipment:ID, user:ID (what was done to it),
     /// or --by USER (what the user did).
     Trail {
-        /// Record, e.g. lot:H-0001.
+        /// Record, e.g. lot:H-0001, order:H-0001, user:qa1, equipment:line-01.
         subject: Option<String>,
-        /// Everything this user did.
+        /// Only what this user did.
         #[arg(long)]
         by: Option<String>,
+        /// Recorded at or after this time (RFC 3339, e.g. 2026-12-01T00:00:00Z).
+        #[arg(long)]
+        from: Option<String>,
+        /// Recorded before this time (RFC 3339).
+        #[arg(long)]
+        to: Option<String>,
+        /// At most this many events.
+        #[arg(long, default_value_t = 10_000)]
+        limit: i64,
         #[arg(long)]
         json: bool,
     },
@@ -745,6 +761,22 @@ async fn dispatch(mes: &Mes, args: &MesArgs) -> Result<ExitCode> {
                     roles: parse_roles(roles)?,
                     password: password_for(id, "LODESTONE_NEW_PASSWORD", "Initial password")?,
                 },
+                UserCommand::Passwd => Command::ChangePassword {
+                    current_password: password_for(
+                        &args.user,
+                        "LODESTONE_PASSWORD",
+                        "Current password",
+                    )?,
+                    new_password: password_for(
+                        &args.user,
+                        "LODESTONE_NEW_PASSWORD",
+                        "New password",
+                    )?,
+                },
+                UserCommand::Reset { id } => Command::ResetPassword {
+                    id: id.clone(),
+                    new_password: password_for(id, "LODESTONE_NEW_PASSWORD", "Temporary password")?,
+                },
                 UserCommand::Roles {
                     id,
                     roles,
@@ -766,7 +798,7 @@ async fn dispatch(mes: &Mes, args: &MesArgs) -> Result<ExitCode> {
             let state: lodestone_mes::model::EquipmentState =
                 serde_json::from_value(serde_json::Value::String(state.clone())).map_err(|_| {
                     anyhow::anyhow!(
-                        "state: '{state}' is not allowed; expected running, idle, starved, blocked, unplanned_down, setup, changeover, planned_down or break"
+                        "state: '{state}' is not allowed; expected running, idle, starved, blocked, unplanned_down, setup, changeover, planned_down, break or not_scheduled"
                     )
                 })?;
             execute(
@@ -938,25 +970,39 @@ async fn dispatch(mes: &Mes, args: &MesArgs) -> Result<ExitCode> {
                 t.load_preset(UTF8_FULL_CONDENSED)
                     .set_header(["element", "in kg", "out kg", "loss kg", "loss %"]);
                 for (element, f) in &b.elements {
-                    let pct = if f.in_kg > 0.0 {
-                        100.0 * f.loss_kg / f.in_kg
-                    } else {
-                        0.0
+                    let (loss, pct) = match f.loss_kg {
+                        None => ("unknown".to_string(), "—".to_string()),
+                        Some(loss) if loss < 0.0 => (
+                            format!("gain {:.3}", -loss),
+                            format!("{:.2}", 100.0 * loss / f.in_kg.max(f64::MIN_POSITIVE)),
+                        ),
+                        Some(loss) => (
+                            format!("{loss:.3}"),
+                            format!("{:.2}", 100.0 * loss / f.in_kg.max(f64::MIN_POSITIVE)),
+                        ),
                     };
                     t.add_row(vec![
                         Cell::new(element),
                         Cell::new(format!("{:.3}", f.in_kg)).set_alignment(CellAlignment::Right),
                         Cell::new(format!("{:.3}", f.out_kg)).set_alignment(CellAlignment::Right),
-                        Cell::new(format!("{:.3}", f.loss_kg)).set_alignment(CellAlignment::Right),
-                        Cell::new(format!("{pct:.2}")).set_alignment(CellAlignment::Right),
+                        Cell::new(loss).set_alignment(CellAlignment::Right),
+                        Cell::new(pct).set_alignment(CellAlignment::Right),
                     ]);
                 }
                 println!("step {step}: {:.3} kg in, {:.3} kg out", b.in_kg, b.out_kg);
                 println!("{t}");
                 if !b.lots_without_chemistry.is_empty() {
                     println!(
-                        "lots without chemistry (not counted): {}",
+                        "losses unknown: no chemistry for {} (record their assay or certificate)",
                         b.lots_without_chemistry.join(", ")
+                    );
+                }
+                if b.elements
+                    .values()
+                    .any(|f| f.loss_kg.is_some_and(|l| l < 0.0))
+                {
+                    println!(
+                        "a gain is the outputs' assay reading more than the inputs' certificates: within the analytical error when small"
                     );
                 }
             }
@@ -989,12 +1035,26 @@ async fn dispatch(mes: &Mes, args: &MesArgs) -> Result<ExitCode> {
         MesCommand::Audit(AuditCommand::Keygen { .. }) => {
             unreachable!("handled before opening")
         }
-        MesCommand::Audit(AuditCommand::Trail { subject, by, json }) => {
-            let records = match (subject, by) {
-                (Some(s), None) => mes.audit_trail(s).await?,
-                (None, Some(u)) => mes.audit_trail_of_user(u).await?,
-                _ => bail!("give a record (e.g. lot:H-0001) or --by USER, not both"),
-            };
+        MesCommand::Audit(AuditCommand::Trail {
+            subject,
+            by,
+            from,
+            to,
+            limit,
+            json,
+        }) => {
+            if subject.is_none() && by.is_none() && from.is_none() && to.is_none() {
+                bail!("give a record (e.g. lot:H-0001), --by USER, --from/--to, or a combination");
+            }
+            let records = mes
+                .audit_search(
+                    subject.as_deref(),
+                    by.as_deref(),
+                    from.as_deref(),
+                    to.as_deref(),
+                    *limit,
+                )
+                .await?;
             if *json {
                 println!("{}", serde_json::to_string_pretty(&records)?);
             } else {
@@ -1005,18 +1065,14 @@ async fn dispatch(mes: &Mes, args: &MesArgs) -> Result<ExitCode> {
                     "user",
                     "event",
                     "reason",
-                    "details",
+                    "what happened",
                 ]);
                 for r in &records {
-                    let mut details = r.payload.clone();
-                    if details.len() > 100 {
-                        let cut = (0..=100)
-                            .rev()
-                            .find(|&i| details.is_char_boundary(i))
-                            .unwrap_or(0);
-                        details.truncate(cut);
-                        details.push('…');
-                    }
+                    let details =
+                        match serde_json::from_str::<lodestone_mes::event::Event>(&r.payload) {
+                            Ok(event) => event.summary(),
+                            Err(_) => r.payload.clone(),
+                        };
                     t.add_row(vec![
                         Cell::new(r.seq),
                         Cell::new(&r.recorded_at),

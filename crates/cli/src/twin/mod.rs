@@ -34,8 +34,8 @@ pub struct BottleneckArgs {
     /// Days to simulate per run (default: the file's).
     #[arg(long)]
     days: Option<f64>,
-    /// Replications per configuration.
-    #[arg(long, default_value_t = 5)]
+    /// Replications per configuration (1 or more).
+    #[arg(long, default_value_t = 5, value_parser = at_least_one)]
     replications: usize,
     /// Demand multiplier so that the plant, not the order book, limits output.
     #[arg(long, default_value_t = 2.0)]
@@ -50,6 +50,16 @@ pub struct BottleneckArgs {
     json: bool,
 }
 
+/// A count of replications: a whole number, at least 1 (0 would silently run one).
+fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!(
+            "'{text}' is not allowed; expected a whole number of replications, 1 or more (2 or more for confidence intervals)"
+        )),
+    }
+}
+
 /// Arguments of `lodestone twin run`.
 #[derive(Args)]
 pub struct RunArgs {
@@ -58,8 +68,8 @@ pub struct RunArgs {
     /// Days to simulate after the warm-up (default: the file's).
     #[arg(long)]
     days: Option<f64>,
-    /// Replications with seeds seed, seed+1, … (≥ 2 for confidence intervals).
-    #[arg(long, default_value_t = 10)]
+    /// Replications with seeds seed, seed+1, … (1 or more; ≥ 2 for confidence intervals).
+    #[arg(long, default_value_t = 10, value_parser = at_least_one)]
     replications: usize,
     /// First seed (default: the file's).
     #[arg(long)]
@@ -259,29 +269,53 @@ fn run_plant(args: RunArgs) -> Result<ExitCode> {
     t.load_preset(UTF8_FULL_CONDENSED).set_header([
         "line",
         "heats",
+        "rejected",
         "wash",
         "producing h",
+        "washing h",
         "starved h",
         "down h",
         "maint. h",
+        "no orders h",
+        "utilisation",
+        "A",
+        "P",
+        "Q",
         "OEE",
     ]);
+    let pct = |x: f64| Cell::new(format!("{:.1} %", 100.0 * x)).set_alignment(CellAlignment::Right);
     for (i, l) in first.lines.iter().enumerate() {
         let h = |s: lodestone_twin::model::LineState| format!("{:.0}", l.hours[&s]);
         use lodestone_twin::model::LineState as S;
         t.add_row(vec![
             Cell::new(i + 1),
             Cell::new(l.heats).set_alignment(CellAlignment::Right),
+            Cell::new(l.rejected_heats).set_alignment(CellAlignment::Right),
             Cell::new(l.wash_heats).set_alignment(CellAlignment::Right),
             Cell::new(h(S::Producing)).set_alignment(CellAlignment::Right),
+            Cell::new(h(S::Washing)).set_alignment(CellAlignment::Right),
             Cell::new(h(S::Starved)).set_alignment(CellAlignment::Right),
             Cell::new(h(S::Down)).set_alignment(CellAlignment::Right),
             Cell::new(h(S::Maintenance)).set_alignment(CellAlignment::Right),
-            Cell::new(format!("{:.1} %", 100.0 * l.oee)).set_alignment(CellAlignment::Right),
+            Cell::new(h(S::NoOrders)).set_alignment(CellAlignment::Right),
+            pct(l.utilisation),
+            pct(l.availability),
+            pct(l.performance),
+            pct(l.quality),
+            pct(l.oee),
         ]);
     }
-    println!("lines in replication 1 (seed {}):", first.seed);
+    println!(
+        "lines in replication 1 (seed {}; OEE as in docs/mes.md: no-orders time and maintenance are outside planned production time, a wash heat is a changeover, the lab's rejects are quality loss, ideal cycle {:.0} s):",
+        first.seed,
+        lodestone_twin::model::ideal_cycle_s(&plant)
+    );
     println!("{t}");
+    for (i, l) in first.lines.iter().enumerate() {
+        for w in &l.warnings {
+            println!("warning: line {}: {w}", i + 1);
+        }
+    }
     if first.heats_analysed > 0 && (first.charges.optimised > 0 || first.heats_out_of_spec > 0) {
         let reasons: Vec<String> = first
             .out_of_spec_by_reason

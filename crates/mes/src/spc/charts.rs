@@ -24,6 +24,7 @@
 
 use super::constants::{self, SigmaConvention, MAX_RANGE_N};
 use super::rules::{self, Rules, ZoneLimits};
+use super::sigma::{self, StdDevMethod};
 use super::{Phase, SpcError};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -112,6 +113,11 @@ pub struct ChartOptions {
     pub standard: Standard,
     /// Run rules to apply (default Western Electric 1–4).
     pub rules: Rules,
+    /// How σ is estimated from phase I, by qcc's name; `None` = qcc's default for the chart
+    /// (X̄: the `Dispersion` asked for; R: UWAVE-R; S: UWAVE-SD; I: MR; EWMA/CUSUM: UWAVE-R,
+    /// or RMSDF when a subgroup has more than 25 values, MR for individual values). Each chart
+    /// refuses the methods qcc does not document for it; not with a standard σ.
+    pub std_dev_method: Option<StdDevMethod>,
 }
 
 impl Default for ChartOptions {
@@ -122,6 +128,7 @@ impl Default for ChartOptions {
             exclude: Vec::new(),
             standard: Standard::default(),
             rules: Rules::default(),
+            std_dev_method: None,
         }
     }
 }
@@ -455,35 +462,10 @@ pub(crate) fn sample_sd(x: &[f64]) -> f64 {
     (ss / (x.len() as f64 - 1.0)).sqrt()
 }
 
-/// σ̂ from subgroups (each of size ≥ 2): mean(Rᵢ/d₂(nᵢ)) or mean(sᵢ/c₄(nᵢ)).
-pub(crate) fn within_sigma(
-    groups: &[&Vec<f64>],
-    dispersion: Dispersion,
-    convention: SigmaConvention,
-) -> Result<f64, SpcError> {
-    let mut sum = 0.0;
-    for g in groups {
-        sum += match dispersion {
-            Dispersion::Range => range(g) / constants::d2(g.len(), convention)?,
-            Dispersion::StdDev => sample_sd(g) / constants::c4(g.len())?,
-        };
-    }
-    Ok(sum / groups.len() as f64)
-}
-
 /// Σnᵢ·statᵢ / Σnᵢ over the given subgroups.
 fn size_weighted(groups: &[&Vec<f64>], stat: fn(&[f64]) -> f64) -> f64 {
     let total: f64 = groups.iter().map(|g| g.len() as f64).sum();
     groups.iter().map(|g| g.len() as f64 * stat(g)).sum::<f64>() / total
-}
-
-/// σ̂ = mean moving range of successive values / d₂(2).
-pub(crate) fn moving_range_sigma(
-    values: &[f64],
-    convention: SigmaConvention,
-) -> Result<f64, SpcError> {
-    let mr: Vec<f64> = values.windows(2).map(|w| (w[1] - w[0]).abs()).collect();
-    Ok(mean(&mr) / constants::d2(2, convention)?)
 }
 
 fn both_phases<'a, T>(
@@ -519,16 +501,27 @@ pub fn xbar_chart(
     dispersion: Dispersion,
     opts: &ChartOptions,
 ) -> Result<ControlChart, SpcError> {
-    let kind = match dispersion {
-        Dispersion::Range => ChartKind::XbarR,
-        Dispersion::StdDev => ChartKind::XbarS,
+    let method = opts.std_dev_method.unwrap_or(match dispersion {
+        Dispersion::Range => StdDevMethod::UwaveR,
+        Dispersion::StdDev => StdDevMethod::UwaveSd,
+    });
+    let kind = if method.uses_ranges() || method.for_individuals() {
+        ChartKind::XbarR
+    } else {
+        ChartKind::XbarS
     };
     common_checks(opts)?;
+    sigma::check(
+        kind,
+        false,
+        opts.std_dev_method,
+        opts.standard.std_dev.is_some(),
+    )?;
     if phase1.is_empty() && phase2.is_empty() {
         return Err(SpcError::NoData { chart: kind });
     }
     let need_sigma = opts.standard.std_dev.is_none();
-    let max = (need_sigma && dispersion == Dispersion::Range).then_some(MAX_RANGE_N);
+    let max = (need_sigma && method.uses_ranges()).then_some(MAX_RANGE_N);
     let (min1, hint) = if need_sigma {
         (2, " to estimate σ (or give a standard σ)")
     } else {
@@ -544,7 +537,7 @@ pub fn xbar_chart(
         .map(|(g, _)| g)
         .collect();
     let (center, sigma) = location_parameters(kind, &included, opts, |inc| {
-        within_sigma(inc, dispersion, opts.convention)
+        sigma::grouped(inc, method, opts.convention)
     })?;
     let points = both_phases(phase1, phase2)
         .map(|(index, phase, g)| {
@@ -655,13 +648,20 @@ fn dispersion_chart(
     opts: &ChartOptions,
 ) -> Result<ControlChart, SpcError> {
     common_checks(opts)?;
+    sigma::check(
+        kind,
+        false,
+        opts.std_dev_method,
+        opts.standard.std_dev.is_some(),
+    )?;
     if phase1.is_empty() && phase2.is_empty() {
         return Err(SpcError::NoData { chart: kind });
     }
-    let (stat, dispersion, max): (fn(&[f64]) -> f64, _, _) = match kind {
-        ChartKind::R => (range, Dispersion::Range, Some(MAX_RANGE_N)),
-        _ => (sample_sd, Dispersion::StdDev, None),
+    let (stat, default_method, max): (fn(&[f64]) -> f64, _, _) = match kind {
+        ChartKind::R => (range, StdDevMethod::UwaveR, Some(MAX_RANGE_N)),
+        _ => (sample_sd, StdDevMethod::UwaveSd, None),
     };
+    let method = opts.std_dev_method.unwrap_or(default_method);
     for (phase, groups) in [(Phase::One, phase1), (Phase::Two, phase2)] {
         check_subgroups(kind, phase, groups, 2, max, "")?;
     }
@@ -685,7 +685,7 @@ fn dispersion_chart(
     };
     let sigma = match std_dev {
         Some(s) => s,
-        None => within_sigma(&included, dispersion, opts.convention)?,
+        None => sigma::grouped(&included, method, opts.convention)?,
     };
     let mut points = Vec::with_capacity(phase1.len() + phase2.len());
     for (index, phase, g) in both_phases(phase1, phase2) {
@@ -743,6 +743,13 @@ pub fn individuals_chart(
 ) -> Result<ControlChart, SpcError> {
     let kind = ChartKind::Individuals;
     common_checks(opts)?;
+    sigma::check(
+        kind,
+        true,
+        opts.std_dev_method,
+        opts.standard.std_dev.is_some(),
+    )?;
+    let method = opts.std_dev_method.unwrap_or(StdDevMethod::Mr);
     if phase1.is_empty() && phase2.is_empty() {
         return Err(SpcError::NoData { chart: kind });
     }
@@ -771,7 +778,7 @@ pub fn individuals_chart(
     let center_value = center.unwrap_or_else(|| mean(&included));
     let sigma = match std_dev {
         Some(s) => s,
-        None => moving_range_sigma(&included, opts.convention)?,
+        None => sigma::individuals(&included, method, opts.convention)?,
     };
     let points = both_phases(phase1, phase2)
         .map(|(index, phase, &x)| PointSpec {
@@ -814,6 +821,12 @@ pub fn moving_range_chart(
 ) -> Result<ControlChart, SpcError> {
     let kind = ChartKind::MovingRange;
     common_checks(opts)?;
+    sigma::check(
+        kind,
+        true,
+        opts.std_dev_method,
+        opts.standard.std_dev.is_some(),
+    )?;
     check_individuals(Phase::One, phase1)?;
     check_individuals(Phase::Two, phase2)?;
     if phase1.len() + phase2.len() < 2 {
@@ -880,11 +893,17 @@ pub fn moving_range_chart(
     assemble(spec, points, opts, opts.rules.clone())
 }
 
-/// Individuals and moving-range charts of the same values.
+/// Individuals and moving-range charts of the same values. A σ method applies to the I
+/// chart; the MR chart always takes σ̂ = MR̄/d₂(2) (its centre is MR̄ itself).
 pub fn i_mr(phase1: &[f64], phase2: &[f64], opts: &ChartOptions) -> Result<ChartPair, SpcError> {
+    let location = individuals_chart(phase1, phase2, opts)?;
+    let mr_opts = ChartOptions {
+        std_dev_method: None,
+        ..opts.clone()
+    };
     Ok(ChartPair {
-        location: individuals_chart(phase1, phase2, opts)?,
-        dispersion: moving_range_chart(phase1, phase2, opts)?,
+        location,
+        dispersion: moving_range_chart(phase1, phase2, &mr_opts)?,
     })
 }
 
@@ -977,6 +996,7 @@ fn attribute_chart(
     opts: &ChartOptions,
 ) -> Result<ControlChart, SpcError> {
     common_checks(opts)?;
+    sigma::check(kind, false, opts.std_dev_method, false)?;
     if phase1.is_empty() && phase2.is_empty() {
         return Err(SpcError::NoData { chart: kind });
     }

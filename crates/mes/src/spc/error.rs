@@ -1,4 +1,5 @@
 use super::charts::ChartKind;
+use super::sigma::StdDevMethod;
 use super::Phase;
 
 /// Why an SPC computation was refused. Every message names the offending index or value
@@ -208,10 +209,68 @@ pub enum SpcError {
         /// What is wrong.
         reason: &'static str,
     },
+    /// A σ method qcc does not document for this chart.
+    #[error("{chart} chart: σ method {method} is not allowed; use one of {allowed}")]
+    StdDevMethodNotAllowed {
+        /// The chart being built.
+        chart: ChartKind,
+        /// The method given.
+        method: StdDevMethod,
+        /// The methods accepted for this chart.
+        allowed: &'static str,
+    },
+    /// A σ method given by name that does not exist.
+    #[error(
+        "σ method '{value}' is not known; qcc's methods are UWAVE-R, UWAVE-SD, MVLUE-R, \
+         MVLUE-SD, RMSDF (subgroups) and MR, SD (individual values)"
+    )]
+    UnknownStdDevMethod {
+        /// The name given.
+        value: String,
+    },
+    /// Both a σ method and a standard σ were given.
+    #[error(
+        "σ method {method} and a standard σ were both given; a standard (phase II) σ replaces \
+         the estimate, so give one or the other"
+    )]
+    StdDevMethodWithStandard {
+        /// The method given.
+        method: StdDevMethod,
+    },
+    /// A sample label that is not on the chart (exclusions are given by label).
+    #[error("sample '{label}' is not among the {count} phase-I samples ({example}); exclude phase-I samples by their label")]
+    UnknownLabel {
+        /// The label given.
+        label: String,
+        /// Number of phase-I samples.
+        count: usize,
+        /// The first and last labels, to show what labels look like.
+        example: String,
+    },
+    /// A CSV file that cannot be read as samples.
+    #[error("{file}{at}{column}: {reason}", at = line_text(*line))]
+    Csv {
+        /// File (or source) name.
+        file: String,
+        /// 1-based line (0 when the problem is the file as a whole).
+        line: usize,
+        /// ", column 'NAME'" or empty.
+        column: String,
+        /// What is wrong and what is allowed.
+        reason: String,
+    },
     /// Capability data have too little spread or too few values.
     #[error("capability: {reason}")]
     DegenerateData {
         /// What is wrong.
         reason: String,
     },
+}
+
+fn line_text(line: usize) -> String {
+    if line == 0 {
+        String::new()
+    } else {
+        format!(": line {line}")
+    }
 }

@@ -10,6 +10,9 @@
 //!   range (MR), p, np, c, u; phase I (limits estimated, optionally without excluded
 //!   subgroups) and phase II (monitored against the fixed limits); historical centre/σ.
 //! - [`timeweighted`] — EWMA and CUSUM (qcc's standardised tabular form).
+//! - [`sigma`] — σ estimators by qcc's names (UWAVE-R, UWAVE-SD, MVLUE-R, MVLUE-SD, RMSDF;
+//!   MR, SD), checked per chart.
+//! - [`table`] — samples, labels and phases from CSV text; a label column is never a value.
 //! - [`rules`] — Western Electric 1–4 and Nelson 1–8 run rules, qcc semantics.
 //! - [`capability`](mod@capability) — Cp, Cpl, Cpu, Cpk, Cpm with confidence intervals, Pp family,
 //!   expected and observed fractions out of specification.
@@ -24,7 +27,9 @@ pub mod charts;
 pub mod constants;
 mod error;
 pub mod rules;
+pub mod sigma;
 pub mod svg;
+pub mod table;
 pub mod timeweighted;
 
 pub use capability::{
@@ -39,7 +44,9 @@ pub use charts::{
 pub use constants::{c4, d2, d3, factors, ChartFactors, SigmaConvention};
 pub use error::SpcError;
 pub use rules::{RuleFamily, Rules, ZoneLimits};
+pub use sigma::StdDevMethod;
 pub use svg::{render_cusum_svg, render_svg, SvgOptions};
+pub use table::{SampleTable, TableOptions};
 pub use timeweighted::{
     cusum_chart, ewma_chart, CusumChart, CusumOptions, CusumPoint, EwmaOptions,
 };

@@ -32,6 +32,18 @@ pub struct SvgOptions {
     pub show_zones: bool,
     /// Draw the phase I / phase II divider.
     pub show_phase_divider: bool,
+    /// The samples' labels (lot ids, the CSV's label column) by point index, for the
+    /// tooltips; empty = numbered 1, 2, ….
+    pub labels: Vec<String>,
+}
+
+impl SvgOptions {
+    fn label(&self, index: usize) -> String {
+        self.labels
+            .get(index)
+            .cloned()
+            .unwrap_or_else(|| (index + 1).to_string())
+    }
 }
 
 impl Default for SvgOptions {
@@ -44,6 +56,7 @@ impl Default for SvgOptions {
             y_label: None,
             show_zones: true,
             show_phase_divider: true,
+            labels: Vec::new(),
         }
     }
 }
@@ -162,7 +175,11 @@ pub fn render_svg(chart: &ControlChart, options: &SvgOptions) -> String {
         .iter()
         .zip(&xs)
         .map(|(p, &x)| {
-            let mut tooltip = format!("Subgroup {}: {}", p.index + 1, format_value(p.statistic));
+            let mut tooltip = format!(
+                "Subgroup {}: {}",
+                options.label(p.index),
+                format_value(p.statistic)
+            );
             if p.excluded {
                 tooltip.push_str(" (excluded from the limits)");
             }
@@ -242,7 +259,7 @@ pub fn render_cusum_svg(chart: &CusumChart, options: &SvgOptions) -> String {
                 };
                 let mut tooltip = format!(
                     "Subgroup {}: {} sum {}",
-                    p.index + 1,
+                    options.label(p.index),
                     if upper { "upper" } else { "lower" },
                     format_value(y)
                 );

@@ -1,18 +1,19 @@
 //! Time-weighted charts: EWMA and CUSUM, as R qcc 3.0's `ewma()` and `cusum()`.
 //!
 //! Both chart subgroup means x̄ᵢ (or individual values when every phase-I subgroup has one
-//! value). Centre and σ come from the included phase-I subgroups as for the X̄ chart
-//! (σ̂ = mean(Rᵢ/d₂) or mean(sᵢ/c₄); for individual values MR̄/d₂(2)), or from the standard.
+//! value). Centre and σ come from the included phase-I subgroups as for the X̄ chart, with
+//! qcc's choice of σ method (`ChartOptions::std_dev_method`; default UWAVE-R, RMSDF when a
+//! subgroup has more than 25 values, MR for individual values), or from the standard.
 //! The recursion runs over phase I and phase II together; excluded subgroups are plotted
 //! and smoothed but do not enter the estimates.
 
 use super::charts::{
-    assemble, check_nsigmas, check_standard, check_subgroups, exclusion_mask, mean,
-    moving_range_sigma, within_sigma, ChartKind, ChartOptions, ChartSpec, ControlChart, Dispersion,
-    PointSpec, Standard,
+    assemble, check_nsigmas, check_standard, check_subgroups, exclusion_mask, mean, ChartKind,
+    ChartOptions, ChartSpec, ControlChart, PointSpec, Standard,
 };
 use super::constants::{SigmaConvention, MAX_RANGE_N};
 use super::rules::Rules;
+use super::sigma::{self, StdDevMethod};
 use super::{Phase, SpcError};
 use serde::{Deserialize, Serialize};
 
@@ -22,16 +23,11 @@ use serde::{Deserialize, Serialize};
 pub struct EwmaOptions {
     /// Smoothing constant λ in (0, 1] (default 0.2).
     pub lambda: f64,
-    /// How σ is estimated from subgroups (default ranges, as qcc).
-    pub dispersion: Dispersion,
 }
 
 impl Default for EwmaOptions {
     fn default() -> Self {
-        EwmaOptions {
-            lambda: 0.2,
-            dispersion: Dispersion::Range,
-        }
+        EwmaOptions { lambda: 0.2 }
     }
 }
 
@@ -45,8 +41,6 @@ pub struct CusumOptions {
     pub se_shift: f64,
     /// Fast-initial-response start of both sums, in [0, h) (default 0).
     pub head_start: f64,
-    /// How σ is estimated from subgroups (default ranges, as qcc).
-    pub dispersion: Dispersion,
 }
 
 impl Default for CusumOptions {
@@ -55,7 +49,6 @@ impl Default for CusumOptions {
             decision_interval: 5.0,
             se_shift: 1.0,
             head_start: 0.0,
-            dispersion: Dispersion::Range,
         }
     }
 }
@@ -138,7 +131,6 @@ fn prepare(
     kind: ChartKind,
     phase1: &[Vec<f64>],
     phase2: &[Vec<f64>],
-    dispersion: Dispersion,
     opts: &ChartOptions,
 ) -> Result<Prepared, SpcError> {
     check_nsigmas(opts.nsigmas)?;
@@ -148,12 +140,22 @@ fn prepare(
     }
     let Standard { center, std_dev } = opts.standard;
     let individuals = phase1.iter().all(|g| g.len() == 1);
+    sigma::check(kind, individuals, opts.std_dev_method, std_dev.is_some())?;
+    // qcc: UWAVE-R for subgroups, RMSDF once a subgroup has more than 25 values; MR for
+    // individual values.
+    let method = opts.std_dev_method.unwrap_or(if individuals {
+        StdDevMethod::Mr
+    } else if phase1.iter().any(|g| g.len() > 25) {
+        StdDevMethod::Rmsdf
+    } else {
+        StdDevMethod::UwaveR
+    });
     let (min1, max, hint) = match (std_dev, individuals) {
         (Some(_), _) => (1, None, ""),
         (None, true) => (1, None, ""),
         (None, false) => (
             2,
-            (dispersion == Dispersion::Range).then_some(MAX_RANGE_N),
+            method.uses_ranges().then_some(MAX_RANGE_N),
             " to estimate σ within subgroups (all of one value each uses the moving range)",
         ),
     };
@@ -195,9 +197,9 @@ fn prepare(
         Some(s) => s,
         None if individuals => {
             let values: Vec<f64> = included.iter().map(|g| g[0]).collect();
-            moving_range_sigma(&values, opts.convention)?
+            sigma::individuals(&values, method, opts.convention)?
         }
-        None => within_sigma(&included, dispersion, opts.convention)?,
+        None => sigma::grouped(&included, method, opts.convention)?,
     };
     let all = phase1
         .iter()
@@ -238,7 +240,7 @@ pub fn ewma_chart(
             allowed: "the EWMA smoothing constant λ must be in (0, 1] (usually 0.05–0.3)",
         });
     }
-    let p = prepare(ChartKind::Ewma, phase1, phase2, ewma.dispersion, opts)?;
+    let p = prepare(ChartKind::Ewma, phase1, phase2, opts)?;
     let asymptotic = lambda / (2.0 - lambda);
     let mut z = p.center;
     let mut decay = 1.0; // (1 − λ)^{2i}
@@ -305,7 +307,7 @@ pub fn cusum_chart(
             allowed: "the head start must be ≥ 0 and below the decision interval",
         });
     }
-    let p = prepare(ChartKind::Cusum, phase1, phase2, cusum.dispersion, opts)?;
+    let p = prepare(ChartKind::Cusum, phase1, phase2, opts)?;
     let k = cusum.se_shift / 2.0;
     let (mut up, mut down) = (cusum.head_start, cusum.head_start);
     let mut points = Vec::with_capacity(p.means.len());

@@ -151,6 +151,11 @@ pub struct Server {
 }
 
 impl Server {
+    /// Keeps `dir` (the SQLite file's) until the server is dropped.
+    pub fn keep(&mut self, dir: tempfile::TempDir) {
+        self._dir = Some(dir);
+    }
+
     pub async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
