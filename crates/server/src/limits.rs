@@ -406,13 +406,14 @@ fn encoded_control_character(text: &str) -> Option<u8> {
 }
 
 /// Middleware: a request whose path or query holds an encoded control character is refused
-/// with 422 before any handler reads it.
+/// with 400 (a malformed request, as every route with a path or query parameter documents)
+/// before any handler reads it. In a JSON body the MES refuses them with 422.
 pub async fn control_characters(request: Request, next: Next) -> Response {
     let uri = request.uri();
     for (part, text) in [("path", uri.path()), ("query", uri.query().unwrap_or(""))] {
         if let Some(c) = encoded_control_character(text) {
             return Problem::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
+                StatusCode::BAD_REQUEST,
                 format!(
                     "{part}: the control character U+{c:04X} is not allowed; expected printable text"
                 ),

@@ -1,7 +1,7 @@
 //! What the permanent record accepts, on SQLite and PostgreSQL alike (issue 14, findings 5 and
 //! 8): bounded text (a 1.9 MB downtime reason was accepted 20 times), NUL and other control
-//! characters refused with 422 on both backends (PostgreSQL answered 500 on 11 routes, SQLite
-//! stored them), and a client id reused for a different command refused with 409 (it was
+//! characters refused on both backends — 422 in a command, 400 in a path or query (PostgreSQL
+//! answered 500 on 11 routes, SQLite stored them), and a client id reused for a different command refused with 409 (it was
 //! answered `duplicate: true` and silently not applied).
 
 mod common;
@@ -83,11 +83,16 @@ async fn the_record_takes_bounded_printable_text_and_one_command_per_client_id()
             "/api/lots?definition=%00",
         ] {
             let r = get(addr, path, Some(&admin)).await;
-            assert_eq!(r.status, 422, "{backend}: GET {path}: {}", r.body);
+            assert_eq!(r.status, 400, "{backend}: GET {path}: {}", r.body);
+            assert!(
+                r.detail().contains("control character"),
+                "{backend}: {}",
+                r.body
+            );
         }
         let r = get(addr, "/api/lots/PN%001", None).await;
         assert!(
-            r.status == 422 || r.status == 401,
+            r.status == 400 || r.status == 401,
             "{backend}: {}",
             r.status
         );
