@@ -122,11 +122,20 @@ async fn login(addr: SocketAddr, user: &str, password: &str) -> String {
     r.json()["token"].as_str().unwrap().to_string()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_demo_plant_runs_live_behind_the_api() {
+/// The demo plant served on a loopback port.
+struct DemoServer {
+    _dir: tempfile::TempDir,
+    addr: SocketAddr,
+    state: std::sync::Arc<AppState>,
+    stop_tx: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+/// A fresh demo database with its twin at ten simulated hours per second (heats finish within
+/// a test), served until `stop_tx` is sent.
+async fn demo_server() -> DemoServer {
     let dir = tempfile::tempdir().unwrap();
     let url = dir.path().join("demo.db").display().to_string();
-    // Ten simulated hours per second: heats finish within the test.
     let (mes, demo) = Demo::start(&url, 36_000.0).await.unwrap();
     let state = Arc::new(AppState::new(
         mes,
@@ -140,6 +149,24 @@ async fn the_demo_plant_runs_live_behind_the_api() {
     let server = tokio::spawn(lodestone_server::serve(listener, state.clone(), async {
         let _ = stop_rx.await;
     }));
+    DemoServer {
+        _dir: dir,
+        addr,
+        state,
+        stop_tx,
+        server,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_plant_runs_live_behind_the_api() {
+    let DemoServer {
+        _dir,
+        addr,
+        state,
+        stop_tx,
+        server,
+    } = demo_server().await;
 
     assert_eq!(http(addr, "GET", "/healthz", None, None).await.status, 200);
     let page = http(addr, "GET", "/", None, None).await;
@@ -685,21 +712,13 @@ async fn the_api_serves_a_postgres_mes() {
 /// password hash, no demo password and no session token in any answer.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_route_shows_a_credential_to_any_role() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = dir.path().join("demo.db").display().to_string();
-    let (mes, demo) = Demo::start(&url, 36_000.0).await.unwrap();
-    let state = Arc::new(AppState::new(
-        mes,
-        Default::default(),
-        Some(demo),
-        Default::default(),
-    ));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(lodestone_server::serve(listener, state.clone(), async {
-        let _ = stop_rx.await;
-    }));
+    let DemoServer {
+        _dir,
+        addr,
+        stop_tx,
+        server,
+        ..
+    } = demo_server().await;
     let mut secrets: Vec<String> = lodestone_server::demo::USERS
         .iter()
         .map(|u| u.3.to_string())
