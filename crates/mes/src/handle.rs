@@ -442,10 +442,8 @@ async fn signature_over(
     })
 }
 
-/// Largest deviation reason, characters: a paragraph, not a document.
-pub const MAX_REASON_CHARS: usize = 2000;
-
-/// Checks a deviation's reference and reason and turns it into the recorded form.
+/// Checks a deviation's reference and reason (free text, bounded like every other) and turns
+/// it into the recorded form.
 fn check_deviation(input: &DeviationInput) -> Result<Deviation> {
     check_id("deviation.reference", &input.reference)?;
     let reason = input.reason.trim();
@@ -456,14 +454,12 @@ fn check_deviation(input: &DeviationInput) -> Result<Deviation> {
             "why the material is accepted as it is",
         ));
     }
-    let chars = reason.chars().count();
-    if chars > MAX_REASON_CHARS || reason.chars().any(|c| c.is_control() && c != '\n') {
-        return Err(MesError::invalid(
-            "deviation.reason",
-            format!("{chars} characters"),
-            &format!("at most {MAX_REASON_CHARS} printable characters"),
-        ));
-    }
+    crate::bounds::check_text(
+        "deviation.reason",
+        reason,
+        crate::bounds::MAX_TEXT_CHARS,
+        true,
+    )?;
     Ok(Deviation {
         reference: input.reference.clone(),
         reason: reason.to_string(),
